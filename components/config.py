@@ -1,0 +1,146 @@
+"""The stack configuration: read once, validated once, handed to the components as plain typed values.
+
+Defaults live in `Pulumi.yaml`'s `config:` schema (the Pulumi CLI applies them); this model has none,
+so a key missing from both files is an error rather than a silent second default. `from_files` applies
+the same defaults itself, for the tests, the local runtime and the benchmarks, which run without the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT = "todo-platform"
+ROOT = Path(__file__).resolve().parent.parent
+
+# The values CloudWatch Logs accepts for retentionInDays.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+class ConfigError(ValueError):
+    """A stack config value is missing or invalid; the message names the key and what is allowed."""
+
+
+class StackConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, alias_generator=to_camel)
+
+    dynamodb_billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"]
+    dynamodb_min_capacity: int = Field(ge=1, le=40000)
+    dynamodb_max_capacity: int = Field(ge=1, le=40000)
+    dynamodb_target_utilization: int = Field(ge=20, le=90)
+    architecture: Literal["arm64", "x86_64"]
+    python_runtime: Literal["python3.12", "python3.13"]
+    api_memory_mb: int = Field(ge=128, le=10240)
+    api_reserved_concurrency: int = Field(ge=-1, le=10000)
+    worker_memory_mb: int = Field(ge=128, le=10240)
+    worker_batch_size: int = Field(ge=1, le=10000)
+    worker_batch_window_seconds: int = Field(ge=0, le=300)
+    worker_max_concurrency: int = Field(ge=2, le=1000)
+    db_instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    db_allocated_storage_gb: int = Field(ge=20, le=65536)
+    db_max_allocated_storage_gb: int = Field(ge=20, le=65536)
+    db_multi_az: bool
+    db_deletion_protection: bool
+    db_backup_retention_days: int = Field(ge=1, le=35)
+    db_performance_insights: bool
+    db_proxy: bool
+    log_retention_days: int
+    api_throttle_rate_limit: int = Field(ge=1)
+    api_throttle_burst_limit: int = Field(ge=1)
+    cors_origins: tuple[str, ...]
+    alarm_email: str = Field(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    session_ttl_hours: int = Field(ge=1, le=720)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StackConfig":
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"logRetentionDays: {self.log_retention_days} is not one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        if self.dynamodb_max_capacity < self.dynamodb_min_capacity:
+            raise ValueError("dynamodbMaxCapacity: must be at least dynamodbMinCapacity")
+        if self.db_max_allocated_storage_gb < self.db_allocated_storage_gb:
+            raise ValueError("dbMaxAllocatedStorageGb: must be at least dbAllocatedStorageGb")
+        if self.worker_batch_size > 10 and self.worker_batch_window_seconds < 1:
+            raise ValueError("workerBatchWindowSeconds: must be at least 1 when workerBatchSize is over 10")
+        return self
+
+    # -- derived values -----------------------------------------------------------------------
+    @property
+    def provisioned(self) -> bool:
+        return self.dynamodb_billing_mode == "PROVISIONED"
+
+    @property
+    def session_ttl_seconds(self) -> int:
+        return self.session_ttl_hours * 3600
+
+    # -- loading ------------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, values: dict[str, Any]) -> "StackConfig":
+        """Validate raw values keyed by their config names; raise ConfigError naming each bad key."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            raise ConfigError(_describe(e)) from None
+
+    @classmethod
+    def from_pulumi(cls) -> "StackConfig":
+        """Read every key from the running stack's config (the CLI has applied Pulumi.yaml's defaults)."""
+        import pulumi
+
+        config = pulumi.Config(PROJECT)
+        values = {}
+        for name in cls.config_keys():
+            value = config.get_object(name)
+            if value is not None:
+                values[name] = value
+        return cls.parse(values)
+
+    @classmethod
+    def from_files(cls, stack: str, root: Path = ROOT) -> "StackConfig":
+        """Pulumi.yaml's defaults overlaid with Pulumi.<stack>.yaml, as the Pulumi CLI would combine them."""
+        return cls.parse(stack_values(stack, root))
+
+    @classmethod
+    def config_keys(cls) -> list[str]:
+        return [f.alias for f in cls.model_fields.values()]
+
+
+def stack_values(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """The raw project config of a stack: schema defaults, then the stack file's values."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    values = {k: v["default"] for k, v in project.get("config", {}).items() if ":" not in k and "default" in v}
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise ConfigError(f"no stack file {stack_file.name}; stacks: {', '.join(sorted(p.name.split('.')[1] for p in root.glob('Pulumi.*.yaml')))}")
+    for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items():
+        namespace, _, name = key.partition(":")
+        if namespace == PROJECT:
+            values[name] = value
+    return values
+
+
+def stack_region(stack: str, root: Path = ROOT) -> str:
+    return (yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()).get("config") or {}).get("aws:region", "us-east-1")
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "config"
+        message = item["msg"]
+        if item["type"] == "literal_error":
+            message = f"got {item['input']!r}; allowed: {item['ctx']['expected']}"
+        elif item["type"] == "missing":
+            message = "missing: set it in Pulumi.<stack>.yaml or give it a default in Pulumi.yaml"
+        elif item["type"] == "extra_forbidden":
+            message = f"unknown key; known keys: {', '.join(StackConfig.config_keys())}"
+        elif "input" in item and item["type"] != "value_error":
+            message = f"got {item['input']!r}: {message}"
+        if item["type"] == "value_error":
+            lines.append(f"{PROJECT}:{message.removeprefix('Value error, ')}")
+        else:
+            lines.append(f"{PROJECT}:{key}: {message}")
+    return "invalid stack config:\n  " + "\n  ".join(lines)

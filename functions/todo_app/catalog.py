@@ -1,0 +1,284 @@
+"""The application's contract, as plain data: tables, the queue, functions, routes and IAM needs.
+
+This module is the one source of truth that three readers share:
+- `components/` turns it into DynamoDB tables, SQS queues, Lambda functions, routes and IAM policies;
+- `local/` creates the same tables and queues in the emulator and routes requests the same way;
+- the handlers in `todo_app.handlers` bind their route functions to the routes declared here.
+
+It imports nothing but the standard library, so every reader can load it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# --------------------------------------------------------------------------- DynamoDB
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # logical name, used in the catalog and in resource names
+    env: str  # environment variable that carries the physical table name to the functions
+    hash_key: str
+    range_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    # every key attribute (table and index) is a string
+    attribute_type: str = "S"
+
+    @property
+    def key_attributes(self) -> tuple[str, ...]:
+        names = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            names += [index.hash_key, index.range_key]
+        return tuple(dict.fromkeys(n for n in names if n))
+
+
+TABLES: dict[str, Table] = {
+    t.key: t
+    for t in (
+        # todos: one partition per user, sorted by a time-ordered id, so a user's list is a Query.
+        Table(
+            key="todos",
+            env="TODOS_TABLE",
+            hash_key="userId",
+            range_key="todoId",
+            indexes=(
+                # finds a todo's owner from its id alone, to tell 403 (someone else's) from 404
+                Index("byTodoId", hash_key="todoId", projection="KEYS_ONLY"),
+                # a user's todos of one status, newest first: `statusKey` is "<status>#<todoId>"
+                Index("byStatus", hash_key="userId", range_key="statusKey"),
+            ),
+        ),
+        # sessions: only a hash of the token is stored; DynamoDB's TTL removes expired ones.
+        Table(
+            key="sessions",
+            env="SESSIONS_TABLE",
+            hash_key="tokenHash",
+            indexes=(Index("byUser", hash_key="userId", projection="KEYS_ONLY"),),
+            ttl_attribute="expiresAt",
+        ),
+        # orders: keyed by owner, so an owner-scoped read is a GetItem and a per-user list a Query.
+        Table(key="orders", env="ORDERS_TABLE", hash_key="userId", range_key="orderId"),
+        # Powertools idempotency records (its default attribute names).
+        Table(key="idempotency", env="IDEMPOTENCY_TABLE", hash_key="id", ttl_attribute="expiration"),
+    )
+}
+
+# --------------------------------------------------------------------------- SQS
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    queue_url_env: str = "ORDERS_QUEUE_URL"
+    max_receive_count: int = 5  # receives before a message moves to the DLQ
+    message_retention_seconds: int = 4 * 24 * 3600
+    dlq_retention_seconds: int = 14 * 24 * 3600  # longer than the queue's, so nothing expires in transit
+    visibility_timeout_factor: int = 6  # AWS's advice: at least 6x the worker's timeout
+
+
+ORDERS_QUEUE = QueueSpec()
+
+# --------------------------------------------------------------------------- Functions and IAM
+
+DATABASE_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "DB_SSLMODE")
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    table: str  # a key of TABLES
+    actions: tuple[str, ...]  # DynamoDB actions without the "dynamodb:" prefix
+    indexes: bool = False  # also grant the actions on the table's indexes (Query only needs this)
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str  # module:function inside the `functions/` archive, as Lambda wants "module.function"
+    kind: Literal["api", "authorizer", "worker", "migration"]
+    description: str
+    timeout: int  # seconds
+    database: bool = False  # reaches PostgreSQL: runs in the VPC and reads the database secret
+    tables: tuple[TableAccess, ...] = ()
+    queue_actions: tuple[str, ...] = ()  # SQS actions on the orders queue, without the "sqs:" prefix
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def environment_keys(self) -> tuple[str, ...]:
+        keys = [TABLES[a.table].env for a in self.tables]
+        if self.queue_actions:
+            keys.append(ORDERS_QUEUE.queue_url_env)
+        if self.database:
+            keys += DATABASE_ENV
+        return tuple(dict.fromkeys(keys))
+
+
+_READ_WRITE = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function(
+            name="authorizer",
+            handler="todo_app.handlers.authorizer.handler",
+            kind="authorizer",
+            description="HTTP API REQUEST authorizer: bearer token -> user id",
+            timeout=5,
+            tables=(TableAccess("sessions", ("GetItem",)),),
+        ),
+        Function(
+            name="health",
+            handler="todo_app.handlers.health.handler",
+            kind="api",
+            description="GET /health: checks PostgreSQL and DynamoDB",
+            timeout=10,
+            database=True,
+            tables=(TableAccess("sessions", ("GetItem",)),),
+        ),
+        Function(
+            name="users",
+            handler="todo_app.handlers.users.handler",
+            kind="api",
+            description="Sign-up, profiles and user deletion (PostgreSQL; sweeps todos and sessions)",
+            timeout=15,
+            database=True,
+            tables=(
+                TableAccess("todos", ("Query", "BatchWriteItem")),
+                TableAccess("sessions", ("Query", "BatchWriteItem", "DeleteItem"), indexes=True),
+            ),
+        ),
+        Function(
+            name="sessions",
+            handler="todo_app.handlers.sessions.handler",
+            kind="api",
+            description="Log in and log out",
+            timeout=10,
+            database=True,
+            tables=(TableAccess("sessions", ("PutItem", "DeleteItem")),),
+        ),
+        Function(
+            name="todos",
+            handler="todo_app.handlers.todos.handler",
+            kind="api",
+            description="Todos (DynamoDB); creation checks the owner in PostgreSQL",
+            timeout=10,
+            database=True,
+            tables=(TableAccess("todos", _READ_WRITE, indexes=True),),
+        ),
+        Function(
+            name="dashboard",
+            handler="todo_app.handlers.dashboard.handler",
+            kind="api",
+            description="Profile from PostgreSQL with todo and order summaries from DynamoDB",
+            timeout=10,
+            database=True,
+            tables=(TableAccess("todos", ("Query",), indexes=True), TableAccess("orders", ("Query",))),
+        ),
+        Function(
+            name="orders",
+            handler="todo_app.handlers.orders.handler",
+            kind="api",
+            description="Accepts orders onto the queue; reads stored orders",
+            timeout=10,
+            tables=(
+                TableAccess("orders", ("GetItem",)),
+                TableAccess("idempotency", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+            ),
+            queue_actions=("SendMessage",),
+        ),
+        Function(
+            name="worker",
+            handler="todo_app.handlers.worker.handler",
+            kind="worker",
+            description="Stores queued orders with a conditional write, reporting partial batch failures",
+            timeout=30,
+            tables=(TableAccess("orders", ("PutItem",)),),
+            # what an SQS event source mapping needs from the function's role
+            queue_actions=("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility"),
+        ),
+        Function(
+            name="migrate",
+            handler="todo_app.handlers.migrate.handler",
+            kind="migration",
+            description="Applies the versioned SQL migrations; invoked by the program on deploy",
+            timeout=120,
+            database=True,
+        ),
+    )
+}
+
+# --------------------------------------------------------------------------- HTTP routes
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway syntax: /users/{userId}
+    function: str  # a key of FUNCTIONS
+    auth: bool = True  # False: public, no authorizer
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "health", auth=False),
+    Route("POST", "/users", "users", auth=False),
+    Route("POST", "/sessions", "sessions", auth=False),
+    Route("DELETE", "/sessions/current", "sessions"),
+    Route("GET", "/users", "users"),
+    Route("GET", "/users/{userId}", "users"),
+    Route("PUT", "/users/{userId}", "users"),
+    Route("DELETE", "/users/{userId}", "users"),
+    Route("POST", "/users/{userId}/todos", "todos"),
+    Route("GET", "/users/{userId}/todos", "todos"),
+    Route("GET", "/todos/{todoId}", "todos"),
+    Route("PUT", "/todos/{todoId}", "todos"),
+    Route("DELETE", "/todos/{todoId}", "todos"),
+    Route("GET", "/dashboard/{userId}", "dashboard"),
+    Route("POST", "/orders", "orders"),
+    Route("GET", "/orders/{orderId}", "orders"),
+)
+
+# The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.
+AUTH_HEADER = "authorization"
+
+# Environment every function gets besides its table, queue and database settings.
+COMMON_ENV = ("SESSION_TTL_SECONDS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL")
+
+
+def routes_for(function: str) -> tuple[Route, ...]:
+    return tuple(r for r in ROUTES if r.function == function)
+
+
+def api_functions() -> tuple[Function, ...]:
+    return tuple(f for f in FUNCTIONS.values() if f.kind == "api")
+
+
+def _check() -> None:
+    """A typo in the catalog fails at import, before any deploy."""
+    errors = []
+    for f in FUNCTIONS.values():
+        errors += [f"{f.name}: unknown table {a.table!r}" for a in f.tables if a.table not in TABLES]
+    errors += [f"{r.route_key}: unknown function {r.function!r}" for r in ROUTES if r.function not in FUNCTIONS]
+    errors += [f"{r.route_key}: not an api function" for r in ROUTES if r.function in FUNCTIONS and FUNCTIONS[r.function].kind != "api"]
+    if len({r.route_key for r in ROUTES}) != len(ROUTES):
+        errors.append("duplicate route keys")
+    if errors:
+        raise ValueError("catalog is inconsistent: " + "; ".join(errors))
+
+
+_check()

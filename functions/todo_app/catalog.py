@@ -90,6 +90,9 @@ ORDERS_QUEUE = QueueSpec()
 
 # --------------------------------------------------------------------------- Functions and IAM
 
+# PostgreSQL: the database every stack creates, and the settings a database function receives.
+# DB_SECRET_ARN names a Secrets Manager secret holding {"username", "password"} (RDS's managed format).
+DATABASE_NAME = "todo"
 DATABASE_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "DB_SSLMODE")
 
 

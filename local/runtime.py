@@ -1,0 +1,281 @@
+"""The whole application on one machine: PostgreSQL, the AWS emulator, the functions, the HTTP API, the poller.
+
+Start-up order: PostgreSQL and the emulator (in parallel) -> the database -> the stack's resources in the
+emulator (catalog tables, orders queue and DLQ, the database secret, the alarm topic, a dashboard) -> the
+functions' environment -> the migrate function -> the HTTP server and the SQS poller -> outputs.json.
+`stop()` undoes whatever was started, in reverse, and is safe to call after a failed or partial start.
+
+Environment decision: every function runs in this one process and shares `os.environ`. On AWS each
+function receives only its catalog `environment_keys` plus `COMMON_ENV`; those values never conflict
+(a table's name is the same for every function that uses it), so the runtime sets the UNION of all
+functions' variables once, before any handler is imported. A function can therefore see variables it
+would not have on AWS; the infra tests check each function's exact environment on the AWS side.
+The AWS SDK reaches the emulator through the standard AWS_ENDPOINT_URL with fake credentials; the
+function code has no local-only branch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, ORDERS_QUEUE, TABLES, Function
+
+from . import snapshot
+from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
+from .gateway import Gateway, GatewayServer
+from .lambdas import FunctionError, Functions
+from .poller import Poller
+from .postgres import PostgresServer
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # components/ (the stack config), when run from another directory
+
+from components.config import PROJECT, StackConfig  # noqa: E402
+
+STACK = "local"
+CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors
+PREFIX = f"{PROJECT}-{STACK}"
+DEFAULT_OUTPUTS = ROOT / ".local" / "outputs.json"
+DASHBOARD_NAME = f"{PREFIX}-dashboard"
+MIGRATION_MEMORY_MB = 256
+OUTPUT_KEYS = (
+    "apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
+    "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName",
+)
+
+
+def default_visibility_timeout() -> int:
+    return ORDERS_QUEUE.visibility_timeout_factor * FUNCTIONS["worker"].timeout
+
+
+@dataclass
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path | None = None
+    visibility_timeout: int | None = None  # None: the catalog's factor x the worker's timeout
+    outputs: Path = DEFAULT_OUTPUTS
+    log_level: str = "INFO"
+
+
+class Logger:
+    """Whole lines, never interleaved, flushed at once (the e2e tests read them from a pipe)."""
+
+    def __init__(self, stream=None) -> None:
+        self._stream = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+class Runtime:
+    def __init__(self, options: Options, log: Callable[[str], None] | None = None) -> None:
+        self.options = options
+        self.log = log or Logger()
+        self.config = StackConfig.from_files(CONFIG_STACK)
+        self.postgres: PostgresServer | None = None
+        self.emulator: Emulator | None = None
+        self.server: GatewayServer | None = None
+        self.poller: Poller | None = None
+        self.functions: Functions | None = None
+        self.outputs: dict[str, str] = {}
+        self.environment: dict[str, str] = {}
+        self._resources_ready = False
+        self.started_in: float | None = None
+
+    # ----------------------------------------------------------------------------- start
+    def start(self) -> "Runtime":
+        """Start everything; on any failure (or KeyboardInterrupt) stop what was started and re-raise."""
+        began = time.monotonic()
+        try:
+            self._start_servers()
+            step = time.monotonic()
+            self._create_database()
+            resources = self._create_resources()
+            self.environment = self._environment(resources)
+            os.environ.update(self.environment)
+            self.log(f"[local] database {DATABASE_NAME!r}, {len(TABLES)} tables, orders queue + DLQ, DB secret, alarm topic "
+                     f"({time.monotonic() - step:.2f}s)")
+            step = time.monotonic()
+            self.functions = Functions(PREFIX, self._memory, log=self.log)
+            self._migrate()
+            self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
+            self.server = GatewayServer(Gateway(self.functions, log=self.log), self.options.host, self.options.port, log=self.log)
+            self.poller = Poller(self._client("sqs"), resources["queue_url"], resources["queue_arn"], self.functions,
+                                 batch_size=self.config.worker_batch_size, batch_window=self.config.worker_batch_window_seconds, log=self.log)
+            self.server.start()
+            self.poller.start()
+            self.outputs = self._outputs(resources)
+            self._write_outputs()
+        except BaseException:
+            self.log("[local] start-up failed; stopping what was started")
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - began
+        self.log(f"[local] outputs written to {self.options.outputs}")
+        self.log(f"[local] ready in {self.started_in:.2f}s: API {self.server.url}  (Ctrl-C stops)")
+        return self
+
+    def _start_servers(self) -> None:
+        step = time.monotonic()
+        data_dir = self.options.data_dir
+        with ThreadPoolExecutor(2, thread_name_prefix="start") as pool:
+            postgres = pool.submit(PostgresServer.start, data_dir)
+            emulator = pool.submit(Emulator.start)
+            try:
+                self.emulator = emulator.result()
+                self.postgres = postgres.result()
+            finally:
+                # on failure or interruption, wait for the other one so that stop() can stop it
+                for future, attribute in ((postgres, "postgres"), (emulator, "emulator")):
+                    if getattr(self, attribute) is None:
+                        try:
+                            setattr(self, attribute, future.result())
+                        except BaseException:
+                            pass
+        where = f"data in {data_dir}" if data_dir else "temporary data"
+        self.log(f"[local] PostgreSQL on {self.postgres.host}:{self.postgres.port} ({where}), "
+                 f"AWS emulator on {self.emulator.url} ({time.monotonic() - step:.2f}s)")
+
+    def _create_database(self) -> None:
+        with psycopg.connect(self.postgres.dsn, autocommit=True, connect_timeout=10) as connection:
+            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone() is None:
+                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+    def _client(self, service: str):
+        return self.emulator.client(service)
+
+    def _create_resources(self) -> dict[str, Any]:
+        tables = create_tables(self._client("dynamodb"), PREFIX)
+        if self.options.data_dir:
+            restored = snapshot.load(self._client("dynamodb"), PREFIX, self.options.data_dir)
+            if restored:
+                self.log(f"[local] restored {restored} DynamoDB items from {Path(self.options.data_dir) / snapshot.FILE}")
+        sqs = self._client("sqs")
+        visibility = self.options.visibility_timeout or default_visibility_timeout()
+        queues = create_queues(sqs, PREFIX, visibility)
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        secret_arn = self._client("secretsmanager").create_secret(
+            Name=f"{PREFIX}/users-db", SecretString=json.dumps({"username": self.postgres.user, "password": self.postgres.password})
+        )["ARN"]
+        topic_arn = self._client("sns").create_topic(Name=f"{PREFIX}-alarms")["TopicArn"]
+        # moto keeps dashboards; an empty one gives dashboardName something real to name
+        self._client("cloudwatch").put_dashboard(DashboardName=DASHBOARD_NAME, DashboardBody=json.dumps({"widgets": []}))
+        return {"tables": tables, **queues, "queue_arn": queue_arn, "secret_arn": secret_arn, "topic_arn": topic_arn, "visibility": visibility}
+
+    def _environment(self, resources: dict[str, Any]) -> dict[str, str]:
+        """The union of every function's environment (see the module docstring), plus the SDK settings."""
+        values = {
+            **resources["tables"],
+            ORDERS_QUEUE.queue_url_env: resources["queue_url"],
+            "DB_HOST": self.postgres.host,
+            "DB_PORT": str(self.postgres.port),
+            "DB_NAME": DATABASE_NAME,
+            "DB_SECRET_ARN": resources["secret_arn"],
+            "DB_SSLMODE": "disable",  # the embedded server has no TLS; RDS forces it on AWS
+            "SESSION_TTL_SECONDS": str(self.config.session_ttl_seconds),
+            # the values components/compute.py gives on AWS (not imported: it needs pulumi)
+            "POWERTOOLS_SERVICE_NAME": "todo-platform",
+            "POWERTOOLS_METRICS_NAMESPACE": "TodoPlatform",
+            "LOG_LEVEL": self.options.log_level,
+        }
+        needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
+        missing = needed - values.keys()
+        if missing:
+            raise RuntimeError(f"the local runtime has no value for {', '.join(sorted(missing))}")
+        environment = {k: values[k] for k in sorted(needed)}
+        # the SDK: the emulator and fake credentials, never a real account
+        environment.update(FAKE_CREDENTIALS)
+        environment.update({"AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.emulator.url, "AWS_EC2_METADATA_DISABLED": "true"})
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            os.environ.pop(name, None)
+        return environment
+
+    def _memory(self, function: Function) -> int:
+        # as components/compute.py's memory_for (not imported: it needs pulumi)
+        if function.kind == "worker":
+            return self.config.worker_memory_mb
+        return MIGRATION_MEMORY_MB if function.kind == "migration" else self.config.api_memory_mb
+
+    def _migrate(self) -> None:
+        try:
+            result = self.functions.invoke("migrate", {})
+        except FunctionError as error:
+            raise RuntimeError(f"the migrate function failed: {error}") from None
+        if isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400:
+            raise RuntimeError(f"the migrate function failed: {result}")
+        self.log(f"[local] migrate: {json.dumps(result, default=str)[:300]}")
+
+    def _outputs(self, resources: dict[str, Any]) -> dict[str, str]:
+        tables = resources["tables"]
+        outputs = {
+            "apiUrl": self.server.url,
+            "region": REGION,
+            "stack": STACK,
+            "usersDbEndpoint": self.postgres.host,
+            "usersDbName": DATABASE_NAME,
+            "usersDbSecretArn": resources["secret_arn"],
+            "todosTableName": tables[TABLES["todos"].env],
+            "sessionsTableName": tables[TABLES["sessions"].env],
+            "ordersTableName": tables[TABLES["orders"].env],
+            "ordersQueueUrl": resources["queue_url"],
+            "ordersDlqUrl": resources["dlq_url"],
+            "alarmTopicArn": resources["topic_arn"],
+            "dashboardName": DASHBOARD_NAME,
+        }
+        assert tuple(outputs) == OUTPUT_KEYS
+        return outputs
+
+    def _write_outputs(self) -> None:
+        path = Path(self.options.outputs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        os.replace(temporary, path)  # readers never see half a file
+
+    # ----------------------------------------------------------------------------- stop
+    def stop(self) -> None:
+        """Stop everything that was started, in reverse order; each step runs even if an earlier one fails."""
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if self.server is not None:
+            steps.append(("HTTP server", self.server.stop))
+        if self.poller is not None:
+            steps.append(("SQS poller", self.poller.stop))
+        if self.outputs:
+            steps.append(("outputs", self._remove_outputs))
+        if self.emulator is not None and self.options.data_dir and self.outputs:
+            steps.append(("DynamoDB snapshot", self._save_snapshot))
+        if self.emulator is not None:
+            steps.append(("AWS emulator", self.emulator.stop))
+        if self.postgres is not None:
+            steps.append(("PostgreSQL", self.postgres.stop))
+        for name, step in steps:
+            try:
+                step()
+            except Exception as error:
+                self.log(f"[local] stopping the {name} failed: {error!r}")
+        self.server = self.poller = self.emulator = self.postgres = None
+        if steps:
+            self.log("[local] stopped")
+
+    def _remove_outputs(self) -> None:
+        # the file describes a running system; a stopped one leaves none behind
+        Path(self.options.outputs).unlink(missing_ok=True)
+
+    def _save_snapshot(self) -> None:
+        count = snapshot.save(self._client("dynamodb"), PREFIX, self.options.data_dir)
+        self.log(f"[local] saved {count} DynamoDB items to {Path(self.options.data_dir) / snapshot.FILE}")

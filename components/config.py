@@ -7,8 +7,9 @@ the same defaults itself, for the tests, the local runtime and the benchmarks, w
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -91,11 +92,19 @@ class StackConfig(BaseModel):
         import pulumi
 
         config = pulumi.Config(PROJECT)
-        values = {}
-        for name in cls.config_keys():
-            value = config.get_object(name)
-            if value is not None:
-                values[name] = value
+        values: dict[str, Any] = {}
+        for field in cls.model_fields.values():
+            # The CLI hands every value over as a string: plain for strings, JSON for the rest.
+            raw = config.get(field.alias)
+            if raw is None:
+                continue
+            if _is_text(field.annotation):
+                values[field.alias] = raw
+            else:
+                try:
+                    values[field.alias] = json.loads(raw)
+                except ValueError:
+                    values[field.alias] = raw  # validation then names the key and what it expects
         return cls.parse(values)
 
     @classmethod
@@ -106,6 +115,13 @@ class StackConfig(BaseModel):
     @classmethod
     def config_keys(cls) -> list[str]:
         return [f.alias for f in cls.model_fields.values()]
+
+
+def _is_text(annotation: Any) -> bool:
+    """A str field or a Literal of strings: its config value is taken verbatim, not parsed as JSON."""
+    if annotation is str:
+        return True
+    return get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation))
 
 
 def stack_values(stack: str, root: Path = ROOT) -> dict[str, Any]:

@@ -1,0 +1,227 @@
+"""`Observability`: the alarm topic, the alarms and one dashboard.
+
+Every alarm notifies the topic on ALARM and on OK. Thresholds that can be derived are: a function's
+duration alarm fires at 90% of its timeout, the orders queue's age alarm at twice its visibility
+timeout (a message that has sat through two full visibility windows is not being worked off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .compute import LambdaFunction
+from .config import StackConfig
+
+PERIOD = 300  # seconds
+DURATION_ALARM_FRACTION = 0.9
+QUEUE_AGE_VISIBILITY_MULTIPLE = 2
+RDS_CPU_PERCENT = 80
+RDS_FREE_STORAGE_FRACTION = 0.1
+API_5XX_THRESHOLD = 5
+
+
+def duration_threshold_ms(timeout_seconds: int) -> float:
+    return timeout_seconds * 1000 * DURATION_ALARM_FRACTION
+
+
+def queue_age_threshold_seconds(visibility_timeout_seconds: int) -> int:
+    return visibility_timeout_seconds * QUEUE_AGE_VISIBILITY_MULTIPLE
+
+
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    config: StackConfig
+    name_prefix: str
+    region: pulumi.Input[str]
+    functions: Sequence[LambdaFunction]
+    api_id: pulumi.Input[str]
+    api_stage: str
+    queue_name: pulumi.Input[str]
+    dlq_name: pulumi.Input[str]
+    visibility_timeout_seconds: int
+    table_names: Mapping[str, pulumi.Input[str]]
+    db_instance_id: pulumi.Input[str]
+
+
+class Observability(pulumi.ComponentResource):
+    topic_key: aws.kms.Key
+    topic: aws.sns.Topic
+    subscription: aws.sns.TopicSubscription | None
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    dashboard: aws.cloudwatch.Dashboard
+
+    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("todo:observability:Observability", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        # CloudWatch cannot publish to a topic encrypted with the AWS-managed aws/sns key (its key
+        # policy cannot grant CloudWatch), so the topic gets its own key that allows exactly that.
+        self.topic_key = aws.kms.Key(
+            f"{name}-alarms",
+            description="Encrypts the alarm topic; CloudWatch may use it to publish",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministers",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account, ":root")},
+                            "Action": "kms:*",
+                            "Resource": "*",  # in a key policy "*" means this key
+                        },
+                        {
+                            "Sid": "CloudWatchPublishes",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        },
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        self.topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=self.topic_key.arn, opts=child)
+        self.subscription = None
+        if config.alarm_email:
+            self.subscription = aws.sns.TopicSubscription(
+                f"{name}-alarms-email", topic=self.topic.arn, protocol="email", endpoint=config.alarm_email, opts=child
+            )
+
+        self.alarms = {}
+        for fn in args.functions:
+            dims = {"FunctionName": fn.function.name}
+            self._alarm(f"{fn.spec.name}-errors", "AWS/Lambda", "Errors", dims, "Sum", ">=", 1, f"{fn.spec.name}: errors")
+            self._alarm(f"{fn.spec.name}-throttles", "AWS/Lambda", "Throttles", dims, "Sum", ">=", 1, f"{fn.spec.name}: throttled")
+            self._alarm(
+                f"{fn.spec.name}-duration", "AWS/Lambda", "Duration", dims, "Maximum", ">=",
+                duration_threshold_ms(fn.spec.timeout), f"{fn.spec.name}: within 10% of its {fn.spec.timeout}s timeout",
+            )
+        self._alarm(
+            "api-5xx", "AWS/ApiGateway", "5xx", {"ApiId": args.api_id, "Stage": args.api_stage}, "Sum", ">=",
+            API_5XX_THRESHOLD, "HTTP API: server errors",
+        )
+        self._alarm(
+            "orders-dlq-messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": args.dlq_name}, "Maximum", ">",
+            0, "Orders moved to the DLQ after repeated failures",
+        )
+        self.queue_age_threshold_seconds = queue_age_threshold_seconds(args.visibility_timeout_seconds)
+        self._alarm(
+            "orders-queue-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": args.queue_name}, "Maximum", ">=",
+            self.queue_age_threshold_seconds, "Orders waiting longer than two visibility timeouts",
+        )
+        for key, table_name in args.table_names.items():
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+                self._alarm(
+                    f"{key}-{metric.removesuffix('Events').lower()}", "AWS/DynamoDB", metric, {"TableName": table_name}, "Sum", ">=",
+                    1, f"DynamoDB {key}: {metric}",
+                )
+        db_dims = {"DBInstanceIdentifier": args.db_instance_id}
+        self._alarm("db-cpu", "AWS/RDS", "CPUUtilization", db_dims, "Average", ">=", RDS_CPU_PERCENT, "PostgreSQL CPU", periods=3)
+        self.free_storage_threshold_bytes = int(config.db_allocated_storage_gb * RDS_FREE_STORAGE_FRACTION * 1024**3)
+        self._alarm(
+            "db-free-storage", "AWS/RDS", "FreeStorageSpace", db_dims, "Minimum", "<=", self.free_storage_threshold_bytes,
+            "PostgreSQL storage under 10% of its allocation",
+        )
+
+        self.dashboard_name = f"{args.name_prefix}"
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=self.dashboard_name,
+            dashboard_body=_dashboard_body(args),
+            opts=child,
+        )
+        self.register_outputs({"alarmTopicArn": self.topic.arn, "dashboardName": self.dashboard.dashboard_name})
+
+    def _alarm(
+        self, key: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], statistic: str, op: str,
+        threshold: float, description: str, periods: int = 1,
+    ) -> aws.cloudwatch.MetricAlarm:
+        operators = {
+            ">=": "GreaterThanOrEqualToThreshold",
+            ">": "GreaterThanThreshold",
+            "<=": "LessThanOrEqualToThreshold",
+        }
+        alarm = aws.cloudwatch.MetricAlarm(
+            key,
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dict(dimensions),
+            statistic=statistic,
+            period=PERIOD,
+            evaluation_periods=periods,
+            threshold=threshold,
+            comparison_operator=operators[op],
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarms[key] = alarm
+        return alarm
+
+
+def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
+    """CloudWatch dashboard JSON: API, functions, queue, DynamoDB, RDS."""
+
+    def widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Sum") -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {"title": title, "region": args.region, "stat": stat, "period": PERIOD, "view": "timeSeries", "metrics": metrics},
+        }
+
+    api = ["AWS/ApiGateway"]
+    api_dims = ["ApiId", args.api_id, "Stage", args.api_stage]
+    fns = [fn.function.name for fn in args.functions]
+    widgets = [
+        widget("API requests and errors", [[*api, "Count", *api_dims], [*api, "4xx", *api_dims], [*api, "5xx", *api_dims]], 0, 0),
+        widget("API latency (p90)", [[*api, "Latency", *api_dims], [*api, "IntegrationLatency", *api_dims]], 12, 0, "p90"),
+        widget("Function invocations", [["AWS/Lambda", "Invocations", "FunctionName", f] for f in fns], 0, 6),
+        widget("Function errors and throttles", [["AWS/Lambda", m, "FunctionName", f] for f in fns for m in ("Errors", "Throttles")], 12, 6),
+        widget("Function duration (max)", [["AWS/Lambda", "Duration", "FunctionName", f] for f in fns], 0, 12, "Maximum"),
+        widget(
+            "Orders queue",
+            [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", args.queue_name],
+                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", args.queue_name],
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", args.dlq_name],
+            ],
+            12, 12, "Maximum",
+        ),
+        widget(
+            "DynamoDB consumed capacity",
+            [["AWS/DynamoDB", m, "TableName", t] for t in args.table_names.values() for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")],
+            0, 18,
+        ),
+        widget(
+            "DynamoDB throttles",
+            [["AWS/DynamoDB", m, "TableName", t] for t in args.table_names.values() for m in ("ReadThrottleEvents", "WriteThrottleEvents")],
+            12, 18,
+        ),
+        widget(
+            "PostgreSQL",
+            [
+                ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", args.db_instance_id],
+                ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", args.db_instance_id],
+            ],
+            0, 24, "Average",
+        ),
+        widget("PostgreSQL free storage", [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", args.db_instance_id]], 12, 24, "Minimum"),
+    ]
+    return pulumi.Output.json_dumps({"widgets": widgets})

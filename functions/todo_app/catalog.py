@@ -231,6 +231,9 @@ class Route:
     path: str  # API Gateway syntax: /users/{userId}
     function: str  # a key of FUNCTIONS
     auth: bool = True  # False: public, no authorizer
+    # the route function's name inside the handler module: handlers bind by this name, so the
+    # method and path are written here only
+    operation: str = ""
 
     @property
     def route_key(self) -> str:
@@ -238,22 +241,22 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", "health", auth=False),
-    Route("POST", "/users", "users", auth=False),
-    Route("POST", "/sessions", "sessions", auth=False),
-    Route("DELETE", "/sessions/current", "sessions"),
-    Route("GET", "/users", "users"),
-    Route("GET", "/users/{userId}", "users"),
-    Route("PUT", "/users/{userId}", "users"),
-    Route("DELETE", "/users/{userId}", "users"),
-    Route("POST", "/users/{userId}/todos", "todos"),
-    Route("GET", "/users/{userId}/todos", "todos"),
-    Route("GET", "/todos/{todoId}", "todos"),
-    Route("PUT", "/todos/{todoId}", "todos"),
-    Route("DELETE", "/todos/{todoId}", "todos"),
-    Route("GET", "/dashboard/{userId}", "dashboard"),
-    Route("POST", "/orders", "orders"),
-    Route("GET", "/orders/{orderId}", "orders"),
+    Route("GET", "/health", "health", auth=False, operation="health"),
+    Route("POST", "/users", "users", auth=False, operation="create_user"),
+    Route("POST", "/sessions", "sessions", auth=False, operation="log_in"),
+    Route("DELETE", "/sessions/current", "sessions", operation="log_out"),
+    Route("GET", "/users", "users", operation="list_users"),
+    Route("GET", "/users/{userId}", "users", operation="get_user"),
+    Route("PUT", "/users/{userId}", "users", operation="update_user"),
+    Route("DELETE", "/users/{userId}", "users", operation="delete_user"),
+    Route("POST", "/users/{userId}/todos", "todos", operation="create_todo"),
+    Route("GET", "/users/{userId}/todos", "todos", operation="list_todos"),
+    Route("GET", "/todos/{todoId}", "todos", operation="get_todo"),
+    Route("PUT", "/todos/{todoId}", "todos", operation="update_todo"),
+    Route("DELETE", "/todos/{todoId}", "todos", operation="delete_todo"),
+    Route("GET", "/dashboard/{userId}", "dashboard", operation="get_dashboard"),
+    Route("POST", "/orders", "orders", operation="create_order"),
+    Route("GET", "/orders/{orderId}", "orders", operation="get_order"),
 )
 
 # The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.
@@ -278,6 +281,9 @@ def _check() -> None:
         errors += [f"{f.name}: unknown table {a.table!r}" for a in f.tables if a.table not in TABLES]
     errors += [f"{r.route_key}: unknown function {r.function!r}" for r in ROUTES if r.function not in FUNCTIONS]
     errors += [f"{r.route_key}: not an api function" for r in ROUTES if r.function in FUNCTIONS and FUNCTIONS[r.function].kind != "api"]
+    errors += [f"{r.route_key}: no operation name" for r in ROUTES if not r.operation.isidentifier()]
+    if len({(r.function, r.operation) for r in ROUTES}) != len(ROUTES):
+        errors.append("duplicate operation names within a function")
     if len({r.route_key for r in ROUTES}) != len(ROUTES):
         errors.append("duplicate route keys")
     if errors:

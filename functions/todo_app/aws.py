@@ -1,0 +1,111 @@
+"""boto3 clients, one per service per container, created on first use (not at import: a cold start
+pays only for the services its function touches).
+
+Endpoints and credentials come from boto3's standard chain; AWS_ENDPOINT_URL points it at an
+emulator offline, with no branch here. Table names and the queue URL come only from the environment
+variables the catalog names.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from todo_app import catalog
+
+_clients: dict[str, Any] = {}
+_serializer = None
+_deserializer = None
+
+
+class DependencyUnavailable(Exception):
+    """A backing service (named by `dependency`) could not be reached: the API answers 503."""
+
+    def __init__(self, dependency: str, message: str = ""):
+        super().__init__(message or f"{dependency} is unavailable")
+        self.dependency = dependency
+
+
+def client(service: str):
+    found = _clients.get(service)
+    if found is None:
+        import boto3
+        from botocore.config import Config
+
+        found = boto3.client(
+            service,
+            config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+        )
+        _clients[service] = found
+    return found
+
+
+def reset() -> None:
+    """Forget the clients (tests: a new emulator or environment)."""
+    _clients.clear()
+
+
+def table_name(key: str) -> str:
+    return os.environ[catalog.TABLES[key].env]
+
+
+def queue_url() -> str:
+    return os.environ[catalog.ORDERS_QUEUE.queue_url_env]
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    global _serializer
+    if _serializer is None:
+        from boto3.dynamodb.types import TypeSerializer
+
+        _serializer = TypeSerializer()
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    global _deserializer
+    if _deserializer is None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        _deserializer = TypeDeserializer()
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code", "")
+    return ""
+
+
+def is_conditional_failure(exc: BaseException) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
+_UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ResourceNotFoundException",  # the table or queue is missing: an infrastructure fault, not bad input
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean 'the AWS dependency is down or overloaded' (→ 503)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - botocore is always present on Lambda
+        return False
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in _UNAVAILABLE_CODES or status >= 500
+    return isinstance(exc, BotoCoreError)  # connection errors, timeouts, credential errors
+
+
+def service_of(exc: BaseException) -> str:
+    model = getattr(exc, "operation_name", "") or ""
+    return "sqs" if "Message" in model or "Queue" in model else "dynamodb"

@@ -1,0 +1,133 @@
+"""PostgreSQL access with psycopg 3: one connection per warm container.
+
+- Opened lazily on first use, never at import (DynamoDB-only routes keep working while PostgreSQL is
+  down, and a cold start does not wait for the database).
+- Settings: DB_HOST, DB_PORT, DB_NAME, DB_SSLMODE (the stack sets `require`, the local runtime
+  `disable`), DB_SECRET_ARN names a Secrets Manager secret {"username", "password"} (RDS-managed
+  format). connect_timeout is short (3 s): a dead database answers 503 quickly.
+- The secret is cached; a failed authentication (SQLSTATE 28P01, e.g. after a rotation) re-reads it
+  and retries the connection once.
+- A connection found broken when used is dropped; `run()` then retries the work once on a fresh
+  connection if the connection had been reused (a stale connection from before a database restart
+  or failover), so callers pass work that is safe to repeat. Otherwise the error becomes
+  `DependencyUnavailable("postgres")` → 503.
+- Autocommit; transactions are explicit (`with conn.transaction()`). Queries are parameterised.
+- prepare_threshold=None: no server-side prepared statements, which keeps the connection usable
+  through RDS Proxy without pinning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable, TypeVar
+
+import psycopg
+
+from todo_app import aws
+from todo_app.aws import DependencyUnavailable
+
+T = TypeVar("T")
+
+CONNECT_TIMEOUT = 3
+_conn: psycopg.Connection | None = None
+_credentials: dict | None = None
+
+
+def reset() -> None:
+    """Close the connection and forget the cached secret (tests; a new database)."""
+    global _conn, _credentials
+    if _conn is not None:
+        try:
+            _conn.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail; nothing to keep
+            pass
+    _conn, _credentials = None, None
+
+
+def _read_secret() -> dict:
+    try:
+        value = aws.client("secretsmanager").get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])
+    except Exception as exc:
+        if aws.is_unavailable(exc):
+            raise DependencyUnavailable("postgres", "the database credentials could not be read") from exc
+        raise
+    secret = json.loads(value["SecretString"])
+    return {"username": secret["username"], "password": secret["password"]}
+
+
+def _auth_failed(exc: psycopg.OperationalError) -> bool:
+    return getattr(exc, "sqlstate", None) == "28P01" or "password authentication failed" in str(exc)
+
+
+def _open(credentials: dict) -> psycopg.Connection:
+    return psycopg.connect(
+        host=os.environ["DB_HOST"],
+        port=int(os.environ.get("DB_PORT") or 5432),
+        dbname=os.environ["DB_NAME"],
+        sslmode=os.environ.get("DB_SSLMODE") or "require",
+        user=credentials["username"],
+        password=credentials["password"],
+        connect_timeout=CONNECT_TIMEOUT,
+        application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "todo-platform"),
+        autocommit=True,
+        prepare_threshold=None,
+    )
+
+
+def _connect() -> psycopg.Connection:
+    global _credentials
+    if _credentials is None:
+        _credentials = _read_secret()
+    try:
+        return _open(_credentials)
+    except psycopg.OperationalError as exc:
+        if not _auth_failed(exc):
+            raise DependencyUnavailable("postgres", "the database is unreachable") from exc
+    # the password changed (rotation): read the secret again and try once more
+    _credentials = _read_secret()
+    try:
+        return _open(_credentials)
+    except psycopg.OperationalError as exc:
+        raise DependencyUnavailable("postgres", "the database refused the credentials") from exc
+
+
+def connection() -> tuple[psycopg.Connection, bool]:
+    """The container's connection and whether it was just opened."""
+    global _conn
+    if _conn is not None and not _conn.closed and not _conn.broken:
+        return _conn, False
+    if _conn is not None:
+        reset_connection()
+    _conn = _connect()
+    return _conn, True
+
+
+def reset_connection() -> None:
+    global _conn
+    if _conn is not None:
+        try:
+            _conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+    _conn = None
+
+
+def run(work: Callable[[psycopg.Connection], T]) -> T:
+    """Run `work(conn)`; a broken connection becomes a retry (once, if reused) or a 503."""
+    conn, fresh = connection()
+    try:
+        return work(conn)
+    except psycopg.OperationalError as exc:
+        if not (conn.broken or conn.closed):
+            raise DependencyUnavailable("postgres", "the database failed the request") from exc
+        reset_connection()
+        if fresh:
+            raise DependencyUnavailable("postgres", "the database connection was lost") from exc
+    conn, _ = connection()
+    try:
+        return work(conn)
+    except psycopg.OperationalError as exc:
+        if conn.broken or conn.closed:
+            reset_connection()
+        raise DependencyUnavailable("postgres", "the database connection was lost") from exc

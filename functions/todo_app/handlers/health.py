@@ -1,0 +1,46 @@
+"""GET /health: PostgreSQL (SELECT 1) and DynamoDB (a GetItem of a sentinel key in the sessions
+table). 200 {"status": "ok", "checks": {...}}; 503 with the failed check(s) named in `checks` and in
+the error details.
+
+Env: SESSIONS_TABLE, DB_*.
+"""
+
+from __future__ import annotations
+
+from todo_app import aws, db, http
+from todo_app.obs import logger
+
+app = http.create_app()
+SENTINEL = "health-check"
+
+
+def _postgres() -> None:
+    db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+
+def _dynamodb() -> None:
+    aws.client("dynamodb").get_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": SENTINEL}})
+
+
+def health():
+    checks, failed = {}, []
+    for name, check in (("postgres", _postgres), ("dynamodb", _dynamodb)):
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure of a dependency is a failed check
+            logger.warning("health check failed", extra={"check": name, "reason": repr(exc)})
+            checks[name] = "unavailable"
+            failed.append(name)
+    if not failed:
+        return http.json_response(200, {"status": "ok", "checks": checks})
+    body = http.error_body(
+        "dependency_unavailable",
+        "Unavailable: " + ", ".join(failed),
+        [{"check": name, "message": f"{name} is unavailable"} for name in failed],
+    )
+    return http.json_response(503, {"status": "unavailable", "checks": checks, **body})
+
+
+http.bind(app, "health", globals())
+handler = http.lambda_handler(app)

@@ -1,0 +1,224 @@
+"""Users: sign-up, list, profile, update, deletion (PostgreSQL; deletion sweeps DynamoDB).
+
+- POST /users (public): 201 user JSON {id, name, email, age, createdAt, updatedAt}; 409
+  `email_taken` (case-insensitive).
+- GET /users: keyset pagination over id (UUID order), `limit` 1..100 (default 20), `cursor` the
+  opaque value of the previous page's `nextCursor`; users being deleted are left out.
+- GET/PUT/DELETE /users/{userId}: the caller only (403 otherwise); 404 when absent or being deleted.
+  PUT takes at least one of name, email, age (age null clears it); 409 when the e-mail is taken.
+- DELETE runs steps that a retry of the same request can resume at any point:
+  (1) tombstone: UPDATE users SET deleted_at (waits for in-flight todo creations, which hold a share
+      lock on the row; from then on the user is 404 everywhere and cannot log in);
+  (2) delete every todo of the user (Query + BatchWriteItem, unprocessed items retried);
+  (3) delete the user's other sessions (Query on byUser + BatchWriteItem);
+  (4) DELETE the users row;
+  (5) delete the caller's own session LAST, so that a failure at any earlier step leaves the token
+      valid for the retry. A retry after (4) finds no row and just finishes the sweeps. → 204.
+
+Env: TODOS_TABLE, SESSIONS_TABLE, DB_*.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+from psycopg.rows import dict_row
+
+from todo_app import aws, db, http, store
+from todo_app.models import UserCreate, UserUpdate
+from todo_app.obs import MetricUnit, logger, metrics
+from todo_app.passwords import hash_password
+from todo_app.tokens import bearer_token, token_hash
+
+app = http.create_app()
+EMAIL_INDEX = "users_email_lower_key"
+
+
+def _email_taken(exc: psycopg.errors.UniqueViolation) -> bool:
+    return getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX
+
+
+def create_user():
+    body = http.parse(app, UserCreate)
+    user_id = str(uuid.uuid4())
+    password_hash = hash_password(body.password)
+
+    def insert(conn):
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"""INSERT INTO users (id, name, email, age, password_hash) VALUES (%s, %s, %s, %s, %s)
+                    RETURNING {store.USER_COLUMNS}""",
+                (user_id, body.name, body.email, body.age, password_hash),
+            )
+            return cur.fetchone()
+
+    try:
+        row = db.run(insert)
+    except psycopg.errors.UniqueViolation as exc:
+        if _email_taken(exc):
+            raise http.ApiError(409, "email_taken", "A user with this e-mail already exists",
+                                [{"field": "email", "message": "is already taken"}]) from None
+        raise
+    metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
+    return http.json_response(201, store.user_json(row))
+
+
+def list_users():
+    http.caller_id(app)
+    limit = http.limit_param(app)
+    cursor = http.decode_cursor(app, {"id"})
+    if cursor is not None and not store.is_uuid(cursor["id"]):
+        raise http.bad_request("cursor", "is not a cursor this API returned")
+
+    def page(conn):
+        with conn.cursor(row_factory=dict_row) as cur:
+            if cursor is None:
+                cur.execute(f"SELECT {store.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
+            else:
+                cur.execute(
+                    f"SELECT {store.USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                    (cursor["id"], limit + 1),
+                )
+            return cur.fetchall()
+
+    rows = db.run(page)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = http.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
+    return http.json_response(200, {"items": [store.user_json(r) for r in rows], "nextCursor": next_cursor})
+
+
+def get_user(userId: str):
+    http.require_self(app, userId)
+    row = db.run(lambda conn: store.get_active_user(conn, userId))
+    if row is None:
+        raise http.not_found("user")
+    return http.json_response(200, store.user_json(row))
+
+
+def update_user(userId: str):
+    http.require_self(app, userId)
+    body = http.parse(app, UserUpdate)
+    fields = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
+    assignments = ", ".join(f"{name} = %s" for name in fields)
+
+    def update(conn):
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"""UPDATE users SET {assignments}, updated_at = now()
+                    WHERE id = %s AND deleted_at IS NULL RETURNING {store.USER_COLUMNS}""",
+                (*fields.values(), userId),
+            )
+            return cur.fetchone()
+
+    try:
+        row = db.run(update)
+    except psycopg.errors.UniqueViolation as exc:
+        if _email_taken(exc):
+            raise http.ApiError(409, "email_taken", "A user with this e-mail already exists",
+                                [{"field": "email", "message": "is already taken"}]) from None
+        raise
+    if row is None:
+        raise http.not_found("user")
+    return http.json_response(200, store.user_json(row))
+
+
+# --------------------------------------------------------------------------- deletion
+
+
+def tombstone_user(user_id: str) -> bool:
+    """Step 1; False when the row is already gone (a retry after step 4)."""
+    def mark(conn):
+        return conn.execute(
+            "UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)
+        ).fetchone()
+
+    return db.run(mark) is not None
+
+
+def _batch_delete(table: str, keys: list[dict]) -> None:
+    """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
+    dynamodb = aws.client("dynamodb")
+    for start in range(0, len(keys), 25):
+        requests = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start:start + 25]]}
+        for attempt in range(8):
+            unprocessed = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+            if not unprocessed:
+                break
+            requests = unprocessed
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise RuntimeError(f"{table}: items still unprocessed after retries")
+
+
+def delete_todos(user_id: str) -> int:
+    """Step 2: every todo of the user, page by page."""
+    dynamodb, table, deleted, start = aws.client("dynamodb"), aws.table_name("todos"), 0, None
+    while True:
+        args = {
+            "TableName": table,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+            "ProjectionExpression": "userId, todoId",
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = dynamodb.query(**args)
+        keys = page.get("Items", [])
+        _batch_delete(table, keys)
+        deleted += len(keys)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return deleted
+
+
+def delete_other_sessions(user_id: str, keep_hash: str | None) -> int:
+    """Step 3: the user's sessions except the caller's own (deleted last, step 5)."""
+    dynamodb, table, deleted, start = aws.client("dynamodb"), aws.table_name("sessions"), 0, None
+    while True:
+        args = {
+            "TableName": table,
+            "IndexName": "byUser",
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = dynamodb.query(**args)
+        keys = [{"tokenHash": item["tokenHash"]} for item in page.get("Items", []) if item["tokenHash"]["S"] != keep_hash]
+        _batch_delete(table, keys)
+        deleted += len(keys)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return deleted
+
+
+def delete_user_row(user_id: str) -> None:
+    """Step 4."""
+    db.run(lambda conn: conn.execute("DELETE FROM users WHERE id = %s AND deleted_at IS NOT NULL", (user_id,)))
+
+
+def delete_own_session(keep_hash: str | None) -> None:
+    """Step 5."""
+    if keep_hash:
+        aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": keep_hash}})
+
+
+def delete_user(userId: str):
+    http.require_self(app, userId)
+    token = bearer_token(http.header(app, "authorization"))
+    own_hash = token_hash(token) if token else None
+    existed = tombstone_user(userId)
+    todos = delete_todos(userId)
+    sessions = delete_other_sessions(userId, own_hash)
+    delete_user_row(userId)
+    delete_own_session(own_hash)
+    logger.info("user deleted", extra={"userId": userId, "resumed": not existed, "todos": todos, "sessions": sessions})
+    metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=1)
+    return http.no_content()
+
+
+http.bind(app, "users", globals())
+handler = http.lambda_handler(app)

@@ -1,0 +1,239 @@
+"""HTTP plumbing shared by the API functions, on top of Powertools' APIGatewayHttpResolver.
+
+- Routes come from the catalog: `bind(app, "<function>", namespace)` registers, for each catalog
+  route of that function, the module's function named by the route's `operation`; no handler module
+  writes a path or a method.
+- Every error is JSON `{"error": {"code", "message", "details"}}`: `ApiError` for expected ones,
+  400 with each bad field named for validation, 404 for an unknown route or method, 503 when a
+  dependency is down, 500 with a generic message (the exception is logged, never returned).
+- Bodies are parsed here (not with the resolver's OpenAPI validation) so that a malformed body is a
+  400 `invalid_json`, a body over 64 KiB a 413, and validation errors name the field in our format.
+  JSON numbers with a fraction are parsed as Decimal, never float (amounts stay exact).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from decimal import Decimal
+from typing import Any, Callable, Mapping, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ValidationError
+
+from todo_app import aws, catalog
+from todo_app.aws import DependencyUnavailable
+from todo_app.obs import logger, metrics, tracer
+
+MAX_BODY_BYTES = 64 * 1024
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: list[dict] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+
+
+def bad_request(field: str, message: str, code: str = "invalid_input") -> ApiError:
+    return ApiError(400, code, "The request is invalid", [{"field": field, "message": message}])
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, "not_found", f"The {what} does not exist")
+
+
+def forbidden(message: str = "This resource belongs to someone else") -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def error_body(code: str, message: str, details: list[dict] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type="application/json", body=body, headers=dict(headers or {}))
+
+
+def no_content() -> Response:
+    return Response(status_code=204, content_type=None, body=None)
+
+
+def _dumps(value: Any) -> str:
+    def default(o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return int(o) if o == o.to_integral_value() else str(o)
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+    return json.dumps(value, separators=(",", ":"), default=default)
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(serializer=_dumps)
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return json_response(exc.status, error_body(exc.code, exc.message, exc.details))
+
+    @app.not_found
+    def _no_route(exc: NotFoundError) -> Response:
+        return json_response(404, error_body("route_not_found", "No such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, DependencyUnavailable):
+            logger.warning("dependency unavailable", extra={"dependency": exc.dependency, "reason": str(exc.__cause__ or exc)})
+            return unavailable(exc.dependency)
+        if aws.is_unavailable(exc):
+            service = aws.service_of(exc)
+            logger.warning("dependency unavailable", extra={"dependency": service, "reason": str(exc)})
+            return unavailable(service)
+        logger.exception("unhandled error")
+        return json_response(500, error_body("internal_error", "An unexpected error occurred"))
+
+    return app
+
+
+def unavailable(dependency: str) -> Response:
+    return json_response(
+        503,
+        error_body("dependency_unavailable", f"A dependency is unavailable: {dependency}", [{"dependency": dependency}]),
+    )
+
+
+def to_rule(path: str) -> str:
+    """API Gateway's /users/{userId} in Powertools' syntax: /users/<userId>."""
+    return re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+
+def bind(app: APIGatewayHttpResolver, function: str, namespace: Mapping[str, Any]) -> None:
+    """Register the module's route functions for exactly the catalog's routes of `function`."""
+    routes = catalog.routes_for(function)
+    if not routes:
+        raise RuntimeError(f"the catalog has no routes for {function!r}")
+    for route in routes:
+        func = namespace.get(route.operation)
+        if not callable(func):
+            raise RuntimeError(f"{function}: no route function {route.operation!r} for {route.route_key}")
+        app.route(rule=to_rule(route.path), method=route.method)(func)
+
+
+def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point for a resolver: logs with the request id, traces, flushes metrics."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def handler(event: dict, context: Any) -> dict:
+        return app.resolve(event, context)
+
+    return handler
+
+
+# --------------------------------------------------------------------------- request helpers
+
+
+def caller_id(app: APIGatewayHttpResolver) -> str:
+    """The user id the authorizer put in the request context; the only identity a handler trusts."""
+    context = app.current_event.raw_event.get("requestContext", {}).get("authorizer", {}).get("lambda") or {}
+    user_id = context.get("userId")
+    if not isinstance(user_id, str) or not user_id:
+        raise ApiError(401, "unauthorized", "A valid bearer token is required")
+    return user_id
+
+
+def require_self(app: APIGatewayHttpResolver, user_id: str) -> str:
+    caller = caller_id(app)
+    if user_id != caller:
+        raise forbidden("You can only access your own user")
+    return caller
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    event = app.current_event.raw_event
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "invalid_json", "The body is not valid base64") from None
+    else:
+        data = body.encode("utf-8")
+    if len(data) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def json_body(app: APIGatewayHttpResolver) -> dict:
+    data = raw_body(app)
+    if not data.strip():
+        raise ApiError(400, "invalid_json", "A JSON object body is required")
+    try:
+        value = json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "invalid_json", "The body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object")
+    return value
+
+
+def validation_details(exc: ValidationError) -> list[dict]:
+    details = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        details.append({"field": field, "message": message})
+    return details
+
+
+def parse(app: APIGatewayHttpResolver, model: type[M]) -> M:
+    body = json_body(app)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_input", "The request is invalid", validation_details(exc)) from None
+
+
+def query_param(app: APIGatewayHttpResolver, name: str) -> str | None:
+    params = app.current_event.raw_event.get("queryStringParameters") or {}
+    return params.get(name)
+
+
+def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+    headers = app.current_event.raw_event.get("headers") or {}
+    return headers.get(name.lower())
+
+
+def limit_param(app: APIGatewayHttpResolver, default: int = 20, maximum: int = 100) -> int:
+    raw = query_param(app, "limit")
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,4}", raw.strip()) or not 1 <= int(raw) <= maximum:
+        raise bad_request("limit", f"must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
+def encode_cursor(key: dict) -> str:
+    return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(app: APIGatewayHttpResolver, required_keys: set[str]) -> dict | None:
+    """The opaque `cursor` query parameter back to its key; anything tampered with is a 400."""
+    raw = query_param(app, "cursor")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad_request("cursor", "is not a cursor this API returned") from None
+    if not isinstance(value, dict) or set(value) != required_keys or not all(isinstance(v, str) and v for v in value.values()):
+        raise bad_request("cursor", "is not a cursor this API returned")
+    return value

@@ -1,0 +1,26 @@
+"""Observability shared by every function: Powertools Logger (JSON), Tracer (X-Ray) and Metrics (EMF).
+
+Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
+(catalog.COMMON_ENV); the defaults below only keep a bare import working. The Tracer disables itself
+outside Lambda (and imports the X-Ray SDK lazily), so tests and the local runtime need no daemon.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "todo-platform"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "TodoPlatform"
+
+logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO")
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+# Most requests publish no business metric; an empty flush is normal here, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+__all__ = ["logger", "tracer", "metrics", "MetricUnit"]

@@ -1,0 +1,52 @@
+"""The users table in PostgreSQL: the queries the users, sessions, todos and dashboard functions share.
+
+A user whose row carries `deleted_at` (a deletion in progress) is absent for every reader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from todo_app.timeutil import iso
+
+USER_COLUMNS = "id, name, email, age, created_at, updated_at"
+
+
+def user_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "email": row["email"],
+        "age": row["age"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+    }
+
+
+def is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def get_active_user(conn: psycopg.Connection, user_id: str) -> dict[str, Any] | None:
+    if not is_uuid(user_id):
+        return None
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = %s AND deleted_at IS NULL", (user_id,))
+        return cur.fetchone()
+
+
+def find_login(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT id, password_hash FROM users WHERE lower(email) = lower(%s) AND deleted_at IS NULL",
+            (email,),
+        )
+        return cur.fetchone()

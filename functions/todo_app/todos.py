@@ -1,0 +1,29 @@
+"""The todos table: item layout and JSON view, shared by the todos and dashboard functions.
+
+Item: userId (hash), todoId (range, time-ordered: newest first with ScanIndexForward=False),
+statusKey "<status>#<todoId>" (byStatus index), title, description?, status, dueDate? (YYYY-MM-DD,
+so string comparison is date comparison), priority, createdAt, updatedAt. Optional values are left
+out of the item rather than stored as null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def status_key(status: str, todo_id: str) -> str:
+    return f"{status}#{todo_id}"
+
+
+def todo_json(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": item["todoId"],
+        "userId": item["userId"],
+        "title": item["title"],
+        "description": item.get("description"),
+        "status": item["status"],
+        "dueDate": item.get("dueDate"),
+        "priority": item["priority"],
+        "createdAt": item["createdAt"],
+        "updatedAt": item["updatedAt"],
+    }

@@ -1,0 +1,252 @@
+"""Fixtures for the function tests: a real PostgreSQL, the AWS emulator, and an API Gateway stand-in.
+
+- one PostgreSQL server and one emulator per session (stopped at the end);
+- per test: a fresh database (pytest-postgresql's DatabaseJanitor on the dynamic port) owned by the
+  application role, migrated; the emulator reset with the catalog's tables and queues and a Secrets
+  Manager secret holding the role's credentials; the functions' module state (connection, cached
+  secret, boto3 clients) reset.
+- `api` sends requests the way API Gateway would: route matching from the catalog (404 when nothing
+  matches), the REQUEST authorizer for protected routes (401 without a token, 403 when it says no),
+  then the function with a payload 2.0 event carrying the authorizer's context.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from local import events
+from local.emulator import FAKE_CREDENTIALS, Emulator, create_queues, create_tables
+from local.postgres import PostgresServer
+from todo_app import aws, catalog, db, migrator
+
+PREFIX = "fntest"
+APP_ROLE, APP_PASSWORD = "todo_app", "app-password"
+TEST_VISIBILITY_TIMEOUT = 1  # seconds: lets a poison message be received 5 times quickly
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    emu = Emulator.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    server = PostgresServer.start()
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}'")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_env(emulator):
+    values = {
+        **FAKE_CREDENTIALS,
+        "AWS_REGION": FAKE_CREDENTIALS["AWS_DEFAULT_REGION"],
+        "AWS_ENDPOINT_URL": emulator.url,
+        "POWERTOOLS_SERVICE_NAME": "todo-platform-test",
+        "POWERTOOLS_METRICS_NAMESPACE": "TodoPlatformTest",
+        "SESSION_TTL_SECONDS": "3600",
+        "LOG_LEVEL": "WARNING",
+        **{table.env: f"{PREFIX}-{table.key}" for table in catalog.TABLES.values()},
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    for k in ("AWS_PROFILE", "POWERTOOLS_IDEMPOTENCY_DISABLED"):
+        os.environ.pop(k, None)
+    yield values
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def reset_function_state() -> None:
+    db.reset()
+    aws.reset()
+
+
+@dataclass
+class Stack:
+    emulator: Emulator
+    pg: PostgresServer
+    dbname: str
+    secret_arn: str
+    queue_url: str
+    dlq_url: str
+
+    def client(self, service: str):
+        return self.emulator.client(service)
+
+    def admin(self) -> psycopg.Connection:
+        """A superuser connection to the test database."""
+        return psycopg.connect(host=self.pg.host, port=self.pg.port, user=self.pg.user, password=self.pg.password,
+                               dbname=self.dbname, autocommit=True)
+
+    def set_app_password(self, password: str, *, update_secret: bool) -> None:
+        with self.admin() as conn:
+            conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{password}'")
+        if update_secret:
+            self.client("secretsmanager").put_secret_value(
+                SecretId=self.secret_arn, SecretString=json.dumps({"username": APP_ROLE, "password": password}))
+
+    def scan(self, key: str) -> list[dict]:
+        items = self.client("dynamodb").scan(TableName=os.environ[catalog.TABLES[key].env]).get("Items", [])
+        return [aws.from_item(i) for i in items]
+
+
+@pytest.fixture
+def database(pg_server, monkeypatch):
+    """A fresh, empty database owned by the application role, for this test only."""
+    name = f"todo_test_{os.getpid()}_{next(_counter)}"
+    janitor = DatabaseJanitor(user=pg_server.user, host=pg_server.host, port=pg_server.port, dbname=name,
+                              password=pg_server.password)
+    janitor.init()
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{APP_PASSWORD}'")
+        conn.execute(f"ALTER DATABASE {name} OWNER TO {APP_ROLE}")
+    monkeypatch.setenv("DB_HOST", pg_server.host)
+    monkeypatch.setenv("DB_PORT", str(pg_server.port))
+    monkeypatch.setenv("DB_NAME", name)
+    monkeypatch.setenv("DB_SSLMODE", "disable")
+    yield name
+    db.reset()  # close the functions' connection before dropping the database
+    janitor.drop()
+
+
+@pytest.fixture
+def bare_stack(base_env, emulator, pg_server, database, monkeypatch) -> Stack:
+    """Tables, queues and the secret in a clean emulator; the database not migrated."""
+    reset_function_state()
+    emulator.reset()
+    create_tables(emulator.client("dynamodb"), PREFIX)
+    queues = create_queues(emulator.client("sqs"), PREFIX, visibility_timeout=TEST_VISIBILITY_TIMEOUT)
+    secret_arn = emulator.client("secretsmanager").create_secret(
+        Name=f"{PREFIX}-db-{database}", SecretString=json.dumps({"username": APP_ROLE, "password": APP_PASSWORD})
+    )["ARN"]
+    monkeypatch.setenv("DB_SECRET_ARN", secret_arn)
+    monkeypatch.setenv(catalog.ORDERS_QUEUE.queue_url_env, queues["queue_url"])
+    yield Stack(emulator, pg_server, database, secret_arn, queues["queue_url"], queues["dlq_url"])
+    reset_function_state()
+
+
+@pytest.fixture
+def stack(bare_stack) -> Stack:
+    """The bare stack with the schema migrated (as the deploy's migration run does)."""
+    with psycopg.connect(host=bare_stack.pg.host, port=bare_stack.pg.port, user=APP_ROLE, password=APP_PASSWORD,
+                         dbname=bare_stack.dbname, autocommit=True) as conn:
+        migrator.migrate(conn)
+    return bare_stack
+
+
+# --------------------------------------------------------------------------- invoking functions
+
+
+def handler_of(function: str):
+    return importlib.import_module(catalog.FUNCTIONS[function].module).handler
+
+
+def context_for(function: str) -> events.LambdaContext:
+    return events.LambdaContext(function_name=f"{PREFIX}-{function}", timeout_seconds=catalog.FUNCTIONS[function].timeout)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict
+
+    @property
+    def error(self) -> dict:
+        return self.body["error"]
+
+    def fields(self) -> list[str]:
+        return [d.get("field") for d in self.body["error"]["details"]]
+
+
+def reply_of(result: dict) -> Reply:
+    raw = result.get("body") or ""
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw
+    return Reply(result["statusCode"], body, result.get("headers") or {})
+
+
+class Api:
+    """API Gateway in front of the functions, as section 8 of the design describes it."""
+
+    def request(self, method: str, path: str, *, json_body: Any = None, body: str | bytes | None = None,
+                token: str | None = None, query: str = "", headers: dict | None = None) -> Reply:
+        found = events.match_route(method, path)
+        if found is None:
+            return Reply(404, {"message": "Not Found"}, {})
+        route, params = found
+        headers = dict(headers or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers.setdefault("Content-Type", "application/json")
+        context = None
+        if route.auth:
+            auth_value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+            if not auth_value:
+                return Reply(401, {"message": "Unauthorized"}, {})
+            decision = self.authorize(method, path, route, params, query, headers, [auth_value])
+            if not decision["isAuthorized"]:
+                return Reply(403, {"message": "Forbidden"}, {})
+            context = decision["context"]
+        event = events.http_event(method, path, route=route, path_parameters=params, raw_query=query, headers=headers,
+                                  body=body, authorizer_context=context)
+        return reply_of(handler_of(route.function)(event, context_for(route.function)))
+
+    def authorize(self, method, path, route, params, query, headers, identity) -> dict:
+        event = events.authorizer_event(method, path, route=route, identity=identity, path_parameters=params,
+                                        raw_query=query, headers=headers)
+        return handler_of("authorizer")(event, context_for("authorizer"))
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # -- conveniences
+    def sign_up(self, email: str, name: str = "Ada", password: str = "correct horse", **extra) -> dict:
+        reply = self.post("/users", json_body={"name": name, "email": email, "password": password, **extra})
+        assert reply.status == 201, reply.body
+        return reply.body
+
+    def log_in(self, email: str, password: str = "correct horse") -> str:
+        reply = self.post("/sessions", json_body={"email": email, "password": password})
+        assert reply.status == 201, reply.body
+        return reply.body["token"]
+
+    def user_with_token(self, email: str, name: str = "Ada") -> tuple[dict, str]:
+        user = self.sign_up(email, name=name)
+        return user, self.log_in(email)
+
+
+@pytest.fixture
+def api(stack) -> Api:
+    return Api()

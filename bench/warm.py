@@ -1,0 +1,264 @@
+"""2. Warm handler overhead: the API handler invoked in-process (a warm container) for GET /users/{id}
+and GET /todos/{id}, against a real PostgreSQL and the emulator, with real API Gateway v2 events carrying
+the authorizer's context, vs the raw psycopg query / boto3 GetItem that the handler wraps.
+
+Candidate and baseline alternate call by call (the order flips every call); the figure is the median
+in µs. The handlers' log lines go to a file (as Lambda ships stdout to CloudWatch), which also gives
+the log bytes per invocation for the cost model. The seed data goes through the handlers themselves
+(sign-up, log-in, create a todo), and the authorizer produces the context, as API Gateway would.
+
+Also measured here, for the cost model only (no baseline): the median duration of every route in the
+cost model's request mix, and the AWS calls each one makes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from typing import Any, Callable
+
+from .core import NotAvailable, Section, median, stdout_to
+from .environment import InProcess, handler_available
+
+GOAL = 1.3
+JSON = {"content-type": "application/json"}
+
+
+class Api:
+    """Builds real events (local/events.py) and invokes handlers in-process, authorizer first."""
+
+    def __init__(self, proc: InProcess) -> None:
+        from local.events import authorizer_event, http_event, match_route
+
+        self.proc, self._http, self._auth, self._match = proc, http_event, authorizer_event, match_route
+
+    def event(self, method: str, path: str, *, token: str | None = None, body: Any = None, context: dict | None = None) -> tuple[str, dict]:
+        found = self._match(method, path)
+        if not found:
+            raise ValueError(f"no route for {method} {path}")
+        route, params = found
+        headers = dict(JSON)
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        payload = json.dumps(body) if body is not None else None
+        return route.function, self._http(method, path, route=route, path_parameters=params, headers=headers, body=payload,
+                                          authorizer_context=context if route.auth else None)
+
+    def authorize(self, method: str, path: str, token: str) -> dict:
+        route, params = self._match(method, path)
+        event = self._auth(method, path, route=route, path_parameters=params, identity=[f"Bearer {token}"],
+                           headers={"authorization": f"Bearer {token}"})
+        answer = self.proc.invoke("authorizer", event)
+        if not answer.get("isAuthorized"):
+            raise RuntimeError(f"authorizer refused the bench token: {answer}")
+        return answer.get("context") or {}
+
+    def call(self, method: str, path: str, *, token: str | None = None, body: Any = None, expect: int | None = None) -> dict:
+        context = self.authorize(method, path, token) if token else None
+        function, event = self.event(method, path, token=token, body=body, context=context)
+        response = self.proc.invoke(function, event)
+        if expect is not None and response.get("statusCode") != expect:
+            raise RuntimeError(f"{method} {path}: expected {expect}, got {response.get('statusCode')}: {str(response.get('body'))[:300]}")
+        return response
+
+
+def body_of(response: dict) -> dict:
+    return json.loads(response.get("body") or "{}")
+
+
+def seed(api: Api) -> dict[str, str]:
+    """A user, a session token and a todo, created through the handlers."""
+    email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+    password = "correct horse battery staple"
+    user = body_of(api.call("POST", "/users", body={"name": "Bench", "email": email, "password": password, "age": 42}, expect=201))
+    user_id = user.get("id") or user.get("userId")
+    session = body_of(api.call("POST", "/sessions", body={"email": email, "password": password}, expect=201))
+    token = session["token"]
+    todo = body_of(api.call("POST", f"/users/{user_id}/todos", token=token,
+                            body={"title": "measure things", "description": "bench seed", "priority": "high"}, expect=201))
+    return {"user_id": user_id, "token": token, "todo_id": todo.get("id") or todo.get("todoId"), "email": email}
+
+
+@contextmanager
+def aws_call_log():
+    """Record every AWS API call made through botocore (service, operation) while active."""
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, str, dict]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append((self.meta.service_model.service_name, operation_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = recording
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original
+
+
+def paired(candidate: Callable[[], Any], baseline: Callable[[], Any], n: int, warmup: int = 20) -> tuple[list[float], list[float]]:
+    """Alternate candidate and baseline call by call (flipping the order each time); µs per call."""
+    for _ in range(warmup):
+        candidate()
+        baseline()
+    a, b = [], []
+    clock = time.perf_counter_ns
+    for i in range(n):
+        pair = ((candidate, a), (baseline, b)) if i % 2 == 0 else ((baseline, b), (candidate, a))
+        for fn, out in pair:
+            t = clock()
+            fn()
+            out.append((clock() - t) / 1000)
+    return a, b
+
+
+def run(section: Section, world, quick: bool, shared: dict) -> None:
+    for needed in ("users", "todos", "authorizer", "sessions", "migrate"):
+        if handler_available(needed):
+            raise NotAvailable(handler_available(needed))
+    n = 150 if quick else 800
+    log_path = tempfile.mktemp(prefix="bench-logs-")
+    proc = InProcess(world)
+    try:
+        with stdout_to(log_path):
+            proc.migrate()
+            api = Api(proc)
+            ids = seed(api)
+            measure(section, world, proc, api, ids, n, log_path, shared)
+            section.data["cost_mix"] = mix_durations(proc, api, ids, 40 if quick else 150, log_path, shared)
+    finally:
+        proc.close()
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
+
+
+def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> None:
+    import psycopg
+    from botocore.config import Config
+    from psycopg.rows import dict_row
+
+    import boto3
+
+    user_id, token, todo_id = ids["user_id"], ids["token"], ids["todo_id"]
+    ctx_user = api.authorize("GET", f"/users/{user_id}", token)
+    users_fn, users_event = api.event("GET", f"/users/{user_id}", token=token, context=ctx_user)
+    todos_fn, todos_event = api.event("GET", f"/todos/{todo_id}", token=token, context=ctx_user)
+    users_handler, todos_handler = proc.handler(users_fn), proc.handler(todos_fn)
+    users_ctx, todos_ctx = proc.context(users_fn), proc.context(todos_fn)
+    for fn, event, ctx in ((users_handler, users_event, users_ctx), (todos_handler, todos_event, todos_ctx)):
+        response = fn(event, ctx)
+        if response.get("statusCode") != 200:
+            raise RuntimeError(f"{event['routeKey']}: {response.get('statusCode')} {response.get('body')}")
+
+    # the baselines: what the handlers wrap, with the same client settings and connection options
+    secret = json.loads(world.emulator.client("secretsmanager").get_secret_value(SecretId=world.secret_arn)["SecretString"])
+    conn = psycopg.connect(host=world.postgres.host, port=world.postgres.port, dbname="todo", user=secret["username"],
+                           password=secret["password"], sslmode="disable", autocommit=True, prepare_threshold=None)
+    query = "SELECT id, name, email, age, created_at, updated_at FROM users WHERE id = %s AND deleted_at IS NULL"
+
+    def raw_query():
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, (user_id,))
+            return cur.fetchone()
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=world.emulator.url, region_name="us-east-1",
+                            config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}))
+    todos_table = world.tables["TODOS_TABLE"]
+
+    def raw_get_item():
+        return dynamodb.get_item(TableName=todos_table, Key={"userId": {"S": user_id}, "todoId": {"S": todo_id}})["Item"]
+
+    assert raw_query() and raw_get_item()
+    sessions_table = world.tables["SESSIONS_TABLE"]
+    import hashlib
+
+    token_key = {"tokenHash": {"S": hashlib.sha256(token.encode()).hexdigest()}}
+    auth_event = api._auth("GET", f"/todos/{todo_id}", route=api._match("GET", f"/todos/{todo_id}")[0],
+                           path_parameters={"todoId": todo_id}, identity=[f"Bearer {token}"], headers={"authorization": f"Bearer {token}"})
+    auth_handler, auth_ctx = proc.handler("authorizer"), proc.context("authorizer")
+
+    def raw_session_get():
+        return dynamodb.get_item(TableName=sessions_table, Key=token_key, ConsistentRead=True)
+
+    cases = [
+        ("GET /users/{userId}", "users", lambda: users_handler(users_event, users_ctx), raw_query, "psycopg SELECT (same query)"),
+        ("GET /todos/{todoId}", "todos", lambda: todos_handler(todos_event, todos_ctx), raw_get_item, "boto3 GetItem"),
+        ("authorizer", "authorizer", lambda: auth_handler(auth_event, auth_ctx), raw_session_get, "boto3 GetItem (consistent)"),
+    ]
+    section.data["iterations"] = n
+    for label, function, candidate, baseline, baseline_name in cases:
+        with aws_call_log() as calls:
+            candidate()
+        size_before = os.path.getsize(log_path)
+        cand, base = paired(candidate, baseline, n)
+        log_bytes = (os.path.getsize(log_path) - size_before) / n  # both sides ran n times; only the handler logs
+        c, b = median(cand), median(base)
+        goal = {"goal": f"<= {GOAL}x", "goal_ratio": GOAL} if function != "authorizer" else {}
+        section.add(f"{label} handler vs {baseline_name}", c, "us", baseline=b, baseline_name=baseline_name,
+                    note=f"overhead {c - b:.0f} µs", **goal)
+        section.data[label] = {
+            "handler_median_us": round(c, 1), "baseline_median_us": round(b, 1), "overhead_us": round(c - b, 1),
+            "handler_p90_us": round(sorted(cand)[int(0.9 * n)], 1), "baseline_p90_us": round(sorted(base)[int(0.9 * n)], 1),
+            "aws_calls_per_invocation": [f"{s}:{o}" for s, o, _ in calls], "log_bytes_per_invocation": round(log_bytes),
+        }
+        shared.setdefault("durations_ms", {})[label] = c / 1000
+        shared.setdefault("log_bytes", {})[label] = log_bytes
+    section.notes.append("µs per call, median of %d interleaved pairs; the authorizer row is informational (no goal)" % n)
+    section.notes.append("the handler's extra time is Powertools (event parsing, routing, logger context, metrics flush) "
+                         "plus response JSON; see results.json for the AWS calls each handler makes")
+    conn.close()
+
+
+# The cost model's request mix (bench/cost.py reads the shares from prices.json's "request_mix").
+def mix_routes(ids: dict) -> dict[str, tuple[str, str, Any]]:
+    u, t = ids["user_id"], ids["todo_id"]
+    return {
+        "GET /todos/{todoId}": ("GET", f"/todos/{t}", None),
+        "GET /users/{userId}/todos": ("GET", f"/users/{u}/todos", None),
+        "GET /users/{userId}": ("GET", f"/users/{u}", None),
+        "GET /dashboard/{userId}": ("GET", f"/dashboard/{u}", None),
+        "POST /users/{userId}/todos": ("POST", f"/users/{u}/todos", {"title": "from the cost mix", "priority": "low"}),
+        "PUT /todos/{todoId}": ("PUT", f"/todos/{t}", {"status": "open", "title": "measure things"}),
+        "POST /orders": ("POST", "/orders", {"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 1}]}),
+    }
+
+
+def mix_durations(proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> dict:
+    """Median handler duration, AWS calls and log bytes of each route in the cost mix (no baseline)."""
+    out: dict[str, Any] = {}
+    for label, (method, path, body) in mix_routes(ids).items():
+        found = api._match(method, path)
+        if not found or handler_available(found[0].function):
+            out[label] = {"na": f"{found[0].function if found else path} handler not landed yet"}
+            continue
+        context = api.authorize(method, path, ids["token"])
+        function, event = api.event(method, path, token=ids["token"], body=body, context=context)
+        handler, ctx = proc.handler(function), proc.context(function)
+        with aws_call_log() as calls:
+            first = handler(event, ctx)
+        if first.get("statusCode", 500) >= 400:
+            out[label] = {"na": f"answered {first.get('statusCode')}: {str(first.get('body'))[:200]}"}
+            continue
+        size_before = os.path.getsize(log_path)
+        samples = []
+        for _ in range(n):
+            t = time.perf_counter_ns()
+            handler(event, ctx)
+            samples.append((time.perf_counter_ns() - t) / 1e6)
+        out[label] = {
+            "median_ms": round(median(samples), 3),
+            "aws_calls": [f"{s}:{o}" + (" consistent" if p.get("ConsistentRead") else "") for s, o, p in calls],
+            "log_bytes": round((os.path.getsize(log_path) - size_before) / n),
+            "response_bytes": len(first.get("body") or ""),
+        }
+        shared.setdefault("mix", {})[label] = out[label]
+    return out

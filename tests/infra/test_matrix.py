@@ -1,0 +1,302 @@
+"""DESIGN §4: every row of the configuration matrix, for both stacks.
+
+The expected values are written out here from the design, not read from the YAML, so a stack file
+that drifts from the design fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from todo_app import catalog
+
+from .helpers import ALARM, FUNCTION, LOG_GROUP, TABLE, function, functions, table
+
+MATRIX = {
+    "staging": dict(
+        billing="PAY_PER_REQUEST", api_memory=512, reserved=-1, worker_concurrency=2, db_class="db.t4g.micro",
+        multi_az=False, deletion_protection=False, backups=1, performance_insights=False, proxy=False,
+        retention=14, rate=50, burst=100,
+    ),
+    "production": dict(
+        billing="PROVISIONED", api_memory=1024, reserved=100, worker_concurrency=20, db_class="db.m7g.large",
+        multi_az=True, deletion_protection=True, backups=7, performance_insights=True, proxy=True,
+        retention=90, rate=1000, burst=2000,
+    ),
+}
+
+
+def expect(stack):
+    return MATRIX[stack.stack]
+
+
+# --------------------------------------------------------------------------- DynamoDB capacity
+
+
+def test_tables_come_from_the_catalog(stack):
+    tables = stack.of_type(TABLE)
+    assert sorted(t.name for t in tables) == sorted(catalog.TABLES)
+    for key, spec in catalog.TABLES.items():
+        inputs = table(stack, key).inputs
+        assert inputs["hashKey"] == spec.hash_key
+        assert inputs.get("rangeKey") == spec.range_key
+        assert sorted(a["name"] for a in inputs["attributes"]) == sorted(spec.key_attributes)
+        gsis = {g["name"]: g for g in inputs.get("globalSecondaryIndexes", [])}
+        assert sorted(gsis) == sorted(i.name for i in spec.indexes)
+        for index in spec.indexes:
+            schema = {k["keyType"]: k["attributeName"] for k in gsis[index.name]["keySchemas"]}
+            assert schema == {"HASH": index.hash_key, **({"RANGE": index.range_key} if index.range_key else {})}
+            assert gsis[index.name]["projectionType"] == index.projection
+        if spec.ttl_attribute:
+            assert inputs["ttl"] == {"attributeName": spec.ttl_attribute, "enabled": True}
+        else:
+            assert "ttl" not in inputs
+
+
+def test_dynamodb_billing_mode(stack):
+    for t in stack.of_type(TABLE):
+        assert t.inputs["billingMode"] == expect(stack)["billing"]
+
+
+def test_staging_is_on_demand_without_autoscaling(staging):
+    assert not staging.of_type("aws:appautoscaling/target:Target")
+    assert not staging.of_type("aws:appautoscaling/policy:Policy")
+    for t in staging.of_type(TABLE):
+        assert "readCapacity" not in t.inputs and "writeCapacity" not in t.inputs
+        assert all("readCapacity" not in g for g in t.inputs.get("globalSecondaryIndexes", []))
+        assert t.ignore_changes == []
+
+
+def _scalable_units(key):
+    units = [(f"table/{{name}}", "table")]
+    units += [(f"table/{{name}}/index/{i.name}", "index") for i in catalog.TABLES[key].indexes]
+    return units
+
+
+def test_production_autoscales_every_table_and_gsi_for_reads_and_writes(production):
+    config = production.program.config
+    targets = production.of_type("aws:appautoscaling/target:Target")
+    policies = production.of_type("aws:appautoscaling/policy:Policy")
+    by_target = {(t.inputs["resourceId"], t.inputs["scalableDimension"]): t for t in targets}
+    by_policy = {(p.inputs["resourceId"], p.inputs["scalableDimension"]): p for p in policies}
+    expected = set()
+    for key in catalog.TABLES:
+        name = table(production, key).outputs["name"]
+        for template, kind in _scalable_units(key):
+            for unit, metric in (("Read", "DynamoDBReadCapacityUtilization"), ("Write", "DynamoDBWriteCapacityUtilization")):
+                dim = (template.format(name=name), f"dynamodb:{kind}:{unit}CapacityUnits")
+                expected.add(dim)
+                target = by_target[dim]
+                assert target.inputs["serviceNamespace"] == "dynamodb"
+                assert target.inputs["minCapacity"] == config.dynamodb_min_capacity == 5
+                assert target.inputs["maxCapacity"] == config.dynamodb_max_capacity == 200
+                policy = by_policy[dim]
+                assert policy.inputs["policyType"] == "TargetTrackingScaling"
+                tracking = policy.inputs["targetTrackingScalingPolicyConfiguration"]
+                assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == metric
+                assert tracking["targetValue"] == config.dynamodb_target_utilization == 70
+    assert set(by_target) == expected and set(by_policy) == expected
+    # 4 tables + 3 GSIs, reads and writes
+    assert len(expected) == 2 * (len(catalog.TABLES) + sum(len(t.indexes) for t in catalog.TABLES.values()))
+
+
+def test_production_tables_are_provisioned_and_ignore_capacity_drift(production):
+    for t in production.of_type(TABLE):
+        assert t.inputs["readCapacity"] == 5 and t.inputs["writeCapacity"] == 5
+        for gsi in t.inputs.get("globalSecondaryIndexes", []):
+            assert gsi["readCapacity"] == 5 and gsi["writeCapacity"] == 5
+        # the Pulumi property paths the engine receives (camelCase; [*] covers every GSI)
+        assert set(t.ignore_changes) == {
+            "readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity",
+        }
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def test_function_memory(stack):
+    fns = functions(stack)
+    for name, spec in catalog.FUNCTIONS.items():
+        memory = fns[name].inputs["memorySize"]
+        if spec.kind in ("api", "authorizer"):
+            assert memory == expect(stack)["api_memory"], name
+        elif spec.kind == "worker":
+            assert memory == stack.program.config.worker_memory_mb == 256
+        else:
+            assert memory == 256  # migration
+
+
+def test_reserved_concurrency_only_for_api_functions(stack):
+    for name, fn in functions(stack).items():
+        expected = expect(stack)["reserved"] if catalog.FUNCTIONS[name].kind == "api" else -1
+        assert fn.inputs["reservedConcurrentExecutions"] == expected, name
+
+
+def test_worker_event_source(stack):
+    (mapping,) = stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    config = stack.program.config
+    assert mapping.inputs["scalingConfig"] == {"maximumConcurrency": expect(stack)["worker_concurrency"]}
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping.inputs["batchSize"] == config.worker_batch_size == 10
+    assert mapping.inputs["maximumBatchingWindowInSeconds"] == config.worker_batch_window_seconds == 1
+    queue = stack.named("aws:sqs/queue:Queue", "queue-orders")
+    assert mapping.inputs["eventSourceArn"] == queue.outputs["arn"]
+    assert mapping.inputs["functionName"] == function(stack, "worker").outputs["arn"]
+
+
+def test_architecture_and_runtime(stack):
+    for fn in stack.of_type(FUNCTION):
+        assert fn.inputs["architectures"] == ["arm64"]
+        major, minor = fn.inputs["runtime"].removeprefix("python").split(".")
+        assert (int(major), int(minor)) >= (3, 12)
+    (layer,) = stack.of_type("aws:lambda/layerVersion:LayerVersion")
+    assert layer.inputs["compatibleArchitectures"] == ["arm64"]
+    assert layer.inputs["compatibleRuntimes"] == [stack.program.config.python_runtime]
+    for fn in stack.of_type(FUNCTION):
+        assert fn.inputs["layers"] == [layer.outputs["arn"]]
+
+
+# --------------------------------------------------------------------------- RDS
+
+
+def test_rds_instance(stack):
+    (db,) = stack.of_type("aws:rds/instance:Instance")
+    e, i = expect(stack), db.inputs
+    assert i["instanceClass"] == e["db_class"]
+    assert i["multiAz"] is e["multi_az"]
+    assert i["deletionProtection"] is e["deletion_protection"]
+    assert i["backupRetentionPeriod"] == e["backups"]
+    assert i["performanceInsightsEnabled"] is e["performance_insights"]
+    assert i["engine"] == "postgres" and int(i["engineVersion"].split(".")[0]) >= 16
+    assert i["dbName"] == catalog.DATABASE_NAME
+    assert i["allocatedStorage"] == 20 and i["maxAllocatedStorage"] == 100  # storage autoscaling
+    if e["deletion_protection"]:
+        assert i["skipFinalSnapshot"] is False and i["finalSnapshotIdentifier"]
+    else:
+        assert i["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in i
+
+
+def test_rds_proxy(stack):
+    proxies = stack.of_type("aws:rds/proxy:Proxy")
+    (db,) = stack.of_type("aws:rds/instance:Instance")
+    hosts = {fn.inputs["environment"]["variables"]["DB_HOST"] for fn in stack.of_type(FUNCTION) if "DB_HOST" in fn.inputs["environment"]["variables"]}
+    if not expect(stack)["proxy"]:
+        assert proxies == [] and not stack.of_type("aws:rds/proxyTarget:ProxyTarget")
+        assert hosts == {db.outputs["address"]}
+        assert stack.outputs["usersDbEndpoint"] == db.outputs["address"]
+        return
+    (proxy,) = proxies
+    secret_arn = db.outputs["masterUserSecrets"][0]["secretArn"]
+    assert proxy.inputs["requireTls"] is True
+    assert proxy.inputs["engineFamily"] == "POSTGRESQL"
+    (auth,) = proxy.inputs["auths"]
+    assert auth["authScheme"] == "SECRETS" and auth["secretArn"] == secret_arn
+    (target,) = stack.of_type("aws:rds/proxyTarget:ProxyTarget")
+    (group,) = stack.of_type("aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup")
+    assert target.inputs["dbInstanceIdentifier"] == db.outputs["identifier"]
+    assert target.inputs["dbProxyName"] == group.inputs["dbProxyName"] == proxy.inputs["name"]
+    assert hosts == {proxy.outputs["endpoint"]}
+    assert stack.outputs["usersDbEndpoint"] == proxy.outputs["endpoint"]
+    # the proxy's own role may read exactly that secret and nothing else
+    role = stack.named("aws:iam/role:Role", "database-proxy")
+    assert "rds.amazonaws.com" in role.inputs["assumeRolePolicy"]
+    import json
+
+    policy = json.loads(stack.named("aws:iam/rolePolicy:RolePolicy", "database-proxy").inputs["policy"])
+    assert policy["Statement"] == [
+        {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [secret_arn]}
+    ]
+    assert proxy.inputs["roleArn"] == role.outputs["arn"]
+
+
+# --------------------------------------------------------------------------- logs, API
+
+
+def test_log_retention_everywhere(stack):
+    groups = stack.of_type(LOG_GROUP)
+    assert groups
+    for group in groups:
+        assert group.inputs["retentionInDays"] == expect(stack)["retention"], group.name
+    names = {g.inputs["name"] for g in groups}
+    for fn in stack.of_type(FUNCTION):
+        # each function logs (JSON) to its own log group, created by the program with retention
+        assert fn.inputs["loggingConfig"] == {"logFormat": "JSON", "logGroup": f"/aws/lambda/{fn.inputs['name']}"}
+        assert fn.inputs["loggingConfig"]["logGroup"] in names
+    (stage,) = stack.of_type("aws:apigatewayv2/stage:Stage")
+    access = [g for g in groups if g.outputs["arn"] == stage.inputs["accessLogSettings"]["destinationArn"]]
+    assert len(access) == 1
+    assert len(groups) == len(catalog.FUNCTIONS) + 1
+
+
+def test_api_throttling(stack):
+    (stage,) = stack.of_type("aws:apigatewayv2/stage:Stage")
+    settings = stage.inputs["defaultRouteSettings"]
+    assert settings["throttlingRateLimit"] == expect(stack)["rate"]
+    assert settings["throttlingBurstLimit"] == expect(stack)["burst"]
+    assert stage.inputs["name"] == "$default" and stage.inputs["autoDeploy"] is True
+
+
+# --------------------------------------------------------------------------- PITR, encryption, TLS
+
+
+def test_pitr_and_encryption_at_rest(stack):
+    for t in stack.of_type(TABLE):
+        assert t.inputs["pointInTimeRecovery"] == {"enabled": True}
+        assert t.inputs["serverSideEncryption"] == {"enabled": True}
+    (db,) = stack.of_type("aws:rds/instance:Instance")
+    assert db.inputs["storageEncrypted"] is True
+    for q in stack.of_type("aws:sqs/queue:Queue"):
+        assert q.inputs["sqsManagedSseEnabled"] is True
+    (topic,) = stack.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"]
+
+
+def test_tls_to_the_database(stack):
+    (db,) = stack.of_type("aws:rds/instance:Instance")
+    (group,) = stack.of_type("aws:rds/parameterGroup:ParameterGroup")
+    assert {"name": "rds.force_ssl", "value": "1"} in [{k: p[k] for k in ("name", "value")} for p in group.inputs["parameters"]]
+    assert db.inputs["parameterGroupName"] == group.outputs["name"]
+    assert group.inputs["family"] == f"postgres{db.inputs['engineVersion'].split('.')[0]}"
+    for fn in stack.of_type(FUNCTION):
+        env = fn.inputs["environment"]["variables"]
+        if "DB_HOST" in env:
+            assert env["DB_SSLMODE"] == "require"
+
+
+# --------------------------------------------------------------------------- alarm e-mail, CORS
+
+
+def test_alarm_email_subscription(stack):
+    subscriptions = stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+    email = stack.program.config.alarm_email
+    if stack.stack == "staging":
+        assert email == "" and subscriptions == []
+    else:
+        (sub,) = subscriptions
+        assert email == "oncall@example.com"
+        assert sub.inputs["protocol"] == "email" and sub.inputs["endpoint"] == email
+        (topic,) = stack.of_type("aws:sns/topic:Topic")
+        assert sub.inputs["topic"] == topic.outputs["arn"]
+
+
+@pytest.mark.parametrize(
+    ("stack_name", "origins"), [("staging", ["http://localhost:3000"]), ("production", ["https://app.example.com"])]
+)
+def test_cors_origins(stack_name, origins, request):
+    ev = request.getfixturevalue(stack_name)
+    (api,) = ev.of_type("aws:apigatewayv2/api:Api")
+    cors = api.inputs["corsConfiguration"]
+    assert cors["allowOrigins"] == origins
+    assert set(cors["allowMethods"]) >= {r.method for r in catalog.ROUTES}
+
+
+def test_no_cors_when_no_origins():
+    from .mocks import evaluate
+
+    ev = evaluate("staging", overrides={"corsOrigins": []})
+    (api,) = ev.of_type("aws:apigatewayv2/api:Api")
+    assert "corsConfiguration" not in api.inputs
+
+
+def test_alarm_resources_exist(stack):
+    assert stack.of_type(ALARM)

@@ -1,6 +1,116 @@
-"""placeholder: wired when its dependency lands."""
-from .core import NotAvailable
+"""5. Infrastructure: wall time to evaluate each stack's Pulumi program under the infra tests' mocks
+(tests/infra/mocks.py `evaluate(stack)`, reused as is), and its resource count.
+
+Runs in a child interpreter (python -m bench.infra --child) so the first evaluation is a true first one:
+it is reported apart ("first", includes pulumi_aws's lazy module loading), then staging and production
+alternate for the repeated ("warm") median. The child also extracts each stack's bill of materials
+(instance class, Multi-AZ, alarms, endpoints, ...) for the cost model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+from .core import ROOT, NotAvailable, Section, median
+
+STACKS = ("staging", "production")
 
 
-def run(section, world, quick, shared):
-    raise NotAvailable("not wired yet")
+def run(section: Section, world, quick: bool, shared: dict) -> None:
+    if not (ROOT / "tests" / "infra" / "mocks.py").exists():
+        raise NotAvailable("tests/infra/mocks.py not landed yet")
+    rounds = 2 if quick else 7
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        out = tmp.name
+    try:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions")])}
+        proc = subprocess.run([sys.executable, "-m", "bench.infra", "--child", str(rounds), out], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+        if proc.returncode:
+            raise RuntimeError(f"mocks evaluation failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+        data = json.loads(open(out).read())
+    finally:
+        os.unlink(out)
+    section.data = data
+    shared["bom"] = {s: data[s]["bom"] for s in STACKS}
+    section.add("import pulumi + components + mocks (child interpreter)", data["import_s"], "s")
+    for stack in STACKS:
+        d = data[stack]
+        section.add(f"{stack}: first evaluation", d["first_s"], "s", note=f"{d['resources']} resources")
+        if d["samples_s"]:
+            section.add(f"{stack}: repeated evaluation (median of {len(d['samples_s'])})", median(d["samples_s"]), "s")
+        section.add(f"{stack}: resources (AWS + components)", d["resources"], "",
+                    note=f"{d['aws_resources']} AWS resources, {d['resources'] - d['aws_resources']} components")
+    section.notes.append("no baseline: the figure to watch is the repeated time (the infra tests evaluate each stack once)")
+
+
+def bill_of_materials(evaluation) -> dict:
+    res = evaluation.resources
+    by_type = Counter(r.type for r in res)
+    rds = [r.inputs for r in evaluation.of_type("aws:rds/instance:Instance")]
+    tables = []
+    for t in evaluation.of_type("aws:dynamodb/table:Table"):
+        i = t.inputs
+        gsis = i.get("globalSecondaryIndexes") or []
+        tables.append({"name": t.name, "billing": i.get("billingMode"), "read": i.get("readCapacity"), "write": i.get("writeCapacity"),
+                       "gsis": len(gsis), "gsi_capacity": [(g.get("readCapacity"), g.get("writeCapacity")) for g in gsis],
+                       "pitr": bool((i.get("pointInTimeRecovery") or {}).get("enabled"))})
+    functions = {f.name: {"memory": f.inputs.get("memorySize"), "architectures": f.inputs.get("architectures"),
+                          "tracing": (f.inputs.get("tracingConfig") or {}).get("mode")}
+                 for f in evaluation.of_type("aws:lambda/function:Function")}
+    endpoints = [{"service": e.inputs.get("serviceName"), "type": e.inputs.get("vpcEndpointType"), "azs": len(e.inputs.get("subnetIds") or [])}
+                 for e in evaluation.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+    stage = [s.inputs for s in evaluation.of_type("aws:apigatewayv2/stage:Stage")]
+    authorizers = [a.inputs for a in evaluation.of_type("aws:apigatewayv2/authorizer:Authorizer")]
+    return {
+        "types": dict(by_type),
+        "alarms": by_type.get("aws:cloudwatch/metricAlarm:MetricAlarm", 0),
+        "dashboards": by_type.get("aws:cloudwatch/dashboard:Dashboard", 0),
+        "kms_keys": by_type.get("aws:kms/key:Key", 0),
+        "secrets": by_type.get("aws:secretsmanager/secret:Secret", 0) + sum(1 for r in rds if r.get("manageMasterUserPassword")),
+        "rds": [{k: r.get(k) for k in ("instanceClass", "multiAz", "storageType", "allocatedStorage", "iops", "performanceInsightsEnabled",
+                                        "backupRetentionPeriod")} for r in rds],
+        "proxies": by_type.get("aws:rds/proxy:Proxy", 0),
+        "interface_endpoints": [e for e in endpoints if e["type"] == "Interface"],
+        "gateway_endpoints": [e for e in endpoints if e["type"] == "Gateway"],
+        "tables": tables,
+        "autoscaling_targets": [{"name": t.name, "min": t.inputs.get("minCapacity"), "max": t.inputs.get("maxCapacity")}
+                                for t in evaluation.of_type("aws:appautoscaling/target:Target")],
+        "functions": functions,
+        "access_logs": any(s.get("accessLogSettings") for s in stage),
+        "authorizer_ttl": [a.get("authorizerResultTtlInSeconds") for a in authorizers],
+        "log_groups": by_type.get("aws:cloudwatch/logGroup:LogGroup", 0),
+    }
+
+
+def child(rounds: int, out: str) -> None:
+    t = time.perf_counter()
+    from tests.infra.mocks import evaluate
+
+    import_s = time.perf_counter() - t
+    result: dict = {"import_s": import_s}
+    for stack in STACKS:
+        t = time.perf_counter()
+        ev = evaluate(stack)
+        result[stack] = {"first_s": time.perf_counter() - t, "samples_s": [], "resources": len(ev.resources),
+                         "aws_resources": sum(1 for r in ev.resources if r.type.startswith("aws:")), "bom": bill_of_materials(ev)}
+    for r in range(rounds):
+        for stack in (STACKS if r % 2 == 0 else STACKS[::-1]):
+            t = time.perf_counter()
+            evaluate(stack)
+            result[stack]["samples_s"].append(time.perf_counter() - t)
+    with open(out, "w") as f:
+        json.dump(result, f, default=str)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]), sys.argv[3])
+    else:
+        sys.exit("usage: python -m bench.infra --child ROUNDS OUT.json")

@@ -33,6 +33,7 @@ from .lambdas import FunctionError, Functions
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
+MAX_DRAIN_BYTES = 4 * MAX_REQUEST_BYTES  # an over-limit body up to this size is read and dropped; a larger one closes the connection
 
 
 class GatewayResponse(Exception):
@@ -149,6 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
+            if length <= MAX_DRAIN_BYTES:  # read it, so that the client sees the 413 instead of a broken pipe
+                while length > 0:
+                    length -= len(self.rfile.read(min(length, 1 << 20)) or b"\0" * length)
             raise GatewayResponse(*TOO_LARGE)
         return self.rfile.read(length) if length > 0 else b""
 

@@ -1,0 +1,263 @@
+"""A small client for the todo-platform HTTP API, standard library only.
+
+    client = Client.from_outputs()                # .local/outputs.json, written by `python -m local`
+    client = Client.from_stack("staging")         # `pulumi stack output --json --stack staging`
+    client.sign_up("Ada", "ada@example.com", "correct horse")
+    client.log_in("ada@example.com", "correct horse")   # keeps the token and the user id
+    todo = client.create_todo(client.user_id, "write the report")
+
+One method per API route (`OPERATIONS` lists them). Every failure of a call is an `ApiError` carrying
+the HTTP status, a code and a message: the API's own `{"error": {"code", "message", "details"}}`,
+API Gateway's `{"message": ...}` (401/403/404/413/500/503, code derived from the status), and a
+connection failure (status 0, code "connection_error").
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote, urlencode
+
+__all__ = ["ApiError", "Client", "ConfigurationError", "OPERATIONS"]
+
+# method name -> the route it calls; a test checks this against the catalog
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "health": ("GET", "/health"),
+    "sign_up": ("POST", "/users"),
+    "log_in": ("POST", "/sessions"),
+    "log_out": ("DELETE", "/sessions/current"),
+    "list_users": ("GET", "/users"),
+    "get_user": ("GET", "/users/{userId}"),
+    "update_user": ("PUT", "/users/{userId}"),
+    "delete_user": ("DELETE", "/users/{userId}"),
+    "create_todo": ("POST", "/users/{userId}/todos"),
+    "list_todos": ("GET", "/users/{userId}/todos"),
+    "get_todo": ("GET", "/todos/{todoId}"),
+    "update_todo": ("PUT", "/todos/{todoId}"),
+    "delete_todo": ("DELETE", "/todos/{todoId}"),
+    "dashboard": ("GET", "/dashboard/{userId}"),
+    "create_order": ("POST", "/orders"),
+    "get_order": ("GET", "/orders/{orderId}"),
+}
+
+# codes for API Gateway's own answers, which carry only {"message": ...}
+_GATEWAY_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
+                  429: "too_many_requests", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
+
+
+class ApiError(Exception):
+    """A call failed: `status` (0 when the API could not be reached), `code`, `message`, `details`, `body`."""
+
+    def __init__(self, status: int, code: str, message: str, details: list | None = None, body: Any = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message, self.details, self.body = status, code, message, details or [], body
+
+    @classmethod
+    def from_response(cls, status: int, raw: bytes) -> "ApiError":
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = body["error"]
+            return cls(status, str(error.get("code") or _GATEWAY_CODES.get(status, "error")), str(error.get("message") or ""),
+                       error.get("details") or [], body)
+        if isinstance(body, dict) and "message" in body:  # API Gateway's own answer
+            return cls(status, _GATEWAY_CODES.get(status, "error"), str(body["message"]), [], body)
+        return cls(status, _GATEWAY_CODES.get(status, "error"), str(body or f"HTTP {status}")[:500], [], body)
+
+
+class ConfigurationError(Exception):
+    """The client cannot be set up: no outputs file, no Pulumi CLI, a stack without an apiUrl."""
+
+
+class Client:
+    def __init__(self, api_url: str, *, token: str | None = None, user_id: str | None = None, timeout: float = 30,
+                 outputs: dict[str, Any] | None = None) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.token, self.user_id = token, user_id
+        self.timeout = timeout
+        self.outputs = dict(outputs or {})
+
+    # ------------------------------------------------------------------------------ construction
+    @classmethod
+    def from_outputs(cls, path: str | Path = ".local/outputs.json", **kwargs: Any) -> "Client":
+        path = Path(path)
+        try:
+            outputs = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigurationError(f"no outputs file at {path}: start the local runtime (python -m local) or use --stack") from None
+        except ValueError as error:
+            raise ConfigurationError(f"{path} is not JSON: {error}") from None
+        return cls._from(outputs, str(path), **kwargs)
+
+    @classmethod
+    def from_stack(cls, name: str, *, cwd: str | Path | None = None, **kwargs: Any) -> "Client":
+        pulumi = shutil.which("pulumi")
+        if pulumi is None:
+            raise ConfigurationError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it, or run "
+                                     "`python -m local` and use Client.from_outputs() / --outputs")
+        done = subprocess.run([pulumi, "stack", "output", "--json", "--stack", name], cwd=cwd, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise ConfigurationError(f"`pulumi stack output --json --stack {name}` failed: {done.stderr.strip() or done.stdout.strip()}")
+        try:
+            outputs = json.loads(done.stdout)
+        except ValueError as error:
+            raise ConfigurationError(f"pulumi printed no JSON: {error}") from None
+        return cls._from(outputs, f"stack {name}", **kwargs)
+
+    @classmethod
+    def _from(cls, outputs: Any, source: str, **kwargs: Any) -> "Client":
+        if not isinstance(outputs, dict) or not isinstance(outputs.get("apiUrl"), str) or not outputs["apiUrl"]:
+            raise ConfigurationError(f"{source} has no apiUrl output")
+        return cls(outputs["apiUrl"], outputs=outputs, **kwargs)
+
+    # ------------------------------------------------------------------------------ transport
+    def request(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None, auth: bool = True, raw: bytes | None = None) -> Any:
+        """One call; the decoded JSON body (None when empty), or ApiError for any status >= 400."""
+        url = self.api_url + path
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        if params:
+            url += "?" + urlencode(params)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if auth and self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            raise ApiError.from_response(error.code, error.read()) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ApiError(0, "connection_error", f"cannot reach {self.api_url}: {reason}") from None
+        if not payload:
+            return None
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload.decode("utf-8", "replace")
+
+    def _user(self, user_id: str | None) -> str:
+        user_id = user_id or self.user_id
+        if not user_id:
+            raise ValueError("no user id: log in first or pass one")
+        return quote(user_id, safe="")
+
+    # ------------------------------------------------------------------------------ routes
+    def health(self) -> dict:
+        return self.request("GET", "/health", auth=False)
+
+    def sign_up(self, name: str, email: str, password: str, age: int | None = None) -> dict:
+        body = {"name": name, "email": email, "password": password}
+        if age is not None:
+            body["age"] = age
+        return self.request("POST", "/users", body=body, auth=False)
+
+    def log_in(self, email: str, password: str) -> dict:
+        """Creates a session and keeps its token (sent as a bearer token from now on) and user id."""
+        session = self.request("POST", "/sessions", body={"email": email, "password": password}, auth=False)
+        self.token, self.user_id = session["token"], session["userId"]
+        return session
+
+    def log_out(self) -> None:
+        try:
+            self.request("DELETE", "/sessions/current")
+        finally:
+            self.token = None
+
+    def list_users(self, limit: int | None = None, cursor: str | None = None) -> dict:
+        return self.request("GET", "/users", query={"limit": limit, "cursor": cursor})
+
+    def get_user(self, user_id: str | None = None) -> dict:
+        return self.request("GET", f"/users/{self._user(user_id)}")
+
+    def update_user(self, user_id: str | None = None, **fields: Any) -> dict:
+        """Fields: name, email, age (None clears the age)."""
+        return self.request("PUT", f"/users/{self._user(user_id)}", body=fields)
+
+    def delete_user(self, user_id: str | None = None) -> Any:
+        return self.request("DELETE", f"/users/{self._user(user_id)}")
+
+    def create_todo(self, user_id: str | None, title: str, *, description: str | None = None, due_date: str | None = None,
+                    priority: str | None = None) -> dict:
+        body: dict[str, Any] = {"title": title}
+        for key, value in (("description", description), ("dueDate", due_date), ("priority", priority)):
+            if value is not None:
+                body[key] = value
+        return self.request("POST", f"/users/{self._user(user_id)}/todos", body=body)
+
+    def list_todos(self, user_id: str | None = None, *, status: str | None = None, limit: int | None = None,
+                   cursor: str | None = None) -> dict:
+        return self.request("GET", f"/users/{self._user(user_id)}/todos", query={"status": status, "limit": limit, "cursor": cursor})
+
+    def get_todo(self, todo_id: str) -> dict:
+        return self.request("GET", f"/todos/{quote(todo_id, safe='')}")
+
+    def update_todo(self, todo_id: str, **fields: Any) -> dict:
+        """Fields: title, description, status ("open"/"done"), dueDate, priority; None removes description/dueDate."""
+        return self.request("PUT", f"/todos/{quote(todo_id, safe='')}", body=fields)
+
+    def delete_todo(self, todo_id: str) -> Any:
+        return self.request("DELETE", f"/todos/{quote(todo_id, safe='')}")
+
+    def dashboard(self, user_id: str | None = None) -> dict:
+        return self.request("GET", f"/dashboard/{self._user(user_id)}")
+
+    def create_order(self, amount: str | int, currency: str, items: list[dict] | None = None, *,
+                     idempotency_key: str | None = None) -> dict:
+        """Amount as a string ("12.50") or an integer, so it stays exact; 202 {orderId, status: "PENDING"}."""
+        body: dict[str, Any] = {"amount": amount, "currency": currency}
+        if items is not None:
+            body["items"] = items
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self.request("POST", "/orders", body=body, headers=headers)
+
+    def get_order(self, order_id: str) -> dict:
+        return self.request("GET", f"/orders/{quote(order_id, safe='')}")
+
+    # ------------------------------------------------------------------------------ helpers
+    def wait_for_order(self, order_id: str, timeout: float = 30, interval: float = 0.25) -> dict:
+        """Poll GET /orders/{id} until the worker has stored the order (404 until then); ApiError 404 after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.get_order(order_id)
+            except ApiError as error:
+                if error.status != 404 or time.monotonic() >= deadline:
+                    raise
+            time.sleep(interval)
+
+    def iter_pages(self, operation: str, *args: Any, **kwargs: Any) -> Iterator[dict]:
+        """Every page of a list operation (list_users, list_todos), following the cursor."""
+        cursor = None
+        while True:
+            page = getattr(self, operation)(*args, cursor=cursor, **kwargs)
+            yield page
+            cursor = _next_cursor(page)
+            if not cursor:
+                return
+
+    def all_todos(self, user_id: str | None = None, **kwargs: Any) -> list[dict]:
+        """Every todo of a user (optionally of one `status`), all pages."""
+        return [item for page in self.iter_pages("list_todos", user_id, **kwargs) for item in page["items"]]
+
+    def all_users(self, **kwargs: Any) -> list[dict]:
+        return [item for page in self.iter_pages("list_users", **kwargs) for item in page["items"]]
+
+
+def _next_cursor(page: Any) -> str | None:
+    """List responses are {"items": [...], "nextCursor": str | null}."""
+    return page.get("nextCursor") if isinstance(page, dict) else None

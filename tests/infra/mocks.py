@@ -306,7 +306,7 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None) -> Evaluation:
         name = urn.split("::")[3]
         resources.append(
             Resource(
-                typ, name, urn, by_name.get((typ, name), {}), dict(reg.state),
+                typ, name, urn, by_name.get((typ, name), {}), {"id": reg.id, **dict(reg.state)},
                 ignore_changes=monitor.ignore_changes.get(urn, []), dependencies=monitor.dependencies.get(urn, []),
             )
         )

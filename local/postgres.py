@@ -33,12 +33,15 @@ class PostgresServer:
     _system_user: str | None = None
 
     @classmethod
-    def start(cls, data_dir: Path | str | None = None, password: str = "postgres") -> "PostgresServer":
-        """Start a server; without `data_dir` its data lives in a temporary directory removed on stop."""
+    def start(cls, data_dir: Path | str | None = None, password: str = "postgres", port: int = 0) -> "PostgresServer":
+        """Start a server; without `data_dir` its data lives in a temporary directory removed on stop.
+
+        `port` 0 picks a free port; a fixed one lets a stopped server come back where clients expect it.
+        """
         temporary = data_dir is None
         path = Path(data_dir or tempfile.mkdtemp(prefix="todo-pg-")).resolve()
         path.mkdir(parents=True, exist_ok=True)
-        server = cls(data_dir=path, password=password, _temporary=temporary)
+        server = cls(data_dir=path, password=password, port=port, _temporary=temporary)
         server._start()
         return server
 
@@ -62,7 +65,7 @@ class PostgresServer:
                 user=self._system_user,
             )
             pwfile.unlink()
-        self.port = find_suitable_port(self.host)
+        self.port = self.port or find_suitable_port(self.host)
         socket_dir = Path(tempfile.mkdtemp(prefix="todo-pgsock-"))
         socket_dir.chmod(0o777)
         self._socket_dir = socket_dir

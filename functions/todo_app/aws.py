@@ -40,9 +40,19 @@ def client(service: str):
     return found
 
 
+_reset_hooks: list = []
+
+
+def on_reset(hook) -> None:
+    """Register state to forget along with the clients (e.g. objects holding a client)."""
+    _reset_hooks.append(hook)
+
+
 def reset() -> None:
     """Forget the clients (tests: a new emulator or environment)."""
     _clients.clear()
+    for hook in _reset_hooks:
+        hook()
 
 
 def table_name(key: str) -> str:

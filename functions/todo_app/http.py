@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from todo_app import aws, catalog
 from todo_app.aws import DependencyUnavailable
-from todo_app.obs import logger, metrics, tracer
+from todo_app.obs import logger, publish_metrics, tracer
 
 MAX_BODY_BYTES = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
@@ -127,7 +127,7 @@ def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @publish_metrics
     def handler(event: dict, context: Any) -> dict:
         return app.resolve(event, context)
 

@@ -7,8 +7,9 @@ outside Lambda (and imports the X-Ray SDK lazily), so tests and the local runtim
 
 from __future__ import annotations
 
+import functools
 import os
-import warnings
+from typing import Any, Callable
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,7 +21,20 @@ logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO")
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 
-# Most requests publish no business metric; an empty flush is normal here, not worth a warning.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-__all__ = ["logger", "tracer", "metrics", "MetricUnit"]
+def publish_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Like `metrics.log_metrics`, but an invocation that recorded no metric is normal, not a warning."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            if metrics.metric_set:
+                metrics.flush_metrics()
+            else:
+                metrics.clear_metrics()
+
+    return wrapper
+
+__all__ = ["logger", "tracer", "metrics", "MetricUnit", "publish_metrics"]

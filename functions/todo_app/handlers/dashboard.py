@@ -1,0 +1,97 @@
+"""GET /dashboard/{userId} (self): one view of a user.
+
+{"user": profile (PostgreSQL; absent or being deleted → 404),
+ "todos": {"counts": {"open": n, "done": n}, "overdue": n, "recent": [5 newest todos]},
+ "orders": {"counts": {"CONFIRMED": n, ...}}}
+
+Counts are Select=COUNT Queries on the byStatus index (paged until done); overdue = open todos with
+dueDate < today (UTC); orders are a Query of the user's partition projecting only the status.
+
+Env: TODOS_TABLE, ORDERS_TABLE, DB_*.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+
+from todo_app import aws, db, http, store
+from todo_app.todos import todo_json
+
+app = http.create_app()
+STATUSES = ("open", "done")
+
+
+def _count(**args) -> int:
+    total, start = 0, None
+    while True:
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = aws.client("dynamodb").query(Select="COUNT", **args)
+        total += page.get("Count", 0)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return total
+
+
+def _todo_summary(user_id: str) -> dict:
+    table = aws.table_name("todos")
+    counts = {
+        status: _count(
+            TableName=table,
+            IndexName="byStatus",
+            KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
+            ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": f"{status}#"}},
+        )
+        for status in STATUSES
+    }
+    today = datetime.now(timezone.utc).date().isoformat()
+    overdue = _count(
+        TableName=table,
+        IndexName="byStatus",
+        KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
+        FilterExpression="dueDate < :today",
+        ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": "open#"}, ":today": {"S": today}},
+    )
+    recent = aws.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="userId = :u",
+        ExpressionAttributeValues={":u": {"S": user_id}},
+        ScanIndexForward=False,
+        Limit=5,
+    )
+    return {"counts": counts, "overdue": overdue, "recent": [todo_json(aws.from_item(i)) for i in recent.get("Items", [])]}
+
+
+def _order_summary(user_id: str) -> dict:
+    counts: Counter = Counter()
+    start = None
+    while True:
+        args = {
+            "TableName": aws.table_name("orders"),
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+            "ProjectionExpression": "#s",
+            "ExpressionAttributeNames": {"#s": "status"},
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = aws.client("dynamodb").query(**args)
+        counts.update(item["status"]["S"] for item in page.get("Items", []) if "status" in item)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return {"counts": dict(sorted(counts.items()))}
+
+
+def get_dashboard(userId: str):
+    http.require_self(app, userId)
+    row = db.run(lambda conn: store.get_active_user(conn, userId))
+    if row is None:
+        raise http.not_found("user")
+    return http.json_response(
+        200, {"user": store.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)}
+    )
+
+
+http.bind(app, "dashboard", globals())
+handler = http.lambda_handler(app)

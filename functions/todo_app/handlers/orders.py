@@ -1,0 +1,117 @@
+"""POST /orders and GET /orders/{orderId} (token; the owner is always the caller).
+
+POST: body {amount, currency, items?} (see models.OrderCreate); the order {orderId, userId, amount
+("12.50"), currency, items, createdAt} is sent to the orders queue; 202 {"orderId", "status":
+"PENDING"}. The worker stores it later; GET answers 404 until then.
+
+Idempotency (Powertools, DynamoDB persistence in IDEMPOTENCY_TABLE): with an `Idempotency-Key`
+header (1..128 printable characters), the key is scoped to the caller ([userId, key]), the
+normalised order is the validated payload, and the stored answer is replayed for 24 h: same key and
+same order → the same 202 and no second message; same key with a different order → 409
+`idempotency_key_reused`; the same key while the first request is still running → 409
+`request_in_progress`. Without the header every POST is a new order. If sending to the queue fails,
+nothing is recorded and a retry with the same key sends again.
+
+GET: GetItem(userId=caller, orderId): 200 order JSON, or 404 (not yet stored, unknown, or someone
+else's: the key includes the caller, so another user's order is simply not found).
+
+Env: ORDERS_TABLE, IDEMPOTENCY_TABLE, ORDERS_QUEUE_URL. No PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from todo_app import aws, http, ids
+from todo_app.models import OrderCreate
+from todo_app.obs import MetricUnit, metrics
+from todo_app.orders import order_json
+from todo_app.timeutil import now_iso
+
+app = http.create_app()
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_config = IdempotencyConfig(
+    event_key_jmespath="[userId, key]",
+    payload_validation_jmespath="order",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+)
+
+
+def send_order(user_id: str, order: dict) -> dict:
+    order_id = ids.new_id()
+    message = {"orderId": order_id, "userId": user_id, **order, "createdAt": now_iso()}
+    aws.client("sqs").send_message(QueueUrl=aws.queue_url(), MessageBody=json.dumps(message, separators=(",", ":")))
+    metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
+    return {"orderId": order_id, "status": "PENDING"}
+
+
+@lru_cache(maxsize=1)
+def _idempotent_send():
+    """Built on first use: the persistence layer needs the table name and a client."""
+    persistence = DynamoDBPersistenceLayer(table_name=aws.table_name("idempotency"), boto3_client=aws.client("dynamodb"))
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=_config)
+    def accept(request: dict) -> dict:
+        return send_order(request["userId"], request["order"])
+
+    return accept
+
+
+def reset() -> None:
+    """Forget the persistence layer (tests: new clients)."""
+    _idempotent_send.cache_clear()
+
+
+aws.on_reset(reset)
+
+
+def create_order():
+    caller = http.caller_id(app)
+    key = http.header(app, "idempotency-key")
+    if key is not None and not _KEY.match(key):
+        raise http.bad_request("Idempotency-Key", "must be 1 to 128 printable characters without spaces")
+    order = http.parse(app, OrderCreate).normalized()
+    if key is None:
+        return http.json_response(202, send_order(caller, order))
+    _config.register_lambda_context(app.lambda_context)
+    try:
+        answer = _idempotent_send()(request={"userId": caller, "key": key, "order": order})
+    except IdempotencyValidationError:
+        raise http.ApiError(409, "idempotency_key_reused", "This Idempotency-Key was used with a different order",
+                            [{"field": "Idempotency-Key", "message": "was used with a different order"}]) from None
+    except IdempotencyAlreadyInProgressError:
+        raise http.ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still in progress") from None
+    except IdempotencyPersistenceLayerError as exc:
+        raise aws.DependencyUnavailable("dynamodb", "the idempotency store failed") from exc
+    return http.json_response(202, answer)
+
+
+def get_order(orderId: str):
+    caller = http.caller_id(app)
+    if not ids.is_id(orderId):
+        raise http.not_found("order")
+    item = aws.client("dynamodb").get_item(
+        TableName=aws.table_name("orders"), Key={"userId": {"S": caller}, "orderId": {"S": orderId}}
+    ).get("Item")
+    if not item:
+        raise http.not_found("order")
+    return http.json_response(200, order_json(aws.from_item(item)))
+
+
+http.bind(app, "orders", globals())
+handler = http.lambda_handler(app)

@@ -57,7 +57,8 @@ def print_table(sections: list[Section]) -> None:
             ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
             met = {True: "yes", False: "NO", None: ""}[r.met]
             base = fmt_value(r.baseline, r.unit) if r.baseline is not None else ""
-            print(f"  {r.name[:56]:<56} {fmt_value(r.value, r.unit):>12} {base:>12} {ratio:>7} {r.goal:>8} {met:>4}")
+            note = f"  {r.note[:70]}" if r.note else ""
+            print(f"  {r.name[:56]:<56} {fmt_value(r.value, r.unit):>12} {base:>12} {ratio:>7} {r.goal:>8} {met:>4}{note}")
         for note in s.notes:
             print(f"    · {note}")
 

@@ -1,6 +1,202 @@
-"""placeholder: wired when its dependency lands."""
-from .core import NotAvailable
+"""3. The local runtime (`python -m local`): request latency over HTTP, p50 and p99, for GET /todos/{id}
+with a bearer token (authorizer + todos function, as API Gateway runs them), against the same two
+handlers called in-process (a warm container, the bench's own PostgreSQL and emulator), interleaved
+request by request; and the start-up time from launching the process until GET /health answers 200.
+
+Each start uses its own temporary --outputs file (the developer's .local/outputs.json is left alone)
+and is stopped with SIGTERM by its process id.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .core import ROOT, NotAvailable, Section, median, percentile, stdout_to
+from .environment import InProcess, handler_available
+
+GOAL_START_S = 3.0
 
 
-def run(section, world, quick, shared):
-    raise NotAvailable("not wired yet")
+class Local:
+    def __init__(self, data_dir: Path | None = None) -> None:
+        from local.emulator import free_port
+
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-local-"))
+        self.outputs = self.dir / "outputs.json"
+        self.port = free_port()
+        args = [sys.executable, "-m", "local", "--port", str(self.port), "--outputs", str(self.outputs), "--log-level", "WARNING"]
+        if data_dir:
+            args += ["--data-dir", str(data_dir)]
+        self.log = open(self.dir / "local.log", "wb")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 90) -> dict[str, float]:
+        """Seconds from launch until outputs.json exists, and until GET /health answers 200 (which adds the
+        health function's cold start); plus the runtime's own "ready in" figure from its log."""
+        import re
+
+        deadline = self.started + timeout
+        found: dict[str, float] = {}
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"python -m local exited {self.process.returncode}: {self.tail()}")
+            if self.outputs.exists():
+                found.setdefault("outputs", time.perf_counter() - self.started)
+                try:
+                    if self.get("/health")[0] == 200:
+                        found["health"] = time.perf_counter() - self.started
+                        reported = re.search(r"ready in ([0-9.]+)s", self.tail(4000))
+                        if reported:
+                            found["reported"] = float(reported.group(1))
+                        return found
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        raise RuntimeError(f"python -m local not ready after {timeout}s: {self.tail()}")
+
+    def tail(self, size: int = 600) -> str:
+        self.log.flush()
+        return (self.dir / "local.log").read_text(errors="replace")[-size:]
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("GET", path, headers={"authorization": f"Bearer {token}"} if token else {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run(section: Section, world, quick: bool, shared: dict) -> None:
+    if not (ROOT / "local" / "__main__.py").exists():
+        raise NotAvailable("local/__main__.py not landed yet")
+    if not (ROOT / "client" / "__init__.py").exists() or "from_outputs" not in (ROOT / "client" / "__init__.py").read_text():
+        raise NotAvailable("client.Client.from_outputs not landed yet")
+    for needed in ("todos", "authorizer", "users", "sessions"):
+        if handler_available(needed):
+            raise NotAvailable(handler_available(needed))
+    from client import Client
+
+    fresh_starts, kept_starts, n = (1, 0, 120) if quick else (3, 3, 500)
+    starts: dict[str, list[float]] = {"fresh": [], "kept": []}
+    kept_dir = Path(tempfile.mkdtemp(prefix="bench-local-data-"))
+    try:
+        # start-up: fresh temporary data (initdb every time) and a kept --data-dir (the usual dev loop)
+        for i in range(max(fresh_starts - 1, 0)):
+            local = Local()
+            try:
+                starts["fresh"].append(local.wait_ready())
+            finally:
+                local.stop()
+        if kept_starts:
+            first = Local(kept_dir)  # initializes the data dir; not counted
+            try:
+                first.wait_ready()
+            finally:
+                first.stop()
+            for _ in range(kept_starts):
+                local = Local(kept_dir)
+                try:
+                    starts["kept"].append(local.wait_ready())
+                finally:
+                    local.stop()
+        # the last fresh start serves the latency measurement
+        local = Local()
+        try:
+            starts["fresh"].append(local.wait_ready())
+            latency(section, world, local, Client, n, shared)
+        finally:
+            local.stop()
+    finally:
+        import shutil
+
+        shutil.rmtree(kept_dir, ignore_errors=True)
+    for kind, label in (("fresh", "fresh data"), ("kept", "kept --data-dir")):
+        if not starts[kind]:
+            continue
+        runs = starts[kind]
+        section.add(f"start-up to outputs.json, {label} (median of {len(runs)})", median(r["outputs"] for r in runs), "s",
+                    goal=f"<= {GOAL_START_S:g} s", goal_value=GOAL_START_S,
+                    note="runtime's own 'ready in': " + ", ".join(f"{r.get('reported', float('nan')):.2f}s" for r in runs))
+        section.add(f"start-up to first GET /health 200, {label}", median(r["health"] for r in runs), "s",
+                    goal=f"<= {GOAL_START_S:g} s", goal_value=GOAL_START_S, note="adds the health function's cold start")
+    section.notes.append("start-up is measured from launching `python -m local` (interpreter and imports included)")
+    section.data["starts_s"] = starts
+
+
+def latency(section: Section, world, local: Local, Client, n: int, shared: dict) -> None:
+    from .warm import Api, seed
+
+    client = Client.from_outputs(local.outputs)
+    email = f"bench-{os.getpid()}-{time.time_ns()}@example.com"
+    user = client.sign_up("Bench", email, "correct horse battery staple")
+    client.log_in(email, "correct horse battery staple")
+    todo = client.create_todo(user.get("id") or user.get("userId"), "over http")
+    todo_id, token = todo.get("id") or todo.get("todoId"), client.token
+    path = f"/todos/{todo_id}"
+    status, body = local.get(path, token)
+    if status != 200:
+        raise RuntimeError(f"GET {path} over HTTP answered {status}: {body[:200]!r}")
+
+    log_path = tempfile.mktemp(prefix="bench-rt-logs-")
+    proc = InProcess(world)
+    try:
+        with stdout_to(log_path):
+            proc.migrate()
+            api = Api(proc)
+            ids = seed(api)
+            in_path = f"/todos/{ids['todo_id']}"
+
+            def in_process():  # what the runtime does per request: authorizer, then the route's function
+                context = api.authorize("GET", in_path, ids["token"])
+                function, event = api.event("GET", in_path, token=ids["token"], context=context)
+                return proc.invoke(function, event)
+
+            def over_http():
+                return local.get(path, token)
+
+            for _ in range(20):
+                over_http(), in_process()
+            http_ms, inproc_ms = [], []
+            for i in range(n):
+                pair = ((over_http, http_ms), (in_process, inproc_ms)) if i % 2 == 0 else ((in_process, inproc_ms), (over_http, http_ms))
+                for fn, out in pair:
+                    t = time.perf_counter_ns()
+                    fn()
+                    out.append((time.perf_counter_ns() - t) / 1e6)
+    finally:
+        proc.close()
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
+    for q in (50, 99):
+        section.add(f"GET /todos/{{id}} with token, p{q}: HTTP vs in-process", percentile(http_ms, q), "ms",
+                    baseline=percentile(inproc_ms, q), baseline_name="authorizer + todos handler in-process")
+    section.data.update({"requests": n, "http_ms": {"p50": percentile(http_ms, 50), "p90": percentile(http_ms, 90), "p99": percentile(http_ms, 99)},
+                         "in_process_ms": {"p50": percentile(inproc_ms, 50), "p90": percentile(inproc_ms, 90), "p99": percentile(inproc_ms, 99)}})
+    section.notes.append(f"{n} requests each, interleaved; a new TCP connection per HTTP request (the local server speaks HTTP/1.0)")

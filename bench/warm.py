@@ -208,7 +208,7 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
         section.data[label] = {
             "handler_median_us": round(c, 1), "baseline_median_us": round(b, 1), "overhead_us": round(c - b, 1),
             "handler_p90_us": round(sorted(cand)[int(0.9 * n)], 1), "baseline_p90_us": round(sorted(base)[int(0.9 * n)], 1),
-            "aws_calls_per_invocation": [f"{s}:{o}" for s, o, _ in calls], "log_bytes_per_invocation": round(log_bytes),
+            "aws_calls_per_invocation": [call_label(s, o, p) for s, o, p in calls], "log_bytes_per_invocation": round(log_bytes),
         }
         shared.setdefault("durations_ms", {})[label] = c / 1000
         shared.setdefault("log_bytes", {})[label] = log_bytes
@@ -230,6 +230,17 @@ def mix_routes(ids: dict) -> dict[str, tuple[str, str, Any]]:
         "PUT /todos/{todoId}": ("PUT", f"/todos/{t}", {"status": "open", "title": "measure things"}),
         "POST /orders": ("POST", "/orders", {"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 1}]}),
     }
+
+
+def call_label(service: str, operation: str, params: dict) -> str:
+    """service:Operation[:table key][:consistent], the table key being the catalog's (bench-<key>)."""
+    label = f"{service}:{operation}"
+    table = params.get("TableName")
+    if table:
+        label += ":" + str(table).split("-", 1)[-1]
+    if params.get("ConsistentRead"):
+        label += ":consistent"
+    return label
 
 
 def mix_durations(proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> dict:
@@ -256,7 +267,7 @@ def mix_durations(proc: InProcess, api: Api, ids: dict, n: int, log_path: str, s
             samples.append((time.perf_counter_ns() - t) / 1e6)
         out[label] = {
             "median_ms": round(median(samples), 3),
-            "aws_calls": [f"{s}:{o}" + (" consistent" if p.get("ConsistentRead") else "") for s, o, p in calls],
+            "aws_calls": [call_label(s, o, p) for s, o, p in calls],
             "log_bytes": round((os.path.getsize(log_path) - size_before) / n),
             "response_bytes": len(first.get("body") or ""),
         }

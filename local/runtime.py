@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -53,6 +54,19 @@ OUTPUT_KEYS = (
     "apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
     "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName",
 )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has stopped
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def default_visibility_timeout() -> int:
@@ -94,7 +108,7 @@ class Runtime:
         self.functions: Functions | None = None
         self.outputs: dict[str, str] = {}
         self.environment: dict[str, str] = {}
-        self._resources_ready = False
+        self._postmaster_pid: int | None = None
         self.started_in: float | None = None
 
     # ----------------------------------------------------------------------------- start
@@ -147,9 +161,16 @@ class Runtime:
                             setattr(self, attribute, future.result())
                         except BaseException:
                             pass
+        self._postmaster_pid = self._read_postmaster_pid()
         where = f"data in {data_dir}" if data_dir else "temporary data"
         self.log(f"[local] PostgreSQL on {self.postgres.host}:{self.postgres.port} ({where}), "
                  f"AWS emulator on {self.emulator.url} ({time.monotonic() - step:.2f}s)")
+
+    def _read_postmaster_pid(self) -> int | None:
+        try:
+            return int((self.postgres.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def _create_database(self) -> None:
         with psycopg.connect(self.postgres.dsn, autocommit=True, connect_timeout=10) as connection:
@@ -262,7 +283,7 @@ class Runtime:
         if self.emulator is not None:
             steps.append(("AWS emulator", self.emulator.stop))
         if self.postgres is not None:
-            steps.append(("PostgreSQL", self.postgres.stop))
+            steps.append(("PostgreSQL", self._stop_postgres))
         for name, step in steps:
             try:
                 step()
@@ -271,6 +292,21 @@ class Runtime:
         self.server = self.poller = self.emulator = self.postgres = None
         if steps:
             self.log("[local] stopped")
+
+    def _stop_postgres(self) -> None:
+        """pg_ctl stop, then make sure: pg_ctl can fail (e.g. the data directory became unreadable to the
+        server's system user) and leave the postmaster running, so it gets SIGINT (fast shutdown), then SIGKILL."""
+        pid = self._postmaster_pid
+        self.postgres.stop()
+        if pid is None or not _alive(pid):
+            return
+        self.log(f"[local] pg_ctl stop left PostgreSQL (pid {pid}) running; sending SIGINT")
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 15
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
     def _remove_outputs(self) -> None:
         # the file describes a running system; a stopped one leaves none behind

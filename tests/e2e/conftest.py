@@ -1,170 +1,25 @@
-"""End-to-end fixtures: `python -m local` as a real subprocess, driven over HTTP with the client.
-
-The session runtime uses a short queue visibility timeout (--visibility-timeout) so that a failed
-message is retried, and a poison message reaches the DLQ, within seconds instead of minutes.
-Every runtime a test starts is stopped with SIGTERM, and the stop is verified: the runtime exits 0,
-its PostgreSQL postmaster and its moto server are gone and their ports closed.
-"""
+"""End-to-end fixtures: one `python -m local` for the session (see e2e_support.LocalRuntime), clients, users."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from pathlib import Path
-from urllib.parse import urlsplit
+import shutil
 
-import boto3
 import pytest
 
 from client import Client
-
-ROOT = Path(__file__).resolve().parents[2]
-VISIBILITY_TIMEOUT = 2
-START_TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie is dead for our purposes
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def children(parent: int) -> list[tuple[int, str]]:
-    """(pid, command line) of the direct children of `parent`, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == parent:
-                found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-class LocalRuntime:
-    """One `python -m local` subprocess."""
-
-    def __init__(self, workdir: Path, data_dir: Path, visibility_timeout: int = VISIBILITY_TIMEOUT) -> None:
-        self.workdir, self.data_dir = workdir, data_dir
-        self.port = free_port()
-        self.outputs_path = workdir / f"outputs-{self.port}.json"
-        self.log_path = workdir / f"local-{self.port}.log"
-        self.visibility_timeout = visibility_timeout
-        self.process: subprocess.Popen | None = None
-        self.outputs: dict = {}
-        self.startup_seconds = 0.0
-        self.postgres_pid = self.postgres_port = self.emulator_pid = self.emulator_port = None
-
-    @property
-    def url(self) -> str:
-        return self.outputs["apiUrl"]
-
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def start(self) -> "LocalRuntime":
-        command = [sys.executable, "-m", "local", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                   "--outputs", str(self.outputs_path), "--visibility-timeout", str(self.visibility_timeout)]
-        began = time.monotonic()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = began + START_TIMEOUT
-        while not self.outputs_path.exists():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"python -m local exited with {self.process.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                self.stop(check=False)
-                raise RuntimeError(f"python -m local was not ready within {START_TIMEOUT}s:\n{self.log()}")
-            time.sleep(0.05)
-        self.startup_seconds = time.monotonic() - began
-        self.outputs = json.loads(self.outputs_path.read_text())
-        self._find_servers()
-        return self
-
-    def _find_servers(self) -> None:
-        found = re.findall(r"PostgreSQL on 127\.0\.0\.1:(\d+)", self.log())
-        self.postgres_port = int(found[-1])
-        self.postgres_pid = int((self.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        self.emulator_port = urlsplit(self.outputs["ordersQueueUrl"]).port
-        self.emulator_pid = next((pid for pid, command in children(self.process.pid) if "moto.server" in command), None)
-        assert self.emulator_pid, "the runtime's moto server process was not found"
-
-    def client(self) -> Client:
-        return Client.from_outputs(self.outputs_path)
-
-    def sqs(self):
-        url = urlsplit(self.outputs["ordersQueueUrl"])
-        return boto3.client("sqs", endpoint_url=f"{url.scheme}://{url.netloc}", region_name=self.outputs["region"],
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def stop(self, check: bool = True, timeout: float = 30) -> None:
-        """SIGTERM, wait, then (check=True) assert that nothing the runtime started is left."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                if check:
-                    raise AssertionError(f"python -m local did not stop within {timeout}s:\n{self.log()[-3000:]}")
-        leftovers = []
-        deadline = time.monotonic() + 10
-        while True:
-            leftovers = [name for name, pid in (("postgres", self.postgres_pid), ("moto", self.emulator_pid)) if pid and pid_alive(pid)]
-            leftovers += [f"port {port}" for port in (self.postgres_port, self.emulator_port, self.port) if port and port_open(port)]
-            if not leftovers or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        for pid in (self.postgres_pid, self.emulator_pid):  # never leave a server behind, even when the check fails
-            if pid and pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        if check:
-            assert self.process.returncode == 0, f"exit code {self.process.returncode}:\n{self.log()[-3000:]}"
-            assert not leftovers, f"left behind: {leftovers}"
-            assert not self.outputs_path.exists(), "outputs.json left behind by a stopped runtime"
-        self.process = None
+from e2e_support import LocalRuntime, data_dir, signed_up, unique_email
 
 
 @pytest.fixture(scope="session")
-def runtime(tmp_path_factory) -> LocalRuntime:
-    workdir = tmp_path_factory.mktemp("local")
-    local = LocalRuntime(workdir, workdir / "data").start()
-    print(f"\nlocal runtime ready in {local.startup_seconds:.2f}s at {local.url}")
-    yield local
-    local.stop()
+def runtime() -> LocalRuntime:
+    workdir = data_dir()
+    try:
+        local = LocalRuntime(workdir, workdir / "data").start()
+        print(f"\nlocal runtime ready in {local.startup_seconds:.2f}s at {local.url}")
+        yield local
+        local.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -173,22 +28,10 @@ def api(runtime) -> Client:
     return runtime.client()
 
 
-def unique_email(tag: str = "user") -> str:
-    return f"{tag}-{uuid.uuid4().hex[:12]}@example.com"
-
-
 @pytest.fixture
 def new_email():
     """A function that makes a new unique e-mail address."""
     return unique_email
-
-
-def signed_up(runtime: LocalRuntime) -> Client:
-    client = runtime.client()
-    client.email, client.password = unique_email(), "a-good-password"
-    client.profile = client.sign_up("Test User", client.email, client.password, age=42)
-    client.log_in(client.email, client.password)
-    return client
 
 
 @pytest.fixture

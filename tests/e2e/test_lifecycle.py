@@ -1,0 +1,63 @@
+"""The runtime as a program: a restart with the same --data-dir, the demo, a clean stop."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from e2e_support import ROOT, LocalRuntime, data_dir, signed_up
+
+
+@pytest.fixture
+def workdir():
+    path = data_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_restart_with_the_same_data_dir_keeps_users_todos_and_sessions(workdir):
+    first = LocalRuntime(workdir, workdir / "data").start()
+    try:
+        user = signed_up(first)
+        todo = user.create_todo(None, "survives a restart")
+        token = user.token
+    finally:
+        first.stop()  # asserts exit 0 and no PostgreSQL, moto or port left behind
+
+    second = LocalRuntime(workdir, workdir / "data").start()
+    try:
+        assert "restored" in second.log().split("PostgreSQL on")[-1]
+        client = second.client()
+        session = client.log_in(user.email, user.password)  # the user is in PostgreSQL's data directory
+        assert session["userId"] == user.user_id
+        assert client.get_todo(todo["id"])["title"] == "survives a restart"  # the DynamoDB snapshot
+        client.token = token  # so is the session of the first run
+        assert client.get_user()["email"] == user.email
+    finally:
+        second.stop()
+
+
+def test_the_demo_walks_through_the_application_and_exits_0(runtime):
+    done = subprocess.run([sys.executable, "-m", "client", "demo", "--outputs", str(runtime.outputs_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for step in ("health", "sign up", "log in", "create todo", "list my todos", "mark 'buy milk' done", "place an order",
+                 "wait for the worker", "dashboard", "log out", "the old token is refused", "demo finished"):
+        assert step in done.stdout, step
+
+
+def test_the_demo_explains_a_missing_outputs_file(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "client", "demo", "--outputs", str(tmp_path / "none.json")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "python -m local" in done.stderr
+
+
+def test_from_stack_explains_a_missing_pulumi_cli(monkeypatch):
+    from client import Client, ConfigurationError
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ConfigurationError, match="Pulumi CLI"):
+        Client.from_stack("staging")

@@ -1,8 +1,8 @@
 """The whole application on one machine: PostgreSQL, the AWS emulator, the functions, the HTTP API, the poller.
 
-Start-up order: PostgreSQL and the emulator (in parallel) -> the database -> the stack's resources in the
-emulator (catalog tables, orders queue and DLQ, the database secret, the alarm topic, a dashboard) -> the
-functions' environment -> the migrate function -> the HTTP server and the SQS poller -> outputs.json.
+Start-up order, two branches in parallel: PostgreSQL -> the database, and the emulator -> the stack's
+resources in it (catalog tables, orders queue and DLQ, the database secret, the alarm topic, a dashboard);
+then the functions' environment -> the migrate function -> the HTTP server and the SQS poller -> outputs.json.
 `stop()` undoes whatever was started, in reverse, and is safe to call after a failed or partial start.
 
 Environment decision: every function runs in this one process and shares `os.environ`. On AWS each
@@ -36,7 +36,7 @@ from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_
 from .gateway import Gateway, GatewayServer
 from .lambdas import FunctionError, Functions
 from .poller import Poller
-from .postgres import PostgresServer
+from .postgres import SUPERUSER, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -50,6 +50,7 @@ PREFIX = f"{PROJECT}-{STACK}"
 DEFAULT_OUTPUTS = ROOT / ".local" / "outputs.json"
 DASHBOARD_NAME = f"{PREFIX}-dashboard"
 MIGRATION_MEMORY_MB = 256
+DB_USER, DB_PASSWORD = SUPERUSER, "postgres"  # the embedded server's superuser; the secret holds the same
 OUTPUT_KEYS = (
     "apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
     "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName",
@@ -116,14 +117,9 @@ class Runtime:
         """Start everything; on any failure (or KeyboardInterrupt) stop what was started and re-raise."""
         began = time.monotonic()
         try:
-            self._start_servers()
-            step = time.monotonic()
-            self._create_database()
-            resources = self._create_resources()
+            resources = self._start_servers()
             self.environment = self._environment(resources)
             os.environ.update(self.environment)
-            self.log(f"[local] database {DATABASE_NAME!r}, {len(TABLES)} tables, orders queue + DLQ, DB secret, alarm topic "
-                     f"({time.monotonic() - step:.2f}s)")
             step = time.monotonic()
             self.functions = Functions(PREFIX, self._memory, log=self.log)
             self._migrate()
@@ -144,27 +140,39 @@ class Runtime:
         self.log(f"[local] ready in {self.started_in:.2f}s: API {self.server.url}  (Ctrl-C stops)")
         return self
 
-    def _start_servers(self) -> None:
+    def _start_servers(self) -> dict[str, Any]:
+        """Two branches in parallel: PostgreSQL then the database; the emulator then the stack's resources in it."""
         step = time.monotonic()
-        data_dir = self.options.data_dir
         with ThreadPoolExecutor(2, thread_name_prefix="start") as pool:
-            postgres = pool.submit(PostgresServer.start, data_dir)
-            emulator = pool.submit(Emulator.start)
+            branches = [pool.submit(self._start_postgres), pool.submit(self._start_emulator)]
             try:
-                self.emulator = emulator.result()
-                self.postgres = postgres.result()
+                resources = branches[1].result()
+                branches[0].result()
             finally:
-                # on failure or interruption, wait for the other one so that stop() can stop it
-                for future, attribute in ((postgres, "postgres"), (emulator, "emulator")):
-                    if getattr(self, attribute) is None:
-                        try:
-                            setattr(self, attribute, future.result())
-                        except BaseException:
-                            pass
+                # on failure or interruption, let the other branch finish so that stop() stops what it started
+                for branch in branches:
+                    try:
+                        branch.result()
+                    except BaseException:
+                        pass
+        self.log(f"[local] ready after {time.monotonic() - step:.2f}s: PostgreSQL, database {DATABASE_NAME!r}, AWS emulator, "
+                 f"{len(TABLES)} tables, orders queue + DLQ (visibility timeout {resources['visibility']} s), DB secret, alarm topic")
+        return resources
+
+    def _start_postgres(self) -> None:
+        began = time.monotonic()
+        self.postgres = PostgresServer.start(self.options.data_dir, password=DB_PASSWORD)
         self._postmaster_pid = self._read_postmaster_pid()
-        where = f"data in {data_dir}" if data_dir else "temporary data"
-        self.log(f"[local] PostgreSQL on {self.postgres.host}:{self.postgres.port} ({where}), "
-                 f"AWS emulator on {self.emulator.url} ({time.monotonic() - step:.2f}s)")
+        self._create_database()
+        where = f"data in {self.options.data_dir}" if self.options.data_dir else "temporary data"
+        self.log(f"[local] PostgreSQL on {self.postgres.host}:{self.postgres.port} ({where}) ({time.monotonic() - began:.2f}s)")
+
+    def _start_emulator(self) -> dict[str, Any]:
+        began = time.monotonic()
+        self.emulator = Emulator.start()
+        resources = self._create_resources()
+        self.log(f"[local] AWS emulator on {self.emulator.url} with the stack's resources ({time.monotonic() - began:.2f}s)")
+        return resources
 
     def _read_postmaster_pid(self) -> int | None:
         try:
@@ -191,7 +199,7 @@ class Runtime:
         queues = create_queues(sqs, PREFIX, visibility)
         queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         secret_arn = self._client("secretsmanager").create_secret(
-            Name=f"{PREFIX}/users-db", SecretString=json.dumps({"username": self.postgres.user, "password": self.postgres.password})
+            Name=f"{PREFIX}/users-db", SecretString=json.dumps({"username": DB_USER, "password": DB_PASSWORD})
         )["ARN"]
         topic_arn = self._client("sns").create_topic(Name=f"{PREFIX}-alarms")["TopicArn"]
         # moto keeps dashboards; an empty one gives dashboardName something real to name

@@ -127,12 +127,12 @@ class LocalRuntime:
         return boto3.client("sqs", endpoint_url=f"{url.scheme}://{url.netloc}", region_name=self.outputs["region"],
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
-    def stop(self, check: bool = True, timeout: float = 30) -> None:
-        """SIGTERM, wait, then (check=True) assert that nothing the runtime started is left."""
+    def stop(self, check: bool = True, timeout: float = 30, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM (or `sig`), wait, then (check=True) assert that nothing the runtime started is left."""
         if self.process is None:
             return
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(sig)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
+import uuid
+from pathlib import Path
 import sys
 
 import pytest
@@ -25,11 +30,11 @@ def test_a_restart_with_the_same_data_dir_keeps_users_todos_and_sessions(workdir
         todo = user.create_todo(None, "survives a restart")
         token = user.token
     finally:
-        first.stop()  # asserts exit 0 and no PostgreSQL, moto or port left behind
+        first.stop(sig=signal.SIGINT)  # Ctrl-C; asserts exit 0 and no PostgreSQL, moto or port left behind
 
     second = LocalRuntime(workdir, workdir / "data").start()
     try:
-        assert "restored" in second.log().split("PostgreSQL on")[-1]
+        assert "restored 2 DynamoDB items" in second.log()  # the todo and the session of the first run
         client = second.client()
         session = client.log_in(user.email, user.password)  # the user is in PostgreSQL's data directory
         assert session["userId"] == user.user_id
@@ -61,3 +66,33 @@ def test_from_stack_explains_a_missing_pulumi_cli(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ConfigurationError, match="Pulumi CLI"):
         Client.from_stack("staging")
+
+
+def processes_with(marker: str) -> list[str]:
+    """Command lines of the processes whose command line or environment mentions `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                if marker.encode() in cmdline or marker.encode() in (entry / "environ").read_bytes():
+                    found.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_failed_start_up_stops_what_it_had_started(workdir):
+    marker = f"E2E_MARKER_{uuid.uuid4().hex}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # the API port is taken: PostgreSQL and the emulator are already running when the bind fails
+        done = subprocess.run([sys.executable, "-m", "local", "--port", str(port), "--data-dir", str(workdir / "data"),
+                               "--outputs", str(workdir / "outputs.json")], cwd=ROOT, capture_output=True, text=True, timeout=90,
+                              env={**os.environ, marker: "1"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "could not start" in done.stdout and "Address already in use" in done.stdout
+    assert not (workdir / "outputs.json").exists()
+    assert processes_with(marker) == [] and processes_with(str(workdir / "data")) == []

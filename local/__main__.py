@@ -12,6 +12,10 @@ Options:
   --outputs PATH           where to write the stack outputs (default .local/outputs.json in the project);
                            removed again at stop
   --log-level LEVEL        LOG_LEVEL given to the functions (default INFO)
+  --function-logs PATH     where the functions' own output goes (Powertools JSON logs, EMF metric lines; on
+                           AWS: CloudWatch Logs); default .local/functions.log in the project, "-" for the
+                           console. The console shows the runtime's lines: progress, one line per request
+                           (METHOD PATH STATUS DURATIONms), one per worker batch, cold starts, tracebacks.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .runtime import DEFAULT_OUTPUTS, Options, Runtime, default_visibility_timeout
+from .runtime import DEFAULT_FUNCTION_LOGS, DEFAULT_OUTPUTS, Options, Runtime, default_visibility_timeout
 
 
 class Shutdown(BaseException):
@@ -39,11 +43,14 @@ def parse(argv: list[str] | None = None) -> Options:
                         help=f"orders queue visibility timeout (default {default_visibility_timeout()}: 6 x the worker's timeout)")
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="stack outputs file (default .local/outputs.json)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' LOG_LEVEL")
+    parser.add_argument("--function-logs", default=str(DEFAULT_FUNCTION_LOGS),
+                        help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)')
     args = parser.parse_args(argv)
     if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= 43200:
         parser.error("--visibility-timeout must be 0..43200 seconds")
     return Options(host=args.host, port=args.port, data_dir=args.data_dir.resolve() if args.data_dir else None,
-                   visibility_timeout=args.visibility_timeout, outputs=args.outputs.resolve(), log_level=args.log_level)
+                   visibility_timeout=args.visibility_timeout, outputs=args.outputs.resolve(), log_level=args.log_level,
+                   function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors
 PREFIX = f"{PROJECT}-{STACK}"
 DEFAULT_OUTPUTS = ROOT / ".local" / "outputs.json"
+DEFAULT_FUNCTION_LOGS = ROOT / ".local" / "functions.log"
 DASHBOARD_NAME = f"{PREFIX}-dashboard"
 MIGRATION_MEMORY_MB = 256
 DB_USER, DB_PASSWORD = SUPERUSER, "postgres"  # the embedded server's superuser; the secret holds the same
@@ -82,6 +83,7 @@ class Options:
     visibility_timeout: int | None = None  # None: the catalog's factor x the worker's timeout
     outputs: Path = DEFAULT_OUTPUTS
     log_level: str = "INFO"
+    function_logs: Path | None = DEFAULT_FUNCTION_LOGS  # None: the functions print to the console
 
 
 class Logger:
@@ -110,6 +112,8 @@ class Runtime:
         self.outputs: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._postmaster_pid: int | None = None
+        self._function_output = None
+        self._saved_stdout = sys.stdout
         self.started_in: float | None = None
 
     # ----------------------------------------------------------------------------- start
@@ -120,6 +124,7 @@ class Runtime:
             resources = self._start_servers()
             self.environment = self._environment(resources)
             os.environ.update(self.environment)
+            self._redirect_function_output()
             step = time.monotonic()
             self.functions = Functions(PREFIX, self._memory, log=self.log)
             self._migrate()
@@ -234,6 +239,23 @@ class Runtime:
             os.environ.pop(name, None)
         return environment
 
+    def _redirect_function_output(self) -> None:
+        """The functions' own output (Powertools JSON logs, EMF metric lines: CloudWatch Logs on AWS) goes to a
+        file, so that the console keeps one line per request; the runtime's lines keep the real stdout."""
+        if self.options.function_logs is None:
+            return
+        path = Path(self.options.function_logs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._function_output = open(path, "a", buffering=1, encoding="utf-8")
+        self._saved_stdout, sys.stdout = sys.stdout, self._function_output
+        self.log(f"[local] function logs (Powertools JSON, EMF metrics) go to {path}")
+
+    def _restore_output(self) -> None:
+        if self._function_output is not None:
+            sys.stdout = self._saved_stdout
+            self._function_output.close()
+            self._function_output = None
+
     def _memory(self, function: Function) -> int:
         # as components/compute.py's memory_for (not imported: it needs pulumi)
         if function.kind == "worker":
@@ -292,13 +314,14 @@ class Runtime:
             steps.append(("AWS emulator", self.emulator.stop))
         if self.postgres is not None:
             steps.append(("PostgreSQL", self._stop_postgres))
+        steps.append(("function log", self._restore_output))
         for name, step in steps:
             try:
                 step()
             except Exception as error:
                 self.log(f"[local] stopping the {name} failed: {error!r}")
         self.server = self.poller = self.emulator = self.postgres = None
-        if steps:
+        if len(steps) > 1:
             self.log("[local] stopped")
 
     def _stop_postgres(self) -> None:

@@ -79,6 +79,7 @@ class LocalRuntime:
         self.port = free_port()
         self.outputs_path = workdir / f"outputs-{self.port}.json"
         self.log_path = workdir / f"local-{self.port}.log"
+        self.function_log_path = workdir / f"functions-{self.port}.log"
         self.visibility_timeout = visibility_timeout
         self.process: subprocess.Popen | None = None
         self.outputs: dict = {}
@@ -94,7 +95,8 @@ class LocalRuntime:
 
     def start(self) -> "LocalRuntime":
         command = [sys.executable, "-m", "local", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                   "--outputs", str(self.outputs_path), "--visibility-timeout", str(self.visibility_timeout)]
+                   "--outputs", str(self.outputs_path), "--visibility-timeout", str(self.visibility_timeout),
+                   "--function-logs", str(self.function_log_path)]
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -97,3 +97,9 @@ def test_every_request_prints_one_line_with_method_path_status_and_milliseconds(
     with pytest.raises(ApiError):
         api.request("GET", "/a-path-for-the-log", auth=False)
     assert re.search(r"^GET /a-path-for-the-log 404 \d+ms$", runtime.log(), re.MULTILINE)
+
+
+def test_the_functions_own_output_goes_to_the_function_log_not_the_console(runtime, user):
+    user.create_todo(None, "logged")
+    assert '"TodosCreated"' in runtime.function_log_path.read_text()  # an EMF metric line, as CloudWatch would get it
+    assert not [line for line in runtime.log().splitlines() if line.startswith("{")]

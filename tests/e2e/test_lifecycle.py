@@ -90,7 +90,7 @@ def test_a_failed_start_up_stops_what_it_had_started(workdir):
         port = taken.getsockname()[1]
         # the API port is taken: PostgreSQL and the emulator are already running when the bind fails
         done = subprocess.run([sys.executable, "-m", "local", "--port", str(port), "--data-dir", str(workdir / "data"),
-                               "--outputs", str(workdir / "outputs.json")], cwd=ROOT, capture_output=True, text=True, timeout=90,
+                               "--outputs", str(workdir / "outputs.json"), "--function-logs", str(workdir / "functions.log")], cwd=ROOT, capture_output=True, text=True, timeout=90,
                               env={**os.environ, marker: "1"})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "could not start" in done.stdout and "Address already in use" in done.stdout

@@ -70,3 +70,15 @@ def test_payload_2_0_response_mapping():
     assert headers == [("x-a", "1"), ("set-cookie", "a=1"), ("set-cookie", "b=2")]
     assert to_http({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True})[2] == b"\x00\x01"
     assert to_http({"statusCode": 204}) == (204, [], b"")
+
+
+def test_each_function_gets_its_own_copy_of_the_todo_app_package():
+    import sys
+
+    from local.lambdas import import_isolated
+
+    before = {name: module for name, module in sys.modules.items() if name.startswith("todo_app")}
+    users = import_isolated("todo_app.handlers.users")
+    todos = import_isolated("todo_app.handlers.todos")
+    assert users.db is not todos.db  # one PostgreSQL connection per function, as one per container
+    assert {name: module for name, module in sys.modules.items() if name.startswith("todo_app")} == before

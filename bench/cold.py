@@ -67,16 +67,17 @@ def heaviest_modules(code: str, env: dict[str, str], top: int = 4) -> list[tuple
 
 
 def run(section: Section, world, quick: bool) -> None:
-    rounds, warmup = (3, 0) if quick else (11, 1)
+    rounds, warmup = (2, 0) if quick else (11, 1)  # quick: the checked run below is the warm-up
     functions = [name for name in FUNCTIONS if not handler_available(name)]
     missing = {name: handler_available(name) for name in FUNCTIONS if handler_available(name)}
     env_of = {name: (world.function_env(name) if world else fallback_env(name)) for name in FUNCTIONS}
     # populate __pycache__ for every module involved in one throw-away interpreter (quick mode skips per-candidate warmup)
     warm_code = "; ".join([handler_code(f) for f in functions] + ["import boto3, psycopg", "import bench.baseline_app"])
-    try:
-        run_python(warm_code, {**env_of["users"], "BENCH_BASELINE_FUNCTION": "all"})()
-    except RuntimeError as error:
-        section.notes.append(f"pre-warm import failed: {error}")
+    if not quick:
+        try:
+            run_python(warm_code, {**env_of["users"], "BENCH_BASELINE_FUNCTION": "all"})()
+        except RuntimeError as error:
+            section.notes.append(f"pre-warm import failed: {error}")
 
     candidates = {"bare": run_python("pass", env_of["health"])}
     candidates["imports:boto3"] = run_python(unavoidable(False), env_of["orders"])
@@ -123,15 +124,17 @@ def run(section: Section, world, quick: bool) -> None:
         if spec.kind == "api" and f"fastapi:{name}" in med:
             section.add(f"{name}: init vs (b) FastAPI+Mangum", net(key), "ms", baseline=net(f"fastapi:{name}"),
                         baseline_name="FastAPI+Mangum, same routes", goal=f"<= {GOAL_B}x", goal_ratio=GOAL_B)
-        section.data["import_profile_ms"][name] = import_profile(handler_code(name), env_of[name])
-        section.data.setdefault("heaviest_modules_self_ms", {})[name] = heaviest_modules(handler_code(name), env_of[name])
+        if not quick:  # two more interpreters per function; the full run has the -X importtime breakdown
+            section.data["import_profile_ms"][name] = import_profile(handler_code(name), env_of[name])
+            section.data.setdefault("heaviest_modules_self_ms", {})[name] = heaviest_modules(handler_code(name), env_of[name])
     if "fastapi:all-routes" in med:
         section.add("(info) FastAPI+Mangum, all 16 routes in one app", net("fastapi:all-routes"), "ms", note="seed 003 deploys one app")
     for name, profile in section.data["import_profile_ms"].items():
         heavy = section.data["heaviest_modules_self_ms"][name]
         section.notes.append(f"{name}: imports by package (cumulative ms): " + ", ".join(f"{k} {v:.0f}" for k, v in profile)
                              + "; heaviest modules (self ms): " + ", ".join(f"{k} {v:.0f}" for k, v in heavy))
-    section.notes.append("figures are net of the bare interpreter start; ratios are net/net")
+    section.notes.append("figures are net of the bare interpreter start; ratios are net/net"
+                         + ("; --quick: 2 rounds, no -X importtime breakdown" if quick else f"; {rounds} rounds"))
 
 
 def fallback_env(function: str) -> dict[str, str]:

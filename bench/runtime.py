@@ -36,6 +36,8 @@ class Local:
         args = [sys.executable, "-m", "local", "--port", str(self.port), "--outputs", str(self.outputs), "--log-level", "WARNING"]
         if data_dir:
             args += ["--data-dir", str(data_dir)]
+        if "--function-logs" in (ROOT / "local" / "__main__.py").read_text():  # keep the project's .local/ untouched
+            args += ["--function-logs", str(self.dir / "functions.log")]
         self.log = open(self.dir / "local.log", "wb")
         self.started = time.perf_counter()
         self.process = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)

@@ -21,7 +21,7 @@ for path in (str(ROOT), str(FUNCTIONS_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, ORDERS_QUEUE, TABLES, Function  # noqa: E402
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, common_environment, FUNCTIONS, ORDERS_QUEUE, TABLES, Function  # noqa: E402
 
 PREFIX = "bench"
 
@@ -34,16 +34,10 @@ def handler_available(function: str) -> str:
 
 
 def common_env(stack: str = "staging") -> dict[str, str]:
-    """COMMON_ENV values as the stack sets them (staging config)."""
+    """COMMON_ENV values as the stack sets them."""
     from components.config import StackConfig
 
-    config = StackConfig.from_files(stack)
-    return {
-        "SESSION_TTL_SECONDS": str(config.session_ttl_seconds),
-        "POWERTOOLS_SERVICE_NAME": "todo-platform",
-        "POWERTOOLS_METRICS_NAMESPACE": "TodoPlatform",  # as components/compute.py and the local runtime set it
-        "LOG_LEVEL": "INFO",
-    }
+    return common_environment(StackConfig.from_files(stack).session_ttl_seconds)
 
 
 @dataclass

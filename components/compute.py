@@ -110,19 +110,6 @@ def reserved_concurrency_for(spec: catalog.Function, config: StackConfig) -> int
     return config.api_reserved_concurrency if spec.kind == "api" else -1
 
 
-def common_environment(config: StackConfig) -> dict[str, str]:
-    values = {
-        "SESSION_TTL_SECONDS": str(config.session_ttl_seconds),
-        "POWERTOOLS_SERVICE_NAME": "todo-platform",
-        "POWERTOOLS_METRICS_NAMESPACE": "TodoPlatform",
-        "LOG_LEVEL": "INFO",
-    }
-    missing = [k for k in catalog.COMMON_ENV if k not in values]
-    if missing:
-        raise ValueError(f"catalog.COMMON_ENV names {missing} but components/compute.py gives no value for it")
-    return {k: values[k] for k in catalog.COMMON_ENV}
-
-
 def environment_for(spec: catalog.Function, ctx: FunctionContext) -> dict[str, pulumi.Input[str]]:
     """Exactly the catalog's environment keys for this function, plus COMMON_ENV."""
     available: dict[str, pulumi.Input[str]] = {}
@@ -139,7 +126,7 @@ def environment_for(spec: catalog.Function, ctx: FunctionContext) -> dict[str, p
     if missing:
         raise ValueError(f"function {spec.name!r} needs {missing}, which no tier built before it provides")
     env: dict[str, pulumi.Input[str]] = {k: available[k] for k in spec.environment_keys}
-    env.update(common_environment(ctx.config))
+    env.update(catalog.common_environment(ctx.config.session_ttl_seconds))
     return env
 
 

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import psycopg
 
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, ORDERS_QUEUE, TABLES, Function
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, common_environment, FUNCTIONS, ORDERS_QUEUE, TABLES, Function
 
 from . import snapshot
 from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
@@ -221,11 +221,7 @@ class Runtime:
             "DB_NAME": DATABASE_NAME,
             "DB_SECRET_ARN": resources["secret_arn"],
             "DB_SSLMODE": "disable",  # the embedded server has no TLS; RDS forces it on AWS
-            "SESSION_TTL_SECONDS": str(self.config.session_ttl_seconds),
-            # the values components/compute.py gives on AWS (not imported: it needs pulumi)
-            "POWERTOOLS_SERVICE_NAME": "todo-platform",
-            "POWERTOOLS_METRICS_NAMESPACE": "TodoPlatform",
-            "LOG_LEVEL": self.options.log_level,
+            **common_environment(self.config.session_ttl_seconds, self.options.log_level),
         }
         needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
         missing = needed - values.keys()

@@ -264,6 +264,18 @@ AUTH_HEADER = "authorization"
 
 # Environment every function gets besides its table, queue and database settings.
 COMMON_ENV = ("SESSION_TTL_SECONDS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL")
+SERVICE_NAME = "todo-platform"
+METRICS_NAMESPACE = "TodoPlatform"
+
+
+def common_environment(session_ttl_seconds: int, log_level: str = "INFO") -> dict[str, str]:
+    """The COMMON_ENV values, as the stack and the local runtime both set them."""
+    return {
+        "SESSION_TTL_SECONDS": str(session_ttl_seconds),
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "LOG_LEVEL": log_level,
+    }
 
 
 def routes_for(function: str) -> tuple[Route, ...]:

@@ -14,8 +14,10 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "todo-platform"
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "TodoPlatform"
+from todo_app import catalog
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or catalog.SERVICE_NAME
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or catalog.METRICS_NAMESPACE
 
 logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL") or "INFO")
 tracer = Tracer(service=SERVICE)

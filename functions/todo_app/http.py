@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from todo_app import aws, catalog
 from todo_app.aws import DependencyUnavailable
-from todo_app.obs import logger, publish_metrics, tracer
+from todo_app.obs import logger, publish_metrics
 
 MAX_BODY_BYTES = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
@@ -123,10 +123,9 @@ def bind(app: APIGatewayHttpResolver, function: str, namespace: Mapping[str, Any
 
 
 def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
-    """The Lambda entry point for a resolver: logs with the request id, traces, flushes metrics."""
+    """The Lambda entry point for a resolver: logs with the request id, flushes metrics."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-    @tracer.capture_lambda_handler(capture_response=False)
     @publish_metrics
     def handler(event: dict, context: Any) -> dict:
         return app.resolve(event, context)

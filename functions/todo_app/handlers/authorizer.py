@@ -15,14 +15,13 @@ import time
 from typing import Any
 
 from todo_app import aws
-from todo_app.obs import logger, tracer
+from todo_app.obs import logger
 from todo_app.tokens import bearer_token, token_hash
 
 DENY = {"isAuthorized": False}
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context: Any) -> dict:
     headers = event.get("headers") or {}
     token = bearer_token(headers.get("authorization"))

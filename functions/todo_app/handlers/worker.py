@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from todo_app import aws
 from todo_app.models import OrderMessage
-from todo_app.obs import MetricUnit, logger, metrics, publish_metrics, tracer
+from todo_app.obs import MetricUnit, logger, metrics, publish_metrics
 from todo_app.timeutil import now_iso
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -60,7 +60,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @publish_metrics
 def handler(event: dict, context: Any) -> dict:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

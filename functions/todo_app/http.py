@@ -22,7 +22,6 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ValidationError
 
 from todo_app import aws, catalog
@@ -125,9 +124,11 @@ def bind(app: APIGatewayHttpResolver, function: str, namespace: Mapping[str, Any
 def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     """The Lambda entry point for a resolver: logs with the request id, flushes metrics."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @logger.inject_lambda_context
     @publish_metrics
     def handler(event: dict, context: Any) -> dict:
+        # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
+        logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
         return app.resolve(event, context)
 
     return handler

@@ -34,7 +34,8 @@ Status = Literal["open", "done"]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: each function builds only the validators it uses, at first use, not at import
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _check_email(value: str) -> str:
@@ -179,7 +180,7 @@ class OrderCreate(_Body):
 class OrderMessage(BaseModel):
     """What POST /orders puts on the queue and the worker stores."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     orderId: Annotated[str, StringConstraints(strict=True, pattern=r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
     userId: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]

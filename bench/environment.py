@@ -21,7 +21,7 @@ for path in (str(ROOT), str(FUNCTIONS_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, common_environment, FUNCTIONS, ORDERS_QUEUE, TABLES, Function  # noqa: E402
+from todo_app.catalog import DATABASE_NAME, common_environment, FUNCTIONS, ORDERS_QUEUE, Function  # noqa: E402
 
 PREFIX = "bench"
 

@@ -10,7 +10,6 @@ and is stopped with SIGTERM by its process id.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import subprocess
@@ -18,10 +17,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from .core import ROOT, NotAvailable, Section, median, percentile, stdout_to
-from .environment import InProcess, handler_available
+from .core import ROOT, NotAvailable, Section, median, percentile
+from .environment import handler_available
 
 GOAL_START_S = 3.0
 
@@ -151,7 +149,7 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
 
 
 def latency(section: Section, world, local: Local, Client, n: int, shared: dict) -> None:
-    from .warm import Api, seed
+    from .warm import seeded
 
     client = Client.from_outputs(local.outputs)
     email = f"bench-{os.getpid()}-{time.time_ns()}@example.com"
@@ -164,38 +162,26 @@ def latency(section: Section, world, local: Local, Client, n: int, shared: dict)
     if status != 200:
         raise RuntimeError(f"GET {path} over HTTP answered {status}: {body[:200]!r}")
 
-    log_path = tempfile.mktemp(prefix="bench-rt-logs-")
-    proc = InProcess(world)
-    try:
-        with stdout_to(log_path):
-            proc.migrate()
-            api = Api(proc)
-            ids = seed(api)
-            in_path = f"/todos/{ids['todo_id']}"
+    with seeded(world, "bench-rt-logs-") as (proc, api, ids, _):
+        in_path = f"/todos/{ids['todo_id']}"
 
-            def in_process():  # what the runtime does per request: authorizer, then the route's function
-                context = api.authorize("GET", in_path, ids["token"])
-                function, event = api.event("GET", in_path, token=ids["token"], context=context)
-                return proc.invoke(function, event)
+        def in_process():  # what the runtime does per request: authorizer, then the route's function
+            context = api.authorize("GET", in_path, ids["token"])
+            function, event = api.event("GET", in_path, token=ids["token"], context=context)
+            return proc.invoke(function, event)
 
-            def over_http():
-                return local.get(path, token)
+        def over_http():
+            return local.get(path, token)
 
-            for _ in range(20):
-                over_http(), in_process()
-            http_ms, inproc_ms = [], []
-            for i in range(n):
-                pair = ((over_http, http_ms), (in_process, inproc_ms)) if i % 2 == 0 else ((in_process, inproc_ms), (over_http, http_ms))
-                for fn, out in pair:
-                    t = time.perf_counter_ns()
-                    fn()
-                    out.append((time.perf_counter_ns() - t) / 1e6)
-    finally:
-        proc.close()
-        try:
-            os.unlink(log_path)
-        except OSError:
-            pass
+        for _ in range(20):
+            over_http(), in_process()
+        http_ms, inproc_ms = [], []
+        for i in range(n):
+            pair = ((over_http, http_ms), (in_process, inproc_ms)) if i % 2 == 0 else ((in_process, inproc_ms), (over_http, http_ms))
+            for fn, out in pair:
+                t = time.perf_counter_ns()
+                fn()
+                out.append((time.perf_counter_ns() - t) / 1e6)
     for q in (50, 99):
         section.add(f"GET /todos/{{id}} with token, p{q}: HTTP vs in-process", percentile(http_ms, q), "ms",
                     baseline=percentile(inproc_ms, q), baseline_name="authorizer + todos handler in-process")

@@ -18,7 +18,6 @@ import os
 import tempfile
 import time
 import uuid
-from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -119,26 +118,34 @@ def paired(candidate: Callable[[], Any], baseline: Callable[[], Any], n: int, wa
     return a, b
 
 
-def run(section: Section, world, quick: bool, shared: dict) -> None:
-    for needed in ("users", "todos", "authorizer", "sessions", "migrate"):
-        if handler_available(needed):
-            raise NotAvailable(handler_available(needed))
-    n = 150 if quick else 800
-    log_path = tempfile.mktemp(prefix="bench-logs-")
+@contextmanager
+def seeded(world, log_prefix: str):
+    """Handlers in this process, migrated, with a user, a token and a todo created through them.
+
+    Yields (proc, api, ids, log_path); the functions' own output goes to a temporary log file."""
+    log_path = tempfile.mktemp(prefix=log_prefix)
     proc = InProcess(world)
     try:
         with stdout_to(log_path):
             proc.migrate()
             api = Api(proc)
-            ids = seed(api)
-            measure(section, world, proc, api, ids, n, log_path, shared)
-            section.data["cost_mix"] = mix_durations(proc, api, ids, 40 if quick else 150, log_path, shared)
+            yield proc, api, seed(api), log_path
     finally:
         proc.close()
         try:
             os.unlink(log_path)
         except OSError:
             pass
+
+
+def run(section: Section, world, quick: bool, shared: dict) -> None:
+    for needed in ("users", "todos", "authorizer", "sessions", "migrate"):
+        if handler_available(needed):
+            raise NotAvailable(handler_available(needed))
+    n = 150 if quick else 800
+    with seeded(world, "bench-logs-") as (proc, api, ids, log_path):
+        measure(section, world, proc, api, ids, n, log_path, shared)
+        section.data["cost_mix"] = mix_durations(proc, api, ids, 40 if quick else 150, log_path, shared)
 
 
 def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> None:

@@ -10,12 +10,10 @@ so every record is a first delivery (a real conditional write). Batch and single
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 
-from .core import NotAvailable, Section, median, stdout_to
-from .environment import InProcess, handler_available
+from .core import NotAvailable, Section, median
+from .environment import handler_available
 
 
 def run(section: Section, world, quick: bool, shared: dict) -> None:
@@ -25,60 +23,48 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
     from local.events import sqs_event, sqs_record
     from todo_app.ids import new_id
 
-    from .warm import Api, seed
+    from .warm import seeded
 
     per_round, rounds = (60, 3) if quick else (200, 7)
-    log_path = tempfile.mktemp(prefix="bench-worker-logs-")
-    proc = InProcess(world)
-    try:
-        with stdout_to(log_path):
-            proc.migrate()
-            api = Api(proc)
-            ids = seed(api)
-            api.call("POST", "/orders", token=ids["token"], body={"amount": "12.50", "currency": "EUR",
-                                                                  "items": [{"sku": "A1", "quantity": 2}]}, expect=202)
-            sqs = world.emulator.client("sqs")
-            received = sqs.receive_message(QueueUrl=world.queues["queue_url"], MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
-            if not received:
-                raise RuntimeError("POST /orders put no message on the queue")
-            template = json.loads(received[0]["Body"])
-            sqs.delete_message(QueueUrl=world.queues["queue_url"], ReceiptHandle=received[0]["ReceiptHandle"])
-            worker = proc.handler("worker")
+    with seeded(world, "bench-worker-logs-") as (proc, api, ids, _):
+        api.call("POST", "/orders", token=ids["token"], body={"amount": "12.50", "currency": "EUR",
+                                                              "items": [{"sku": "A1", "quantity": 2}]}, expect=202)
+        sqs = world.emulator.client("sqs")
+        received = sqs.receive_message(QueueUrl=world.queues["queue_url"], MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
+        if not received:
+            raise RuntimeError("POST /orders put no message on the queue")
+        template = json.loads(received[0]["Body"])
+        sqs.delete_message(QueueUrl=world.queues["queue_url"], ReceiptHandle=received[0]["ReceiptHandle"])
+        worker = proc.handler("worker")
 
-            def records(n: int) -> list[dict]:
-                return [sqs_record(json.dumps({**template, "orderId": new_id()}, separators=(",", ":")), queue_arn=world.queue_arn) for _ in range(n)]
+        def records(n: int) -> list[dict]:
+            return [sqs_record(json.dumps({**template, "orderId": new_id()}, separators=(",", ":")), queue_arn=world.queue_arn) for _ in range(n)]
 
-            failures = 0
+        failures = 0
 
-            def batches_of(size: int):
-                def go() -> list[float]:
-                    nonlocal failures
-                    events = [sqs_event(records(size)) for _ in range(per_round // size)]  # built outside the clock
-                    durations = []
-                    for event in events:
-                        t = time.perf_counter()
-                        answer = worker(event, proc.context("worker", 256))
-                        durations.append(time.perf_counter() - t)
-                        failures += len((answer or {}).get("batchItemFailures", []))
-                    return durations
+        def batches_of(size: int):
+            def go() -> list[float]:
+                nonlocal failures
+                events = [sqs_event(records(size)) for _ in range(per_round // size)]  # built outside the clock
+                durations = []
+                for event in events:
+                    t = time.perf_counter()
+                    answer = worker(event, proc.context("worker", 256))
+                    durations.append(time.perf_counter() - t)
+                    failures += len((answer or {}).get("batchItemFailures", []))
+                return durations
 
-                return go
+            return go
 
-            modes = {"batch10": batches_of(10), "single": batches_of(1)}
-            modes["batch10"](), modes["single"]()  # warm-up
-            rates: dict[str, list[float]] = {m: [] for m in modes}
-            invocation_ms: dict[str, list[float]] = {m: [] for m in modes}
-            for r in range(rounds):
-                for mode in (("batch10", "single") if r % 2 == 0 else ("single", "batch10")):
-                    durations = modes[mode]()
-                    rates[mode].append(per_round / sum(durations))
-                    invocation_ms[mode] += [d * 1000 for d in durations]
-    finally:
-        proc.close()
-        try:
-            os.unlink(log_path)
-        except OSError:
-            pass
+        modes = {"batch10": batches_of(10), "single": batches_of(1)}
+        modes["batch10"](), modes["single"]()  # warm-up
+        rates: dict[str, list[float]] = {m: [] for m in modes}
+        invocation_ms: dict[str, list[float]] = {m: [] for m in modes}
+        for r in range(rounds):
+            for mode in (("batch10", "single") if r % 2 == 0 else ("single", "batch10")):
+                durations = modes[mode]()
+                rates[mode].append(per_round / sum(durations))
+                invocation_ms[mode] += [d * 1000 for d in durations]
     batch, single = median(rates["batch10"]), median(rates["single"])
     section.add("orders/s, batches of 10 vs one order per invocation", batch, "/s", baseline=single, baseline_name="1 per invocation",
                 note=f"median of {rounds} rounds x {per_round} orders")

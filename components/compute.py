@@ -33,7 +33,6 @@ ENI_ACTIONS = (
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
-MIGRATION_MEMORY_MB = 256  # applying a handful of SQL files needs little memory
 
 LAMBDA_ASSUME_ROLE = {
     "Version": "2012-10-17",
@@ -95,14 +94,6 @@ class FunctionContext:
         from dataclasses import replace
 
         return replace(self, **changes)
-
-
-def memory_for(spec: catalog.Function, config: StackConfig) -> int:
-    if spec.kind in ("api", "authorizer"):
-        return config.api_memory_mb
-    if spec.kind == "worker":
-        return config.worker_memory_mb
-    return MIGRATION_MEMORY_MB
 
 
 def reserved_concurrency_for(spec: catalog.Function, config: StackConfig) -> int:
@@ -231,7 +222,7 @@ class LambdaFunction(pulumi.ComponentResource):
             handler=spec.handler,
             code=ctx.code.archive,
             layers=[ctx.code.layer_arn],
-            memory_size=memory_for(spec, config),
+            memory_size=config.function_memory_mb(spec.kind),
             timeout=spec.timeout,
             reserved_concurrent_executions=reserved_concurrency_for(spec, config),
             environment={"variables": environment_for(spec, ctx)},

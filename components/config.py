@@ -18,6 +18,8 @@ from pydantic.alias_generators import to_camel
 PROJECT = "todo-platform"
 ROOT = Path(__file__).resolve().parent.parent
 
+MIGRATION_MEMORY_MB = 256  # applying a handful of SQL files needs little memory
+
 # The values CloudWatch Logs accepts for retentionInDays.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
@@ -76,6 +78,14 @@ class StackConfig(BaseModel):
     @property
     def session_ttl_seconds(self) -> int:
         return self.session_ttl_hours * 3600
+
+    def function_memory_mb(self, kind: str) -> int:
+        """Memory of a function of a catalog kind: api functions and the authorizer share apiMemoryMb."""
+        if kind in ("api", "authorizer"):
+            return self.api_memory_mb
+        if kind == "worker":
+            return self.worker_memory_mb
+        return MIGRATION_MEMORY_MB
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from todo_app import catalog
+
 from . import packaging
 from .api import STAGE, ApiTier, ApiTierArgs
 from .compute import FunctionContext, SharedCode, dependency_layer
@@ -19,22 +21,6 @@ from .network import Network
 from .observability import Observability, ObservabilityArgs
 from .queue import QueueTier, QueueTierArgs
 
-# DESIGN §7: the flat keys a deployed stack and the local runtime both publish.
-OUTPUT_KEYS = (
-    "apiUrl",
-    "region",
-    "stack",
-    "usersDbEndpoint",
-    "usersDbName",
-    "usersDbSecretArn",
-    "todosTableName",
-    "sessionsTableName",
-    "ordersTableName",
-    "ordersQueueUrl",
-    "ordersDlqUrl",
-    "alarmTopicArn",
-    "dashboardName",
-)
 
 
 @dataclass(frozen=True)
@@ -101,7 +87,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         "alarmTopicArn": observability.topic.arn,
         "dashboardName": observability.dashboard.dashboard_name,
     }
-    assert tuple(outputs) == OUTPUT_KEYS
+    assert tuple(outputs) == catalog.OUTPUT_KEYS
     for key, value in outputs.items():
         pulumi.export(key, value)
     return TodoStack(

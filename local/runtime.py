@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import psycopg
 
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, common_environment, FUNCTIONS, ORDERS_QUEUE, TABLES, Function
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, OUTPUT_KEYS, common_environment, FUNCTIONS, ORDERS_QUEUE, TABLES
 
 from . import snapshot
 from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
@@ -50,15 +50,11 @@ PREFIX = f"{PROJECT}-{STACK}"
 DEFAULT_OUTPUTS = ROOT / ".local" / "outputs.json"
 DEFAULT_FUNCTION_LOGS = ROOT / ".local" / "functions.log"
 DASHBOARD_NAME = f"{PREFIX}-dashboard"
-MIGRATION_MEMORY_MB = 256
 DB_USER, DB_PASSWORD = SUPERUSER, "postgres"  # the embedded server's superuser; the secret holds the same
-OUTPUT_KEYS = (
-    "apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
-    "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName",
-)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process runs (a zombie has stopped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -126,7 +122,7 @@ class Runtime:
             os.environ.update(self.environment)
             self._redirect_function_output()
             step = time.monotonic()
-            self.functions = Functions(PREFIX, self._memory, log=self.log)
+            self.functions = Functions(PREFIX, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log)
             self._migrate()
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
             self.server = GatewayServer(Gateway(self.functions, log=self.log), self.options.host, self.options.port, log=self.log)
@@ -252,12 +248,6 @@ class Runtime:
             self._function_output.close()
             self._function_output = None
 
-    def _memory(self, function: Function) -> int:
-        # as components/compute.py's memory_for (not imported: it needs pulumi)
-        if function.kind == "worker":
-            return self.config.worker_memory_mb
-        return MIGRATION_MEMORY_MB if function.kind == "migration" else self.config.api_memory_mb
-
     def _migrate(self) -> None:
         try:
             result = self.functions.invoke("migrate", {})
@@ -284,7 +274,7 @@ class Runtime:
             "alarmTopicArn": resources["topic_arn"],
             "dashboardName": DASHBOARD_NAME,
         }
-        assert tuple(outputs) == OUTPUT_KEYS
+        assert tuple(outputs) == OUTPUT_KEYS  # the catalog's, as a deployed stack exports them
         return outputs
 
     def _write_outputs(self) -> None:
@@ -325,14 +315,14 @@ class Runtime:
         server's system user) and leave the postmaster running, so it gets SIGINT (fast shutdown), then SIGKILL."""
         pid = self._postmaster_pid
         self.postgres.stop()
-        if pid is None or not _alive(pid):
+        if pid is None or not pid_alive(pid):
             return
         self.log(f"[local] pg_ctl stop left PostgreSQL (pid {pid}) running; sending SIGINT")
         os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + 15
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
 
     def _remove_outputs(self) -> None:

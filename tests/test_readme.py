@@ -1,12 +1,10 @@
 """The README's reference tables stay true: every config key, output key and route is documented."""
 
-from pathlib import Path
 
 import yaml
 
 from components.config import ROOT, StackConfig, stack_values
-from components.program import OUTPUT_KEYS
-from todo_app.catalog import ROUTES
+from todo_app.catalog import OUTPUT_KEYS, ROUTES
 
 README = (ROOT / "README.md").read_text()
 

@@ -259,6 +259,23 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orders/{orderId}", "orders", operation="get_order"),
 )
 
+# DESIGN §7: the flat stack outputs, the same keys from a deployed stack and from the local runtime.
+OUTPUT_KEYS = (
+    "apiUrl",
+    "region",
+    "stack",
+    "usersDbEndpoint",
+    "usersDbName",
+    "usersDbSecretArn",
+    "todosTableName",
+    "sessionsTableName",
+    "ordersTableName",
+    "ordersQueueUrl",
+    "ordersDlqUrl",
+    "alarmTopicArn",
+    "dashboardName",
+)
+
 # The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.
 AUTH_HEADER = "authorization"
 

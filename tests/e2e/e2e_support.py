@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from client import Client
+from local.runtime import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 2
@@ -40,20 +41,6 @@ def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie is dead for our purposes
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def children(parent: int) -> list[tuple[int, str]]:

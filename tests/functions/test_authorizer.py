@@ -31,7 +31,7 @@ def test_missing_malformed_and_unknown_tokens_are_refused(api):
 def test_expired_token_is_refused_even_before_ttl_deletion(api, stack):
     user, token = api.user_with_token("ada@example.com")
     stack.client("dynamodb").update_item(
-        TableName=f"fntest-sessions", Key={"tokenHash": {"S": token_hash(token)}},
+        TableName="fntest-sessions", Key={"tokenHash": {"S": token_hash(token)}},
         UpdateExpression="SET expiresAt = :e", ExpressionAttributeValues={":e": {"N": str(int(time.time()) - 5)}})
     assert authorize({"Authorization": f"Bearer {token}"}) == {"isAuthorized": False}
     assert api.get("/users", token=token).status == 403

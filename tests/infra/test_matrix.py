@@ -68,7 +68,7 @@ def test_staging_is_on_demand_without_autoscaling(staging):
 
 
 def _scalable_units(key):
-    units = [(f"table/{{name}}", "table")]
+    units = [("table/{name}", "table")]
     units += [(f"table/{{name}}/index/{i.name}", "index") for i in catalog.TABLES[key].indexes]
     return units
 

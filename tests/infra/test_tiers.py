@@ -7,7 +7,7 @@ import json
 import pulumi
 import pytest
 
-from components.program import OUTPUT_KEYS
+from todo_app.catalog import OUTPUT_KEYS
 from todo_app import catalog
 
 from .helpers import ALARM, FUNCTION, function, functions

@@ -36,8 +36,15 @@ app = http.create_app()
 EMAIL_INDEX = "users_email_lower_key"
 
 
-def _email_taken(exc: psycopg.errors.UniqueViolation) -> bool:
-    return getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX
+def _run_unique_email(work):
+    """db.run(work), with the e-mail's unique index answered as 409 email_taken."""
+    try:
+        return db.run(work)
+    except psycopg.errors.UniqueViolation as exc:
+        if getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX:
+            raise http.ApiError(409, "email_taken", "A user with this e-mail already exists",
+                                [{"field": "email", "message": "is already taken"}]) from None
+        raise
 
 
 def create_user():
@@ -54,13 +61,7 @@ def create_user():
             )
             return cur.fetchone()
 
-    try:
-        row = db.run(insert)
-    except psycopg.errors.UniqueViolation as exc:
-        if _email_taken(exc):
-            raise http.ApiError(409, "email_taken", "A user with this e-mail already exists",
-                                [{"field": "email", "message": "is already taken"}]) from None
-        raise
+    row = _run_unique_email(insert)
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     return http.json_response(201, store.user_json(row))
 
@@ -113,13 +114,7 @@ def update_user(userId: str):
             )
             return cur.fetchone()
 
-    try:
-        row = db.run(update)
-    except psycopg.errors.UniqueViolation as exc:
-        if _email_taken(exc):
-            raise http.ApiError(409, "email_taken", "A user with this e-mail already exists",
-                                [{"field": "email", "message": "is already taken"}]) from None
-        raise
+    row = _run_unique_email(update)
     if row is None:
         raise http.not_found("user")
     return http.json_response(200, store.user_json(row))

@@ -141,7 +141,9 @@ def fallback_env(function: str) -> dict[str, str]:
     """Without servers: the same variable names with placeholder values (module-level setup must not connect)."""
     import os
 
-    from .environment import aws_env, common_env
+    from local.runtime import sdk_environment
+
+    from .environment import common_env
     from todo_app.catalog import DATABASE_ENV, ORDERS_QUEUE, TABLES
 
     env = dict(os.environ)
@@ -151,6 +153,6 @@ def fallback_env(function: str) -> dict[str, str]:
     placeholders.update(dict(zip(DATABASE_ENV, ("127.0.0.1", "5432", "todo", "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench", "disable"))))
     env.update({k: placeholders[k] for k in spec.environment_keys})
     env.update(common_env())
-    env.update(aws_env("http://127.0.0.1:9"))
+    env.update(sdk_environment("http://127.0.0.1:9"))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
     return env

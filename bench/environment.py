@@ -21,7 +21,9 @@ for path in (str(ROOT), str(FUNCTIONS_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from todo_app.catalog import DATABASE_NAME, common_environment, FUNCTIONS, ORDERS_QUEUE, Function  # noqa: E402
+from components.config import StackConfig  # noqa: E402
+from local.runtime import default_visibility_timeout, local_environment, sdk_environment  # noqa: E402
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, Function, common_environment  # noqa: E402
 
 PREFIX = "bench"
 
@@ -35,8 +37,6 @@ def handler_available(function: str) -> str:
 
 def common_env(stack: str = "staging") -> dict[str, str]:
     """COMMON_ENV values as the stack sets them."""
-    from components.config import StackConfig
-
     return common_environment(StackConfig.from_files(stack).session_ttl_seconds)
 
 
@@ -54,29 +54,18 @@ class World:
     def function_env(self, function: str | Function, base: dict[str, str] | None = None) -> dict[str, str]:
         """The variables the function gets on Lambda (catalog keys + COMMON_ENV), pointed at the local servers."""
         spec = FUNCTIONS[function] if isinstance(function, str) else function
+        union = self.all_env()
         env = dict(base if base is not None else os.environ)
-        values = {
-            **self.tables,
-            ORDERS_QUEUE.queue_url_env: self.queues["queue_url"],
-            "DB_HOST": self.postgres.host,
-            "DB_PORT": str(self.postgres.port),
-            "DB_NAME": DATABASE_NAME,
-            "DB_SECRET_ARN": self.secret_arn,
-            "DB_SSLMODE": "disable",  # the embedded server has no TLS; RDS gets require
-        }
-        env.update({k: values[k] for k in spec.environment_keys})
-        env.update(common_env())
-        env.update(aws_env(self.emulator.url))
+        env.update({k: union[k] for k in (*spec.environment_keys, *COMMON_ENV)})
+        env.update(sdk_environment(self.emulator.url))
         env["PYTHONPATH"] = os.pathsep.join([str(FUNCTIONS_DIR), str(ROOT)])
         return env
 
     def all_env(self) -> dict[str, str]:
-        """The union of every function's variables: for importing several handlers in this process."""
-        env: dict[str, str] = {}
-        for name in FUNCTIONS:
-            env.update(self.function_env(name, base={}))
-        env.pop("PYTHONPATH", None)
-        return env
+        """The union of every function's variables, as the local runtime sets them."""
+        return local_environment(tables=self.tables, queue_url=self.queues["queue_url"], postgres=self.postgres,
+                                 secret_arn=self.secret_arn, emulator_url=self.emulator.url,
+                                 session_ttl_seconds=StackConfig.from_files("staging").session_ttl_seconds)
 
     def stop(self) -> None:
         for server in (self.emulator, self.postgres):
@@ -84,19 +73,6 @@ class World:
                 server.stop()
             except Exception:
                 pass
-
-
-def aws_env(endpoint_url: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        # no X-Ray daemon here; the local runtime runs without one too
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
 
 
 def start_world() -> World:
@@ -129,9 +105,8 @@ def start_world() -> World:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
         tables = create_tables(emulator.client("dynamodb"), PREFIX)
-        worker_timeout = FUNCTIONS["worker"].timeout
         sqs = emulator.client("sqs")
-        queues = create_queues(sqs, PREFIX, ORDERS_QUEUE.visibility_timeout_factor * worker_timeout)
+        queues = create_queues(sqs, PREFIX, default_visibility_timeout())
         queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         secret = emulator.client("secretsmanager").create_secret(
             Name=f"{PREFIX}-db", SecretString=json.dumps({"username": pg.user, "password": pg.password})

@@ -67,6 +67,32 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def sdk_environment(emulator_url: str) -> dict[str, str]:
+    """boto3's settings: the emulator and fake credentials, never a real account."""
+    return {**FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": emulator_url, "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def local_environment(*, tables: dict[str, str], queue_url: str, postgres: PostgresServer, secret_arn: str,
+                      emulator_url: str, session_ttl_seconds: int, log_level: str = "INFO") -> dict[str, str]:
+    """Every catalog function's variables (their union: the values never conflict), pointed at the local
+    servers, plus the SDK's."""
+    values = {
+        **tables,
+        ORDERS_QUEUE.queue_url_env: queue_url,
+        "DB_HOST": postgres.host,
+        "DB_PORT": str(postgres.port),
+        "DB_NAME": DATABASE_NAME,
+        "DB_SECRET_ARN": secret_arn,
+        "DB_SSLMODE": "disable",  # the embedded server has no TLS; RDS forces it on AWS
+        **common_environment(session_ttl_seconds, log_level),
+    }
+    needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
+    missing = needed - values.keys()
+    if missing:
+        raise RuntimeError(f"the local runtime has no value for {', '.join(sorted(missing))}")
+    return {**{k: values[k] for k in sorted(needed)}, **sdk_environment(emulator_url)}
+
+
 def default_visibility_timeout() -> int:
     return ORDERS_QUEUE.visibility_timeout_factor * FUNCTIONS["worker"].timeout
 
@@ -209,24 +235,15 @@ class Runtime:
 
     def _environment(self, resources: dict[str, Any]) -> dict[str, str]:
         """The union of every function's environment (see the module docstring), plus the SDK settings."""
-        values = {
-            **resources["tables"],
-            ORDERS_QUEUE.queue_url_env: resources["queue_url"],
-            "DB_HOST": self.postgres.host,
-            "DB_PORT": str(self.postgres.port),
-            "DB_NAME": DATABASE_NAME,
-            "DB_SECRET_ARN": resources["secret_arn"],
-            "DB_SSLMODE": "disable",  # the embedded server has no TLS; RDS forces it on AWS
-            **common_environment(self.config.session_ttl_seconds, self.options.log_level),
-        }
-        needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
-        missing = needed - values.keys()
-        if missing:
-            raise RuntimeError(f"the local runtime has no value for {', '.join(sorted(missing))}")
-        environment = {k: values[k] for k in sorted(needed)}
-        # the SDK: the emulator and fake credentials, never a real account
-        environment.update(FAKE_CREDENTIALS)
-        environment.update({"AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.emulator.url, "AWS_EC2_METADATA_DISABLED": "true"})
+        environment = local_environment(
+            tables=resources["tables"],
+            queue_url=resources["queue_url"],
+            postgres=self.postgres,
+            secret_arn=resources["secret_arn"],
+            emulator_url=self.emulator.url,
+            session_ttl_seconds=self.config.session_ttl_seconds,
+            log_level=self.options.log_level,
+        )
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
             os.environ.pop(name, None)
         return environment

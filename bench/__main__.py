@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .core import ROOT, NotAvailable, Section, fmt_value
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         try:
             world = start_world()
-        except Exception as error:  # the in-process benchmarks report n/a
+        except Exception as error:  # noqa: BLE001 - whatever stops the servers, the in-process benchmarks report n/a
             world_error = f"PostgreSQL/emulator did not start: {error}"
         print(f"servers ready in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     shared: dict = {}  # figures one benchmark hands to another (e.g. measured durations for the cost model)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 module.run(section, world, args.quick, shared) if key != "cold" else module.run(section, world, args.quick)
             except NotAvailable as reason:
                 section.na = str(reason)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - one failed section is reported, the others still run
                 section.na = f"error: {type(error).__name__}: {str(error)[:300]}"
                 section.data["traceback"] = traceback.format_exc()
             section.seconds = time.perf_counter() - t
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(list(sections.values()))
     print(f"\ntotal {total:.1f}s ({'quick' if args.quick else 'full'}); machine: {machine()}")
     results = {
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "total_seconds": round(total, 1),
         "machine": machine(),

@@ -13,7 +13,7 @@ but it creates no AWS client or connection at import: a lower bound for the Fast
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -144,7 +144,7 @@ def caller(request: Request) -> str:
 
 
 Caller = Annotated[str, Depends(caller)]
-NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _user(user_id: str) -> User:
@@ -216,8 +216,13 @@ def create_todo(userId: str, body: TodoIn, user: Caller) -> Todo:
 
 
 @endpoint("GET /users/{userId}/todos", response_model=TodoPage)
-def list_todos(userId: str, user: Caller, status: Literal["open", "done"] | None = None,
-               limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: str | None = None) -> TodoPage:
+def list_todos(
+    userId: str,
+    user: Caller,
+    status: Literal["open", "done"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> TodoPage:
     return TodoPage(items=[])
 
 

@@ -119,11 +119,25 @@ def run(section: Section, world, quick: bool) -> None:
             reason = missing.get(name) or f"import failed: {failed[key]}"
             section.add(f"{name}: init vs (a) {unavoidable(spec.database)[7:]}", None, "ms", na=reason)
             continue
-        section.add(f"{name}: init vs (a) {unavoidable(spec.database)[7:]}", net(key), "ms", baseline=net(a_key),
-                    baseline_name=unavoidable(spec.database), goal=f"<= {GOAL_A}x", goal_ratio=GOAL_A)
+        section.add(
+            f"{name}: init vs (a) {unavoidable(spec.database)[7:]}",
+            net(key),
+            "ms",
+            baseline=net(a_key),
+            baseline_name=unavoidable(spec.database),
+            goal=f"<= {GOAL_A}x",
+            goal_ratio=GOAL_A,
+        )
         if spec.kind == "api" and f"fastapi:{name}" in med:
-            section.add(f"{name}: init vs (b) FastAPI+Mangum", net(key), "ms", baseline=net(f"fastapi:{name}"),
-                        baseline_name="FastAPI+Mangum, same routes", goal=f"<= {GOAL_B}x", goal_ratio=GOAL_B)
+            section.add(
+                f"{name}: init vs (b) FastAPI+Mangum",
+                net(key),
+                "ms",
+                baseline=net(f"fastapi:{name}"),
+                baseline_name="FastAPI+Mangum, same routes",
+                goal=f"<= {GOAL_B}x",
+                goal_ratio=GOAL_B,
+            )
         if not quick:  # two more interpreters per function; the full run has the -X importtime breakdown
             section.data["import_profile_ms"][name] = import_profile(handler_code(name), env_of[name])
             section.data.setdefault("heaviest_modules_self_ms", {})[name] = heaviest_modules(handler_code(name), env_of[name])
@@ -131,10 +145,16 @@ def run(section: Section, world, quick: bool) -> None:
         section.add("(info) FastAPI+Mangum, all 16 routes in one app", net("fastapi:all-routes"), "ms", note="seed 003 deploys one app")
     for name, profile in section.data["import_profile_ms"].items():
         heavy = section.data["heaviest_modules_self_ms"][name]
-        section.notes.append(f"{name}: imports by package (cumulative ms): " + ", ".join(f"{k} {v:.0f}" for k, v in profile)
-                             + "; heaviest modules (self ms): " + ", ".join(f"{k} {v:.0f}" for k, v in heavy))
-    section.notes.append("figures are net of the bare interpreter start; ratios are net/net"
-                         + ("; --quick: 2 rounds, no -X importtime breakdown" if quick else f"; {rounds} rounds"))
+        section.notes.append(
+            f"{name}: imports by package (cumulative ms): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in profile)
+            + "; heaviest modules (self ms): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in heavy)
+        )
+    section.notes.append(
+        "figures are net of the bare interpreter start; ratios are net/net"
+        + ("; --quick: 2 rounds, no -X importtime breakdown" if quick else f"; {rounds} rounds")
+    )
 
 
 def fallback_env(function: str) -> dict[str, str]:
@@ -142,15 +162,23 @@ def fallback_env(function: str) -> dict[str, str]:
     import os
 
     from local.runtime import sdk_environment
+    from todo_app.catalog import DATABASE_ENV, ORDERS_QUEUE, TABLES
 
     from .environment import common_env
-    from todo_app.catalog import DATABASE_ENV, ORDERS_QUEUE, TABLES
 
     env = dict(os.environ)
     spec = FUNCTIONS[function]
     placeholders = {t.env: f"bench-{t.key}" for t in TABLES.values()}
     placeholders[ORDERS_QUEUE.queue_url_env] = "http://127.0.0.1:9/000000000000/bench-orders"
-    placeholders.update(dict(zip(DATABASE_ENV, ("127.0.0.1", "5432", "todo", "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench", "disable"))))
+    placeholders.update(
+        dict(
+            zip(
+                DATABASE_ENV,
+                ("127.0.0.1", "5432", "todo", "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench", "disable"),
+                strict=True,
+            )
+        )
+    )
     env.update({k: placeholders[k] for k in spec.environment_keys})
     env.update(common_env())
     env.update(sdk_environment("http://127.0.0.1:9"))

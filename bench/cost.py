@@ -82,8 +82,12 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
             rru += count * (r + 1.0)  # + the authorizer's consistent GetItem on sessions
             wru += count * w
             sqs_requests += count * sum(1 for c in m["aws_calls"] if c.startswith("sqs:"))
-            log_bytes += count * (m["log_bytes"] + 2 * (A["lambda_platform_log_bytes"] + 3 * A["log_event_overhead_bytes"])
-                                  + A["access_log_bytes"] + A["log_event_overhead_bytes"])
+            log_bytes += count * (
+                m["log_bytes"]
+                + 2 * (A["lambda_platform_log_bytes"] + 3 * A["log_event_overhead_bytes"])
+                + A["access_log_bytes"]
+                + A["log_event_overhead_bytes"]
+            )
             if route == "POST /orders":
                 orders += count
         batches = orders / config.worker_batch_size
@@ -96,7 +100,9 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         v["HTTP API requests"] = n / 1e6 * P["http_api_request"]
         v["Lambda requests (API + authorizer + worker)"] = invocations / 1e6 * P["lambda_request"]
         v[f"Lambda GB-seconds ({arch})"] = gb_seconds * gbs_price
-        v["DynamoDB request units"] = 0.0 if provisioned else rru / 1e6 * P["dynamodb_read_request_unit"] + wru / 1e6 * P["dynamodb_write_request_unit"]
+        v["DynamoDB request units"] = (
+            0.0 if provisioned else rru / 1e6 * P["dynamodb_read_request_unit"] + wru / 1e6 * P["dynamodb_write_request_unit"]
+        )
         v["SQS requests (send, receive, delete)"] = sqs_requests / 1e6 * P["sqs_request"]
         v["CloudWatch Logs ingestion"] = log_bytes / 1e9 * P["logs_ingestion_gb"]
         v["X-Ray traces"] = (invocations * A["xray_sampled_fraction"] / 1e6 * P["xray_trace_recorded"]) if traced else 0.0
@@ -107,7 +113,9 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
             factor = P["rds_multi_az_factor"] if db.get("multiAz") else 1.0
             f[f"RDS {cls}{' Multi-AZ' if db.get('multiAz') else ''}"] = P["rds_postgres_hour"][cls] * hours * factor
             storage = P["rds_gp3_storage_gb_month"] if db.get("storageType") == "gp3" else P["rds_gp2_storage_gb_month"]
-            f[f"RDS storage {db.get('allocatedStorage'):.0f} GB {db.get('storageType')}"] = float(db.get("allocatedStorage") or 0) * storage * factor
+            f[f"RDS storage {db.get('allocatedStorage'):.0f} GB {db.get('storageType')}"] = (
+                float(db.get("allocatedStorage") or 0) * storage * factor
+            )
             if b["proxies"]:
                 vcpus = max(2, P["rds_instance_vcpus"][cls])
                 f["RDS Proxy"] = b["proxies"] * vcpus * P["rds_proxy_vcpu_hour"] * hours
@@ -121,30 +129,74 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         if provisioned:
             rcu = sum(t["min"] for t in b["autoscaling_targets"] if t["name"].endswith("read"))
             wcu = sum(t["min"] for t in b["autoscaling_targets"] if t["name"].endswith("write"))
-            f[f"DynamoDB provisioned minimum ({rcu:.0f} RCU + {wcu:.0f} WCU)"] = (rcu * P["dynamodb_rcu_hour"] + wcu * P["dynamodb_wcu_hour"]) * hours
+            f[f"DynamoDB provisioned minimum ({rcu:.0f} RCU + {wcu:.0f} WCU)"] = (
+                rcu * P["dynamodb_rcu_hour"] + wcu * P["dynamodb_wcu_hour"]
+            ) * hours
             # does the minimum carry the load? average units per second at 1M requests a month
             v_note = f"average load {rru / (hours * 3600):.2f} RCU/s, {wru / (hours * 3600):.2f} WCU/s: within the minimum"
         f["SQS idle long-polling (event source mapping)"] = A["sqs_idle_pollers"] * 3 * 60 * hours / 1e6 * P["sqs_request"]
         variable, fixed = sum(v.values()), sum(f.values())
-        results[stack] = {"variable": {k: round(x, 4) for k, x in v.items()}, "fixed": {k: round(x, 2) for k, x in f.items()},
-                          "variable_total": round(variable, 3), "fixed_total": round(fixed, 2),
-                          "units": {"invocations": invocations, "gb_seconds": round(gb_seconds, 1), "rru": rru, "wru": wru,
-                                    "sqs_requests": sqs_requests, "log_gb": round(log_bytes / 1e9, 3)},
-                          "memory_mb": {"api": config.api_memory_mb, "worker": config.worker_memory_mb}}
-        section.add(f"{stack}: variable cost of 1M requests", variable, "$", baseline=table["seed_001"]["total"], baseline_name="seed 001 ($5.45)",
-                    note=f"API {config.api_memory_mb} MB, {arch}; " + ", ".join(f"{k.split(' (')[0]} ${x:.2f}" for k, x in v.items() if x >= 0.005))
-        section.add(f"{stack}: fixed monthly cost", fixed, "$", note=", ".join(f"{k} ${x:.2f}" for k, x in sorted(f.items(), key=lambda kv: -kv[1])[:4]))
+        results[stack] = {
+            "variable": {k: round(x, 4) for k, x in v.items()},
+            "fixed": {k: round(x, 2) for k, x in f.items()},
+            "variable_total": round(variable, 3),
+            "fixed_total": round(fixed, 2),
+            "units": {
+                "invocations": invocations,
+                "gb_seconds": round(gb_seconds, 1),
+                "rru": rru,
+                "wru": wru,
+                "sqs_requests": sqs_requests,
+                "log_gb": round(log_bytes / 1e9, 3),
+            },
+            "memory_mb": {"api": config.api_memory_mb, "worker": config.worker_memory_mb},
+        }
+        section.add(
+            f"{stack}: variable cost of 1M requests",
+            variable,
+            "$",
+            baseline=table["seed_001"]["total"],
+            baseline_name="seed 001 ($5.45)",
+            note=f"API {config.api_memory_mb} MB, {arch}; " + ", ".join(f"{k.split(' (')[0]} ${x:.2f}" for k, x in v.items() if x >= 0.005),
+        )
+        section.add(
+            f"{stack}: fixed monthly cost",
+            fixed,
+            "$",
+            note=", ".join(f"{k} ${x:.2f}" for k, x in sorted(f.items(), key=lambda kv: -kv[1])[:4]),
+        )
         if provisioned:
             section.notes.append(f"{stack}: DynamoDB is provisioned, so its request units cost nothing extra ({v_note})")
     seed = table["seed_001"]
-    recomputed = (P["rest_api_request"] + P["lambda_request"]
-                  + seed["lambda_ms"] / 1000 * seed["lambda_memory_mb"] / 1024 * 1e6 * P[f"lambda_gb_second_{seed['lambda_arch']}"]
-                  + seed["writes"] / 1e6 * P["dynamodb_write_request_unit"] + seed["reads"] / 1e6 * P["dynamodb_read_request_unit"] + seed["cloudwatch"])
-    section.add("seed 001's own assumptions, recomputed at these prices", recomputed, "$", baseline=seed["total"], baseline_name="its $5.45",
-                note="REST API 3.50 + Lambda requests 0.20 + 50,000 GB-s + 1M WRU + 1M RRU + logs 0.50")
-    section.data = {"stacks": results, "prices_file": "bench/prices.json", "assumed_date": table["assumed_date"], "region": table["region"],
-                    "request_mix": A["request_mix"], "durations_ms": {r: mix[r]["median_ms"] for r in A["request_mix"]},
-                    "authorizer_ms": auth_ms, "worker_batch_ms": worker_ms, "seed_001_recomputed": round(recomputed, 2)}
-    section.notes.append(f"prices: bench/prices.json, us-east-1, as published (assumed {table['assumed_date']}), may have changed; free tiers ignored")
+    recomputed = (
+        P["rest_api_request"]
+        + P["lambda_request"]
+        + seed["lambda_ms"] / 1000 * seed["lambda_memory_mb"] / 1024 * 1e6 * P[f"lambda_gb_second_{seed['lambda_arch']}"]
+        + seed["writes"] / 1e6 * P["dynamodb_write_request_unit"]
+        + seed["reads"] / 1e6 * P["dynamodb_read_request_unit"]
+        + seed["cloudwatch"]
+    )
+    section.add(
+        "seed 001's own assumptions, recomputed at these prices",
+        recomputed,
+        "$",
+        baseline=seed["total"],
+        baseline_name="its $5.45",
+        note="REST API 3.50 + Lambda requests 0.20 + 50,000 GB-s + 1M WRU + 1M RRU + logs 0.50",
+    )
+    section.data = {
+        "stacks": results,
+        "prices_file": "bench/prices.json",
+        "assumed_date": table["assumed_date"],
+        "region": table["region"],
+        "request_mix": A["request_mix"],
+        "durations_ms": {r: mix[r]["median_ms"] for r in A["request_mix"]},
+        "authorizer_ms": auth_ms,
+        "worker_batch_ms": worker_ms,
+        "seed_001_recomputed": round(recomputed, 2),
+    }
+    section.notes.append(
+        f"prices: bench/prices.json, us-east-1, as published (assumed {table['assumed_date']}), may have changed; free tiers ignored"
+    )
     section.notes.append("request mix: " + ", ".join(f"{r} {s:.0%}" for r, s in A["request_mix"].items()))
     section.notes.append("durations: medians measured in benchmarks 2 and 4 on this machine, billed rounded up to 1 ms")

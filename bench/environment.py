@@ -10,20 +10,16 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+
+from components.config import StackConfig
+from local.runtime import default_visibility_timeout, local_environment, sdk_environment
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, Function, common_environment
 
 from .core import FUNCTIONS_DIR, ROOT, NotAvailable
-
-for path in (str(ROOT), str(FUNCTIONS_DIR)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-from components.config import StackConfig  # noqa: E402
-from local.runtime import default_visibility_timeout, local_environment, sdk_environment  # noqa: E402
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, Function, common_environment  # noqa: E402
 
 PREFIX = "bench"
 
@@ -63,15 +59,20 @@ class World:
 
     def all_env(self) -> dict[str, str]:
         """The union of every function's variables, as the local runtime sets them."""
-        return local_environment(tables=self.tables, queue_url=self.queues["queue_url"], postgres=self.postgres,
-                                 secret_arn=self.secret_arn, emulator_url=self.emulator.url,
-                                 session_ttl_seconds=StackConfig.from_files("staging").session_ttl_seconds)
+        return local_environment(
+            tables=self.tables,
+            queue_url=self.queues["queue_url"],
+            postgres=self.postgres,
+            secret_arn=self.secret_arn,
+            emulator_url=self.emulator.url,
+            session_ttl_seconds=StackConfig.from_files("staging").session_ttl_seconds,
+        )
 
     def stop(self) -> None:
         for server in (self.emulator, self.postgres):
             try:
                 server.stop()
-            except Exception:
+            except Exception:  # noqa: BLE001 - stopping is best effort; the other server still stops
                 pass
 
 
@@ -85,7 +86,7 @@ def start_world() -> World:
     def start_pg() -> None:
         try:
             box["pg"] = PostgresServer.start()
-        except Exception as error:  # pragma: no cover - reported below
+        except Exception as error:  # noqa: BLE001 - any start failure is reported below
             box["pg_error"] = error
 
     thread = threading.Thread(target=start_pg)
@@ -141,7 +142,9 @@ class InProcess:
     def context(self, function: str, memory_mb: int = 512):
         from local.events import LambdaContext
 
-        return LambdaContext(function_name=f"{PREFIX}-{function}", memory_limit_in_mb=memory_mb, timeout_seconds=FUNCTIONS[function].timeout)
+        return LambdaContext(
+            function_name=f"{PREFIX}-{function}", memory_limit_in_mb=memory_mb, timeout_seconds=FUNCTIONS[function].timeout
+        )
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self.handler(function)(event, self.context(function))

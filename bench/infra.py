@@ -30,8 +30,14 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         out = tmp.name
     try:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions")])}
-        proc = subprocess.run([sys.executable, "-m", "bench.infra", "--child", str(rounds), out], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.infra", "--child", str(rounds), out],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if proc.returncode:
             raise RuntimeError(f"mocks evaluation failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
         data = json.loads(open(out).read())
@@ -45,8 +51,12 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         section.add(f"{stack}: first evaluation", d["first_s"], "s", note=f"{d['resources']} resources")
         if d["samples_s"]:
             section.add(f"{stack}: repeated evaluation (median of {len(d['samples_s'])})", median(d["samples_s"]), "s")
-        section.add(f"{stack}: resources (AWS + components)", d["resources"], "",
-                    note=f"{d['aws_resources']} AWS resources, {d['resources'] - d['aws_resources']} components")
+        section.add(
+            f"{stack}: resources (AWS + components)",
+            d["resources"],
+            "",
+            note=f"{d['aws_resources']} AWS resources, {d['resources'] - d['aws_resources']} components",
+        )
     section.notes.append("no baseline: the figure to watch is the repeated time (the infra tests evaluate each stack once)")
 
 
@@ -58,14 +68,29 @@ def bill_of_materials(evaluation) -> dict:
     for t in evaluation.of_type("aws:dynamodb/table:Table"):
         i = t.inputs
         gsis = i.get("globalSecondaryIndexes") or []
-        tables.append({"name": t.name, "billing": i.get("billingMode"), "read": i.get("readCapacity"), "write": i.get("writeCapacity"),
-                       "gsis": len(gsis), "gsi_capacity": [(g.get("readCapacity"), g.get("writeCapacity")) for g in gsis],
-                       "pitr": bool((i.get("pointInTimeRecovery") or {}).get("enabled"))})
-    functions = {f.name: {"memory": f.inputs.get("memorySize"), "architectures": f.inputs.get("architectures"),
-                          "tracing": (f.inputs.get("tracingConfig") or {}).get("mode")}
-                 for f in evaluation.of_type("aws:lambda/function:Function")}
-    endpoints = [{"service": e.inputs.get("serviceName"), "type": e.inputs.get("vpcEndpointType"), "azs": len(e.inputs.get("subnetIds") or [])}
-                 for e in evaluation.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+        tables.append(
+            {
+                "name": t.name,
+                "billing": i.get("billingMode"),
+                "read": i.get("readCapacity"),
+                "write": i.get("writeCapacity"),
+                "gsis": len(gsis),
+                "gsi_capacity": [(g.get("readCapacity"), g.get("writeCapacity")) for g in gsis],
+                "pitr": bool((i.get("pointInTimeRecovery") or {}).get("enabled")),
+            }
+        )
+    functions = {
+        f.name: {
+            "memory": f.inputs.get("memorySize"),
+            "architectures": f.inputs.get("architectures"),
+            "tracing": (f.inputs.get("tracingConfig") or {}).get("mode"),
+        }
+        for f in evaluation.of_type("aws:lambda/function:Function")
+    }
+    endpoints = [
+        {"service": e.inputs.get("serviceName"), "type": e.inputs.get("vpcEndpointType"), "azs": len(e.inputs.get("subnetIds") or [])}
+        for e in evaluation.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    ]
     stage = [s.inputs for s in evaluation.of_type("aws:apigatewayv2/stage:Stage")]
     authorizers = [a.inputs for a in evaluation.of_type("aws:apigatewayv2/authorizer:Authorizer")]
     return {
@@ -74,14 +99,29 @@ def bill_of_materials(evaluation) -> dict:
         "dashboards": by_type.get("aws:cloudwatch/dashboard:Dashboard", 0),
         "kms_keys": by_type.get("aws:kms/key:Key", 0),
         "secrets": by_type.get("aws:secretsmanager/secret:Secret", 0) + sum(1 for r in rds if r.get("manageMasterUserPassword")),
-        "rds": [{k: r.get(k) for k in ("instanceClass", "multiAz", "storageType", "allocatedStorage", "iops", "performanceInsightsEnabled",
-                                        "backupRetentionPeriod")} for r in rds],
+        "rds": [
+            {
+                k: r.get(k)
+                for k in (
+                    "instanceClass",
+                    "multiAz",
+                    "storageType",
+                    "allocatedStorage",
+                    "iops",
+                    "performanceInsightsEnabled",
+                    "backupRetentionPeriod",
+                )
+            }
+            for r in rds
+        ],
         "proxies": by_type.get("aws:rds/proxy:Proxy", 0),
         "interface_endpoints": [e for e in endpoints if e["type"] == "Interface"],
         "gateway_endpoints": [e for e in endpoints if e["type"] == "Gateway"],
         "tables": tables,
-        "autoscaling_targets": [{"name": t.name, "min": t.inputs.get("minCapacity"), "max": t.inputs.get("maxCapacity")}
-                                for t in evaluation.of_type("aws:appautoscaling/target:Target")],
+        "autoscaling_targets": [
+            {"name": t.name, "min": t.inputs.get("minCapacity"), "max": t.inputs.get("maxCapacity")}
+            for t in evaluation.of_type("aws:appautoscaling/target:Target")
+        ],
         "functions": functions,
         "access_logs": any(s.get("accessLogSettings") for s in stage),
         "authorizer_ttl": [a.get("authorizerResultTtlInSeconds") for a in authorizers],
@@ -98,10 +138,15 @@ def child(rounds: int, out: str) -> None:
     for stack in STACKS:
         t = time.perf_counter()
         ev = evaluate(stack)
-        result[stack] = {"first_s": time.perf_counter() - t, "samples_s": [], "resources": len(ev.resources),
-                         "aws_resources": sum(1 for r in ev.resources if r.type.startswith("aws:")), "bom": bill_of_materials(ev)}
+        result[stack] = {
+            "first_s": time.perf_counter() - t,
+            "samples_s": [],
+            "resources": len(ev.resources),
+            "aws_resources": sum(1 for r in ev.resources if r.type.startswith("aws:")),
+            "bom": bill_of_materials(ev),
+        }
     for r in range(rounds):
-        for stack in (STACKS if r % 2 == 0 else STACKS[::-1]):
+        for stack in STACKS if r % 2 == 0 else STACKS[::-1]:
             t = time.perf_counter()
             evaluate(stack)
             result[stack]["samples_s"].append(time.perf_counter() - t)

@@ -41,7 +41,11 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
     zipped, unzipped, _ = sizes(archive)
     section.add("function archive (todo_app) zipped", zipped, "MB", note=archive.name)
     section.add("function archive (todo_app) unzipped", unzipped, "MB")
-    section.data = {"python_version": version, "function_archive": {"zipped_mb": round(zipped, 3), "unzipped_mb": round(unzipped, 3)}, "layers": {}}
+    section.data = {
+        "python_version": version,
+        "function_archive": {"zipped_mb": round(zipped, 3), "unzipped_mb": round(unzipped, 3)},
+        "layers": {},
+    }
     requirements = packaging.REQUIREMENTS.read_text()
     for arch in ARCHITECTURES:
         key = packaging.layer_key(requirements, arch, version)
@@ -56,8 +60,14 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
             continue
         lz, lu, top = sizes(layer)
         section.add(f"layer {arch} (py{version}) zipped", lz, "MB", note=layer.name)
-        section.add(f"layer {arch} + function unzipped (Lambda limit 250 MB)", lu + unzipped, "MB",
-                    goal="<= 250 MB", goal_value=LAMBDA_UNZIPPED_LIMIT_MB, note=f"layer alone {lu:.1f} MB")
+        section.add(
+            f"layer {arch} + function unzipped (Lambda limit 250 MB)",
+            lu + unzipped,
+            "MB",
+            goal="<= 250 MB",
+            goal_value=LAMBDA_UNZIPPED_LIMIT_MB,
+            note=f"layer alone {lu:.1f} MB",
+        )
         biggest = [(name, round(size / MB, 1)) for name, size in top.most_common(6)]
         section.data["layers"][arch] = {"zipped_mb": round(lz, 3), "unzipped_mb": round(lu, 3), "largest_mb": biggest, "file": layer.name}
         section.notes.append(f"{arch} layer, largest packages unzipped (MB): " + ", ".join(f"{n} {s}" for n, s in biggest))

@@ -106,7 +106,7 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
     kept_dir = Path(tempfile.mkdtemp(prefix="bench-local-data-"))
     try:
         # start-up: fresh temporary data (initdb every time) and a kept --data-dir (the usual dev loop)
-        for i in range(max(fresh_starts - 1, 0)):
+        for _ in range(max(fresh_starts - 1, 0)):
             local = Local()
             try:
                 starts["fresh"].append(local.wait_ready())
@@ -139,11 +139,22 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         if not starts[kind]:
             continue
         runs = starts[kind]
-        section.add(f"start-up to outputs.json, {label} (median of {len(runs)})", median(r["outputs"] for r in runs), "s",
-                    goal=f"<= {GOAL_START_S:g} s", goal_value=GOAL_START_S,
-                    note="runtime's own 'ready in': " + ", ".join(f"{r.get('reported', float('nan')):.2f}s" for r in runs))
-        section.add(f"start-up to first GET /health 200, {label}", median(r["health"] for r in runs), "s",
-                    goal=f"<= {GOAL_START_S:g} s", goal_value=GOAL_START_S, note="adds the health function's cold start")
+        section.add(
+            f"start-up to outputs.json, {label} (median of {len(runs)})",
+            median(r["outputs"] for r in runs),
+            "s",
+            goal=f"<= {GOAL_START_S:g} s",
+            goal_value=GOAL_START_S,
+            note="runtime's own 'ready in': " + ", ".join(f"{r.get('reported', float('nan')):.2f}s" for r in runs),
+        )
+        section.add(
+            f"start-up to first GET /health 200, {label}",
+            median(r["health"] for r in runs),
+            "s",
+            goal=f"<= {GOAL_START_S:g} s",
+            goal_value=GOAL_START_S,
+            note="adds the health function's cold start",
+        )
     section.notes.append("start-up is measured from launching `python -m local` (interpreter and imports included)")
     section.data["starts_s"] = starts
 
@@ -183,8 +194,18 @@ def latency(section: Section, world, local: Local, Client, n: int, shared: dict)
                 fn()
                 out.append((time.perf_counter_ns() - t) / 1e6)
     for q in (50, 99):
-        section.add(f"GET /todos/{{id}} with token, p{q}: HTTP vs in-process", percentile(http_ms, q), "ms",
-                    baseline=percentile(inproc_ms, q), baseline_name="authorizer + todos handler in-process")
-    section.data.update({"requests": n, "http_ms": {"p50": percentile(http_ms, 50), "p90": percentile(http_ms, 90), "p99": percentile(http_ms, 99)},
-                         "in_process_ms": {"p50": percentile(inproc_ms, 50), "p90": percentile(inproc_ms, 90), "p99": percentile(inproc_ms, 99)}})
+        section.add(
+            f"GET /todos/{{id}} with token, p{q}: HTTP vs in-process",
+            percentile(http_ms, q),
+            "ms",
+            baseline=percentile(inproc_ms, q),
+            baseline_name="authorizer + todos handler in-process",
+        )
+    section.data.update(
+        {
+            "requests": n,
+            "http_ms": {"p50": percentile(http_ms, 50), "p90": percentile(http_ms, 90), "p99": percentile(http_ms, 99)},
+            "in_process_ms": {"p50": percentile(inproc_ms, 50), "p90": percentile(inproc_ms, 90), "p99": percentile(inproc_ms, 99)},
+        }
+    )
     section.notes.append(f"{n} requests each, interleaved; a new TCP connection per HTTP request (the local server speaks HTTP/1.0)")

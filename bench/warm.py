@@ -18,8 +18,9 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 from .core import NotAvailable, Section, median, stdout_to
 from .environment import InProcess, handler_available
@@ -45,13 +46,21 @@ class Api:
         if token:
             headers["authorization"] = f"Bearer {token}"
         payload = json.dumps(body) if body is not None else None
-        return route.function, self._http(method, path, route=route, path_parameters=params, headers=headers, body=payload,
-                                          authorizer_context=context if route.auth else None)
+        return route.function, self._http(
+            method,
+            path,
+            route=route,
+            path_parameters=params,
+            headers=headers,
+            body=payload,
+            authorizer_context=context if route.auth else None,
+        )
 
     def authorize(self, method: str, path: str, token: str) -> dict:
         route, params = self._match(method, path)
-        event = self._auth(method, path, route=route, path_parameters=params, identity=[f"Bearer {token}"],
-                           headers={"authorization": f"Bearer {token}"})
+        event = self._auth(
+            method, path, route=route, path_parameters=params, identity=[f"Bearer {token}"], headers={"authorization": f"Bearer {token}"}
+        )
         answer = self.proc.invoke("authorizer", event)
         if not answer.get("isAuthorized"):
             raise RuntimeError(f"authorizer refused the bench token: {answer}")
@@ -78,8 +87,15 @@ def seed(api: Api) -> dict[str, str]:
     user_id = user.get("id") or user.get("userId")
     session = body_of(api.call("POST", "/sessions", body={"email": email, "password": password}, expect=201))
     token = session["token"]
-    todo = body_of(api.call("POST", f"/users/{user_id}/todos", token=token,
-                            body={"title": "measure things", "description": "bench seed", "priority": "high"}, expect=201))
+    todo = body_of(
+        api.call(
+            "POST",
+            f"/users/{user_id}/todos",
+            token=token,
+            body={"title": "measure things", "description": "bench seed", "priority": "high"},
+            expect=201,
+        )
+    )
     return {"user_id": user_id, "token": token, "todo_id": todo.get("id") or todo.get("todoId"), "email": email}
 
 
@@ -149,11 +165,10 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
 
 
 def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> None:
+    import boto3
     import psycopg
     from botocore.config import Config
     from psycopg.rows import dict_row
-
-    import boto3
 
     user_id, token, todo_id = ids["user_id"], ids["token"], ids["todo_id"]
     ctx_user = api.authorize("GET", f"/users/{user_id}", token)
@@ -168,8 +183,16 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
 
     # the baselines: what the handlers wrap, with the same client settings and connection options
     secret = json.loads(world.emulator.client("secretsmanager").get_secret_value(SecretId=world.secret_arn)["SecretString"])
-    conn = psycopg.connect(host=world.postgres.host, port=world.postgres.port, dbname="todo", user=secret["username"],
-                           password=secret["password"], sslmode="disable", autocommit=True, prepare_threshold=None)
+    conn = psycopg.connect(
+        host=world.postgres.host,
+        port=world.postgres.port,
+        dbname="todo",
+        user=secret["username"],
+        password=secret["password"],
+        sslmode="disable",
+        autocommit=True,
+        prepare_threshold=None,
+    )
     query = "SELECT id, name, email, age, created_at, updated_at FROM users WHERE id = %s AND deleted_at IS NULL"
 
     def raw_query():
@@ -177,8 +200,12 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
             cur.execute(query, (user_id,))
             return cur.fetchone()
 
-    dynamodb = boto3.client("dynamodb", endpoint_url=world.emulator.url, region_name="us-east-1",
-                            config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}))
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=world.emulator.url,
+        region_name="us-east-1",
+        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+    )
     todos_table = world.tables["TODOS_TABLE"]
 
     def raw_get_item():
@@ -189,8 +216,14 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
     import hashlib
 
     token_key = {"tokenHash": {"S": hashlib.sha256(token.encode()).hexdigest()}}
-    auth_event = api._auth("GET", f"/todos/{todo_id}", route=api._match("GET", f"/todos/{todo_id}")[0],
-                           path_parameters={"todoId": todo_id}, identity=[f"Bearer {token}"], headers={"authorization": f"Bearer {token}"})
+    auth_event = api._auth(
+        "GET",
+        f"/todos/{todo_id}",
+        route=api._match("GET", f"/todos/{todo_id}")[0],
+        path_parameters={"todoId": todo_id},
+        identity=[f"Bearer {token}"],
+        headers={"authorization": f"Bearer {token}"},
+    )
     auth_handler, auth_ctx = proc.handler("authorizer"), proc.context("authorizer")
 
     def raw_session_get():
@@ -210,18 +243,25 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
         log_bytes = (os.path.getsize(log_path) - size_before) / n  # both sides ran n times; only the handler logs
         c, b = median(cand), median(base)
         goal = {"goal": f"<= {GOAL}x", "goal_ratio": GOAL} if function != "authorizer" else {}
-        section.add(f"{label} handler vs {baseline_name}", c, "us", baseline=b, baseline_name=baseline_name,
-                    note=f"overhead {c - b:.0f} µs", **goal)
+        section.add(
+            f"{label} handler vs {baseline_name}", c, "us", baseline=b, baseline_name=baseline_name, note=f"overhead {c - b:.0f} µs", **goal
+        )
         section.data[label] = {
-            "handler_median_us": round(c, 1), "baseline_median_us": round(b, 1), "overhead_us": round(c - b, 1),
-            "handler_p90_us": round(sorted(cand)[int(0.9 * n)], 1), "baseline_p90_us": round(sorted(base)[int(0.9 * n)], 1),
-            "aws_calls_per_invocation": [call_label(s, o, p) for s, o, p in calls], "log_bytes_per_invocation": round(log_bytes),
+            "handler_median_us": round(c, 1),
+            "baseline_median_us": round(b, 1),
+            "overhead_us": round(c - b, 1),
+            "handler_p90_us": round(sorted(cand)[int(0.9 * n)], 1),
+            "baseline_p90_us": round(sorted(base)[int(0.9 * n)], 1),
+            "aws_calls_per_invocation": [call_label(s, o, p) for s, o, p in calls],
+            "log_bytes_per_invocation": round(log_bytes),
         }
         shared.setdefault("durations_ms", {})[label] = c / 1000
         shared.setdefault("log_bytes", {})[label] = log_bytes
-    section.notes.append("µs per call, median of %d interleaved pairs; the authorizer row is informational (no goal)" % n)
-    section.notes.append("the handler's extra time is Powertools (event parsing, routing, logger context, metrics flush) "
-                         "plus response JSON; see results.json for the AWS calls each handler makes")
+    section.notes.append(f"µs per call, median of {n} interleaved pairs; the authorizer row is informational (no goal)")
+    section.notes.append(
+        "the handler's extra time is Powertools (event parsing, routing, logger context, metrics flush) "
+        "plus response JSON; see results.json for the AWS calls each handler makes"
+    )
     conn.close()
 
 

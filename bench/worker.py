@@ -27,8 +27,13 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
 
     per_round, rounds = (60, 3) if quick else (200, 7)
     with seeded(world, "bench-worker-logs-") as (proc, api, ids, _):
-        api.call("POST", "/orders", token=ids["token"], body={"amount": "12.50", "currency": "EUR",
-                                                              "items": [{"sku": "A1", "quantity": 2}]}, expect=202)
+        api.call(
+            "POST",
+            "/orders",
+            token=ids["token"],
+            body={"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 2}]},
+            expect=202,
+        )
         sqs = world.emulator.client("sqs")
         received = sqs.receive_message(QueueUrl=world.queues["queue_url"], MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
         if not received:
@@ -38,7 +43,10 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         worker = proc.handler("worker")
 
         def records(n: int) -> list[dict]:
-            return [sqs_record(json.dumps({**template, "orderId": new_id()}, separators=(",", ":")), queue_arn=world.queue_arn) for _ in range(n)]
+            return [
+                sqs_record(json.dumps({**template, "orderId": new_id()}, separators=(",", ":")), queue_arn=world.queue_arn)
+                for _ in range(n)
+            ]
 
         failures = 0
 
@@ -61,18 +69,29 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         rates: dict[str, list[float]] = {m: [] for m in modes}
         invocation_ms: dict[str, list[float]] = {m: [] for m in modes}
         for r in range(rounds):
-            for mode in (("batch10", "single") if r % 2 == 0 else ("single", "batch10")):
+            for mode in ("batch10", "single") if r % 2 == 0 else ("single", "batch10"):
                 durations = modes[mode]()
                 rates[mode].append(per_round / sum(durations))
                 invocation_ms[mode] += [d * 1000 for d in durations]
     batch, single = median(rates["batch10"]), median(rates["single"])
-    section.add("orders/s, batches of 10 vs one order per invocation", batch, "/s", baseline=single, baseline_name="1 per invocation",
-                note=f"median of {rounds} rounds x {per_round} orders")
+    section.add(
+        "orders/s, batches of 10 vs one order per invocation",
+        batch,
+        "/s",
+        baseline=single,
+        baseline_name="1 per invocation",
+        note=f"median of {rounds} rounds x {per_round} orders",
+    )
     section.add("worker invocation, batch of 10 (median)", median(invocation_ms["batch10"]), "ms")
     section.add("worker invocation, 1 record (median)", median(invocation_ms["single"]), "ms")
     if failures:
         section.notes.append(f"{failures} records were reported in batchItemFailures (expected 0)")
     section.notes.append("handler time only (the event source mapping's polling is not part of it); real conditional PutItem per order")
-    section.data = {"rates_per_s": rates, "per_round": per_round, "rounds": rounds, "batch_item_failures": failures,
-                    "invocation_ms_median": {m: round(median(v), 3) for m, v in invocation_ms.items()}}
+    section.data = {
+        "rates_per_s": rates,
+        "per_round": per_round,
+        "rounds": rounds,
+        "batch_item_failures": failures,
+        "invocation_ms_median": {m: round(median(v), 3) for m, v in invocation_ms.items()},
+    }
     shared["worker_ms"] = {m: median(v) for m, v in invocation_ms.items()}

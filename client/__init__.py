@@ -20,8 +20,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
 __all__ = ["ApiError", "Client", "ConfigurationError", "OPERATIONS"]
@@ -47,8 +48,18 @@ OPERATIONS: dict[str, tuple[str, str]] = {
 }
 
 # codes for API Gateway's own answers, which carry only {"message": ...}
-_GATEWAY_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
-                  429: "too_many_requests", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
+_GATEWAY_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    413: "payload_too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
 
 
 class ApiError(Exception):
@@ -59,15 +70,20 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details, self.body = status, code, message, details or [], body
 
     @classmethod
-    def from_response(cls, status: int, raw: bytes) -> "ApiError":
+    def from_response(cls, status: int, raw: bytes) -> ApiError:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             error = body["error"]
-            return cls(status, str(error.get("code") or _GATEWAY_CODES.get(status, "error")), str(error.get("message") or ""),
-                       error.get("details") or [], body)
+            return cls(
+                status,
+                str(error.get("code") or _GATEWAY_CODES.get(status, "error")),
+                str(error.get("message") or ""),
+                error.get("details") or [],
+                body,
+            )
         if isinstance(body, dict) and "message" in body:  # API Gateway's own answer
             return cls(status, _GATEWAY_CODES.get(status, "error"), str(body["message"]), [], body)
         return cls(status, _GATEWAY_CODES.get(status, "error"), str(body or f"HTTP {status}")[:500], [], body)
@@ -78,8 +94,15 @@ class ConfigurationError(Exception):
 
 
 class Client:
-    def __init__(self, api_url: str, *, token: str | None = None, user_id: str | None = None, timeout: float = 30,
-                 outputs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        token: str | None = None,
+        user_id: str | None = None,
+        timeout: float = 30,
+        outputs: dict[str, Any] | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token, self.user_id = token, user_id
         self.timeout = timeout
@@ -87,7 +110,7 @@ class Client:
 
     # ------------------------------------------------------------------------------ construction
     @classmethod
-    def from_outputs(cls, path: str | Path = ".local/outputs.json", **kwargs: Any) -> "Client":
+    def from_outputs(cls, path: str | Path = ".local/outputs.json", **kwargs: Any) -> Client:
         path = Path(path)
         try:
             outputs = json.loads(path.read_text())
@@ -98,11 +121,13 @@ class Client:
         return cls._from(outputs, str(path), **kwargs)
 
     @classmethod
-    def from_stack(cls, name: str, *, cwd: str | Path | None = None, **kwargs: Any) -> "Client":
+    def from_stack(cls, name: str, *, cwd: str | Path | None = None, **kwargs: Any) -> Client:
         pulumi = shutil.which("pulumi")
         if pulumi is None:
-            raise ConfigurationError("the Pulumi CLI is not installed (no `pulumi` on PATH): install it, or run "
-                                     "`python -m local` and use Client.from_outputs() / --outputs")
+            raise ConfigurationError(
+                "the Pulumi CLI is not installed (no `pulumi` on PATH): install it, or run "
+                "`python -m local` and use Client.from_outputs() / --outputs"
+            )
         done = subprocess.run([pulumi, "stack", "output", "--json", "--stack", name], cwd=cwd, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise ConfigurationError(f"`pulumi stack output --json --stack {name}` failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -113,14 +138,23 @@ class Client:
         return cls._from(outputs, f"stack {name}", **kwargs)
 
     @classmethod
-    def _from(cls, outputs: Any, source: str, **kwargs: Any) -> "Client":
+    def _from(cls, outputs: Any, source: str, **kwargs: Any) -> Client:
         if not isinstance(outputs, dict) or not isinstance(outputs.get("apiUrl"), str) or not outputs["apiUrl"]:
             raise ConfigurationError(f"{source} has no apiUrl output")
         return cls(outputs["apiUrl"], outputs=outputs, **kwargs)
 
     # ------------------------------------------------------------------------------ transport
-    def request(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None, auth: bool = True, raw: bytes | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        raw: bytes | None = None,
+    ) -> Any:
         """One call; the decoded JSON body (None when empty), or ApiError for any status >= 400."""
         url = self.api_url + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
@@ -191,16 +225,18 @@ class Client:
     def delete_user(self, user_id: str | None = None) -> Any:
         return self.request("DELETE", f"/users/{self._user(user_id)}")
 
-    def create_todo(self, user_id: str | None, title: str, *, description: str | None = None, due_date: str | None = None,
-                    priority: str | None = None) -> dict:
+    def create_todo(
+        self, user_id: str | None, title: str, *, description: str | None = None, due_date: str | None = None, priority: str | None = None
+    ) -> dict:
         body: dict[str, Any] = {"title": title}
         for key, value in (("description", description), ("dueDate", due_date), ("priority", priority)):
             if value is not None:
                 body[key] = value
         return self.request("POST", f"/users/{self._user(user_id)}/todos", body=body)
 
-    def list_todos(self, user_id: str | None = None, *, status: str | None = None, limit: int | None = None,
-                   cursor: str | None = None) -> dict:
+    def list_todos(
+        self, user_id: str | None = None, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict:
         return self.request("GET", f"/users/{self._user(user_id)}/todos", query={"status": status, "limit": limit, "cursor": cursor})
 
     def get_todo(self, todo_id: str) -> dict:
@@ -216,8 +252,9 @@ class Client:
     def dashboard(self, user_id: str | None = None) -> dict:
         return self.request("GET", f"/dashboard/{self._user(user_id)}")
 
-    def create_order(self, amount: str | int, currency: str, items: list[dict] | None = None, *,
-                     idempotency_key: str | None = None) -> dict:
+    def create_order(
+        self, amount: str | int, currency: str, items: list[dict] | None = None, *, idempotency_key: str | None = None
+    ) -> dict:
         """Amount as a string ("12.50") or an integer, so it stays exact; 202 {orderId, status: "PENDING"}."""
         body: dict[str, Any] = {"amount": amount, "currency": currency}
         if items is not None:

@@ -12,7 +12,8 @@ import json
 import sys
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import ApiError, Client, ConfigurationError
 
@@ -33,7 +34,9 @@ def demo(client: Client, order_timeout: float = 60, out: Callable[[str], None] =
         try:
             result = call()
         except ApiError as error:
-            out(f"{step_no:2}. {title}: FAILED {error.status} {error.code}: {error.message} {_short(error.details) if error.details else ''}")
+            out(
+                f"{step_no:2}. {title}: FAILED {error.status} {error.code}: {error.message} {_short(error.details) if error.details else ''}"
+            )
             raise
         out(f"{step_no:2}. {title} ({(time.monotonic() - began) * 1000:.0f} ms): {show(result)}")
         return result
@@ -47,12 +50,20 @@ def demo(client: Client, order_timeout: float = 60, out: Callable[[str], None] =
     step("my profile", lambda: client.get_user(user["id"]))
     first = step("create todo 'buy milk'", lambda: client.create_todo(client.user_id, "buy milk", priority="high", due_date="2030-01-31"))
     step("create todo 'write the report'", lambda: client.create_todo(client.user_id, "write the report", description="quarterly"))
-    step("list my todos", lambda: client.list_todos(), lambda page: f"{len(page['items'])} todos: " + ", ".join(t["title"] for t in page["items"]))
+    step(
+        "list my todos",
+        lambda: client.list_todos(),
+        lambda page: f"{len(page['items'])} todos: " + ", ".join(t["title"] for t in page["items"]),
+    )
     step("mark 'buy milk' done", lambda: client.update_todo(first["id"], status="done"), lambda t: f"{t['title']}: {t['status']}")
     step("list open todos", lambda: client.list_todos(status="open"), lambda page: ", ".join(t["title"] for t in page["items"]) or "none")
-    order = step("place an order of 12.50 EUR", lambda: client.create_order("12.50", "EUR", [{"sku": "PEN-1", "quantity": 2}],
-                                                                             idempotency_key=f"demo-{suffix}"))
-    stored = step(f"wait for the worker to store order {order['orderId']}", lambda: client.wait_for_order(order["orderId"], timeout=order_timeout))
+    order = step(
+        "place an order of 12.50 EUR",
+        lambda: client.create_order("12.50", "EUR", [{"sku": "PEN-1", "quantity": 2}], idempotency_key=f"demo-{suffix}"),
+    )
+    stored = step(
+        f"wait for the worker to store order {order['orderId']}", lambda: client.wait_for_order(order["orderId"], timeout=order_timeout)
+    )
     if isinstance(stored, dict) and stored.get("status") == "PENDING":
         raise ApiError(0, "unexpected", f"the stored order is still PENDING: {stored}")
     step("dashboard", lambda: client.dashboard())

@@ -90,7 +90,7 @@ class FunctionContext:
     database: DatabaseRef | None = None
     vpc: VpcPlacement | None = None
 
-    def with_(self, **changes: Any) -> "FunctionContext":
+    def with_(self, **changes: Any) -> FunctionContext:
         from dataclasses import replace
 
         return replace(self, **changes)
@@ -110,9 +110,7 @@ def environment_for(spec: catalog.Function, ctx: FunctionContext) -> dict[str, p
         available[catalog.ORDERS_QUEUE.queue_url_env] = ctx.queue.url
     if ctx.database is not None:
         db = ctx.database
-        available.update(
-            DB_HOST=db.host, DB_PORT=str(db.port), DB_NAME=db.name, DB_SECRET_ARN=db.secret_arn, DB_SSLMODE="require"
-        )
+        available.update(DB_HOST=db.host, DB_PORT=str(db.port), DB_NAME=db.name, DB_SECRET_ARN=db.secret_arn, DB_SSLMODE="require")
     missing = [k for k in spec.environment_keys if k not in available]
     if missing:
         raise ValueError(f"function {spec.name!r} needs {missing}, which no tier built before it provides")
@@ -207,9 +205,7 @@ class LambdaFunction(pulumi.ComponentResource):
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
-            policy=pulumi.Output.json_dumps(
-                {"Version": "2012-10-17", "Statement": policy_statements(spec, ctx, self.log_group.arn)}
-            ),
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": policy_statements(spec, ctx, self.log_group.arn)}),
             opts=child,
         )
         self.function = aws.lambda_.Function(
@@ -237,9 +233,7 @@ class LambdaFunction(pulumi.ComponentResource):
             # policy must be in place before anything invokes the function
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
-        self.register_outputs(
-            {"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn}
-        )
+        self.register_outputs({"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn})
 
 
 def build_functions(
@@ -252,7 +246,9 @@ def build_functions(
     }
 
 
-def dependency_layer(config: StackConfig, name_prefix: str, layer_zip: str, opts: pulumi.ResourceOptions | None = None) -> aws.lambda_.LayerVersion:
+def dependency_layer(
+    config: StackConfig, name_prefix: str, layer_zip: str, opts: pulumi.ResourceOptions | None = None
+) -> aws.lambda_.LayerVersion:
     return aws.lambda_.LayerVersion(
         "dependencies",
         layer_name=f"{name_prefix}-dependencies",

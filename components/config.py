@@ -59,7 +59,7 @@ class StackConfig(BaseModel):
     session_ttl_hours: int = Field(ge=1, le=720)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "StackConfig":
+    def _consistent(self) -> StackConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"logRetentionDays: {self.log_retention_days} is not one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
         if self.dynamodb_max_capacity < self.dynamodb_min_capacity:
@@ -89,7 +89,7 @@ class StackConfig(BaseModel):
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
-    def parse(cls, values: dict[str, Any]) -> "StackConfig":
+    def parse(cls, values: dict[str, Any]) -> StackConfig:
         """Validate raw values keyed by their config names; raise ConfigError naming each bad key."""
         try:
             return cls.model_validate(values)
@@ -97,7 +97,7 @@ class StackConfig(BaseModel):
             raise ConfigError(_describe(e)) from None
 
     @classmethod
-    def from_pulumi(cls) -> "StackConfig":
+    def from_pulumi(cls) -> StackConfig:
         """Read every key from the running stack's config (the CLI has applied Pulumi.yaml's defaults)."""
         import pulumi
 
@@ -118,7 +118,7 @@ class StackConfig(BaseModel):
         return cls.parse(values)
 
     @classmethod
-    def from_files(cls, stack: str, root: Path = ROOT) -> "StackConfig":
+    def from_files(cls, stack: str, root: Path = ROOT) -> StackConfig:
         """Pulumi.yaml's defaults overlaid with Pulumi.<stack>.yaml, as the Pulumi CLI would combine them."""
         return cls.parse(stack_values(stack, root))
 
@@ -140,7 +140,9 @@ def stack_values(stack: str, root: Path = ROOT) -> dict[str, Any]:
     values = {k: v["default"] for k, v in project.get("config", {}).items() if ":" not in k and "default" in v}
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
-        raise ConfigError(f"no stack file {stack_file.name}; stacks: {', '.join(sorted(p.name.split('.')[1] for p in root.glob('Pulumi.*.yaml')))}")
+        raise ConfigError(
+            f"no stack file {stack_file.name}; stacks: {', '.join(sorted(p.name.split('.')[1] for p in root.glob('Pulumi.*.yaml')))}"
+        )
     for key, value in (yaml.safe_load(stack_file.read_text()).get("config") or {}).items():
         namespace, _, name = key.partition(":")
         if namespace == PROJECT:

@@ -141,7 +141,12 @@ class DatabaseTier(pulumi.ComponentResource):
                     {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret_arn]}
+                            {
+                                "Sid": "DatabaseSecret",
+                                "Effect": "Allow",
+                                "Action": ["secretsmanager:GetSecretValue"],
+                                "Resource": [self.secret_arn],
+                            }
                         ],
                     }
                 ),

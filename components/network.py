@@ -120,7 +120,9 @@ class Network(pulumi.ComponentResource):
         }
 
         # ---- rules: PostgreSQL only from the functions (and the proxy, which shares the database SG)
-        def ingress(rule: str, sg: aws.ec2.SecurityGroup, port: int, source: aws.ec2.SecurityGroup, why: str) -> aws.vpc.SecurityGroupIngressRule:
+        def ingress(
+            rule: str, sg: aws.ec2.SecurityGroup, port: int, source: aws.ec2.SecurityGroup, why: str
+        ) -> aws.vpc.SecurityGroupIngressRule:
             return aws.vpc.SecurityGroupIngressRule(
                 f"{name}-{rule}",
                 security_group_id=sg.id,
@@ -132,7 +134,15 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
 
-        def egress(rule: str, sg: aws.ec2.SecurityGroup, port: int, why: str, *, to: aws.ec2.SecurityGroup | None = None, prefix_list: pulumi.Input[str] | None = None) -> aws.vpc.SecurityGroupEgressRule:
+        def egress(
+            rule: str,
+            sg: aws.ec2.SecurityGroup,
+            port: int,
+            why: str,
+            *,
+            to: aws.ec2.SecurityGroup | None = None,
+            prefix_list: pulumi.Input[str] | None = None,
+        ) -> aws.vpc.SecurityGroupEgressRule:
             return aws.vpc.SecurityGroupEgressRule(
                 f"{name}-{rule}",
                 security_group_id=sg.id,
@@ -148,12 +158,20 @@ class Network(pulumi.ComponentResource):
         self.ingress_rules = [
             ingress("db-from-functions", self.database_sg, POSTGRES_PORT, self.functions_sg, "PostgreSQL from the functions"),
             ingress("db-from-proxy", self.database_sg, POSTGRES_PORT, self.database_sg, "PostgreSQL from the RDS Proxy"),
-            ingress("endpoints-from-functions", self.endpoints_sg, HTTPS_PORT, self.functions_sg, "HTTPS to the endpoints from the functions"),
+            ingress(
+                "endpoints-from-functions", self.endpoints_sg, HTTPS_PORT, self.functions_sg, "HTTPS to the endpoints from the functions"
+            ),
         ]
         self.egress_rules = [
             egress("functions-to-db", self.functions_sg, POSTGRES_PORT, "PostgreSQL", to=self.database_sg),
             egress("functions-to-endpoints", self.functions_sg, HTTPS_PORT, "Interface endpoints", to=self.endpoints_sg),
-            egress("functions-to-dynamodb", self.functions_sg, HTTPS_PORT, "DynamoDB gateway endpoint", prefix_list=self.dynamodb_endpoint.prefix_list_id),
+            egress(
+                "functions-to-dynamodb",
+                self.functions_sg,
+                HTTPS_PORT,
+                "DynamoDB gateway endpoint",
+                prefix_list=self.dynamodb_endpoint.prefix_list_id,
+            ),
             egress("proxy-to-db", self.database_sg, POSTGRES_PORT, "RDS Proxy to PostgreSQL", to=self.database_sg),
         ]
 

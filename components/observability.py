@@ -105,33 +105,69 @@ class Observability(pulumi.ComponentResource):
             self._alarm(f"{fn.spec.name}-errors", "AWS/Lambda", "Errors", dims, "Sum", ">=", 1, f"{fn.spec.name}: errors")
             self._alarm(f"{fn.spec.name}-throttles", "AWS/Lambda", "Throttles", dims, "Sum", ">=", 1, f"{fn.spec.name}: throttled")
             self._alarm(
-                f"{fn.spec.name}-duration", "AWS/Lambda", "Duration", dims, "Maximum", ">=",
-                duration_threshold_ms(fn.spec.timeout), f"{fn.spec.name}: within 10% of its {fn.spec.timeout}s timeout",
+                f"{fn.spec.name}-duration",
+                "AWS/Lambda",
+                "Duration",
+                dims,
+                "Maximum",
+                ">=",
+                duration_threshold_ms(fn.spec.timeout),
+                f"{fn.spec.name}: within 10% of its {fn.spec.timeout}s timeout",
             )
         self._alarm(
-            "api-5xx", "AWS/ApiGateway", "5xx", {"ApiId": args.api_id, "Stage": args.api_stage}, "Sum", ">=",
-            API_5XX_THRESHOLD, "HTTP API: server errors",
+            "api-5xx",
+            "AWS/ApiGateway",
+            "5xx",
+            {"ApiId": args.api_id, "Stage": args.api_stage},
+            "Sum",
+            ">=",
+            API_5XX_THRESHOLD,
+            "HTTP API: server errors",
         )
         self._alarm(
-            "orders-dlq-messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": args.dlq_name}, "Maximum", ">",
-            0, "Orders moved to the DLQ after repeated failures",
+            "orders-dlq-messages",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": args.dlq_name},
+            "Maximum",
+            ">",
+            0,
+            "Orders moved to the DLQ after repeated failures",
         )
         self.queue_age_threshold_seconds = queue_age_threshold_seconds(args.visibility_timeout_seconds)
         self._alarm(
-            "orders-queue-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": args.queue_name}, "Maximum", ">=",
-            self.queue_age_threshold_seconds, "Orders waiting longer than two visibility timeouts",
+            "orders-queue-age",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": args.queue_name},
+            "Maximum",
+            ">=",
+            self.queue_age_threshold_seconds,
+            "Orders waiting longer than two visibility timeouts",
         )
         for key, table_name in args.table_names.items():
             for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
                 self._alarm(
-                    f"{key}-{metric.removesuffix('Events').lower()}", "AWS/DynamoDB", metric, {"TableName": table_name}, "Sum", ">=",
-                    1, f"DynamoDB {key}: {metric}",
+                    f"{key}-{metric.removesuffix('Events').lower()}",
+                    "AWS/DynamoDB",
+                    metric,
+                    {"TableName": table_name},
+                    "Sum",
+                    ">=",
+                    1,
+                    f"DynamoDB {key}: {metric}",
                 )
         db_dims = {"DBInstanceIdentifier": args.db_instance_id}
         self._alarm("db-cpu", "AWS/RDS", "CPUUtilization", db_dims, "Average", ">=", RDS_CPU_PERCENT, "PostgreSQL CPU", periods=3)
         self.free_storage_threshold_bytes = int(config.db_allocated_storage_gb * RDS_FREE_STORAGE_FRACTION * 1024**3)
         self._alarm(
-            "db-free-storage", "AWS/RDS", "FreeStorageSpace", db_dims, "Minimum", "<=", self.free_storage_threshold_bytes,
+            "db-free-storage",
+            "AWS/RDS",
+            "FreeStorageSpace",
+            db_dims,
+            "Minimum",
+            "<=",
+            self.free_storage_threshold_bytes,
             "PostgreSQL storage under 10% of its allocation",
         )
 
@@ -145,8 +181,16 @@ class Observability(pulumi.ComponentResource):
         self.register_outputs({"alarmTopicArn": self.topic.arn, "dashboardName": self.dashboard.dashboard_name})
 
     def _alarm(
-        self, key: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], statistic: str, op: str,
-        threshold: float, description: str, periods: int = 1,
+        self,
+        key: str,
+        namespace: str,
+        metric: str,
+        dimensions: Mapping[str, pulumi.Input[str]],
+        statistic: str,
+        op: str,
+        threshold: float,
+        description: str,
+        periods: int = 1,
     ) -> aws.cloudwatch.MetricAlarm:
         operators = {
             ">=": "GreaterThanOrEqualToThreshold",
@@ -193,7 +237,9 @@ def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
         widget("API requests and errors", [[*api, "Count", *api_dims], [*api, "4xx", *api_dims], [*api, "5xx", *api_dims]], 0, 0),
         widget("API latency (p90)", [[*api, "Latency", *api_dims], [*api, "IntegrationLatency", *api_dims]], 12, 0, "p90"),
         widget("Function invocations", [["AWS/Lambda", "Invocations", "FunctionName", f] for f in fns], 0, 6),
-        widget("Function errors and throttles", [["AWS/Lambda", m, "FunctionName", f] for f in fns for m in ("Errors", "Throttles")], 12, 6),
+        widget(
+            "Function errors and throttles", [["AWS/Lambda", m, "FunctionName", f] for f in fns for m in ("Errors", "Throttles")], 12, 6
+        ),
         widget("Function duration (max)", [["AWS/Lambda", "Duration", "FunctionName", f] for f in fns], 0, 12, "Maximum"),
         widget(
             "Orders queue",
@@ -202,17 +248,25 @@ def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
                 ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", args.queue_name],
                 ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", args.dlq_name],
             ],
-            12, 12, "Maximum",
+            12,
+            12,
+            "Maximum",
         ),
         widget(
             "DynamoDB consumed capacity",
-            [["AWS/DynamoDB", m, "TableName", t] for t in args.table_names.values() for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")],
-            0, 18,
+            [
+                ["AWS/DynamoDB", m, "TableName", t]
+                for t in args.table_names.values()
+                for m in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")
+            ],
+            0,
+            18,
         ),
         widget(
             "DynamoDB throttles",
             [["AWS/DynamoDB", m, "TableName", t] for t in args.table_names.values() for m in ("ReadThrottleEvents", "WriteThrottleEvents")],
-            12, 18,
+            12,
+            18,
         ),
         widget(
             "PostgreSQL",
@@ -220,8 +274,12 @@ def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
                 ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", args.db_instance_id],
                 ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", args.db_instance_id],
             ],
-            0, 24, "Average",
+            0,
+            24,
+            "Average",
         ),
-        widget("PostgreSQL free storage", [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", args.db_instance_id]], 12, 24, "Minimum"),
+        widget(
+            "PostgreSQL free storage", [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", args.db_instance_id]], 12, 24, "Minimum"
+        ),
     ]
     return pulumi.Output.json_dumps({"widgets": widgets})

@@ -138,10 +138,14 @@ def pip_install_command(requirements: Path, target: Path, architecture: str, pyt
         command += ["--platform", platform]
     command += [
         "--only-binary=:all:",
-        "--implementation", "cp",
-        "--python-version", python_version,
-        "--target", str(target),
-        "-r", str(requirements),
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+        "--target",
+        str(target),
+        "-r",
+        str(requirements),
     ]
     return command
 

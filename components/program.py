@@ -22,7 +22,6 @@ from .observability import Observability, ObservabilityArgs
 from .queue import QueueTier, QueueTierArgs
 
 
-
 @dataclass(frozen=True)
 class TodoStack:
     config: StackConfig
@@ -48,7 +47,9 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
     network = Network("network")
     database = DatabaseTier(
         "database",
-        DatabaseTierArgs(config=config, network=network, function_context=FunctionContext(config=config, name_prefix=name_prefix, code=code)),
+        DatabaseTierArgs(
+            config=config, network=network, function_context=FunctionContext(config=config, name_prefix=name_prefix, code=code)
+        ),
     )
     queue = QueueTier("queue", QueueTierArgs(config=config, function_context=database.function_context))
     api = ApiTier("api", ApiTierArgs(config=config, function_context=queue.function_context))

@@ -34,23 +34,39 @@ class Shutdown(BaseException):
 
 
 def parse(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m local", description="Run todo-platform offline: embedded PostgreSQL, "
-                                     "an AWS emulator, the functions behind a local HTTP API, and the SQS worker poller.")
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description="Run todo-platform offline: embedded PostgreSQL, "
+        "an AWS emulator, the functions behind a local HTTP API, and the SQS worker poller.",
+    )
     parser.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000; 0 picks a free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--data-dir", type=Path, help="keep PostgreSQL data and a DynamoDB snapshot here between runs")
-    parser.add_argument("--visibility-timeout", type=int, metavar="SECONDS",
-                        help=f"orders queue visibility timeout (default {default_visibility_timeout()}: 6 x the worker's timeout)")
+    parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        metavar="SECONDS",
+        help=f"orders queue visibility timeout (default {default_visibility_timeout()}: 6 x the worker's timeout)",
+    )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="stack outputs file (default .local/outputs.json)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' LOG_LEVEL")
-    parser.add_argument("--function-logs", default=str(DEFAULT_FUNCTION_LOGS),
-                        help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)')
+    parser.add_argument(
+        "--function-logs",
+        default=str(DEFAULT_FUNCTION_LOGS),
+        help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)',
+    )
     args = parser.parse_args(argv)
     if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= 43200:
         parser.error("--visibility-timeout must be 0..43200 seconds")
-    return Options(host=args.host, port=args.port, data_dir=args.data_dir.resolve() if args.data_dir else None,
-                   visibility_timeout=args.visibility_timeout, outputs=args.outputs.resolve(), log_level=args.log_level,
-                   function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve())
+    return Options(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        visibility_timeout=args.visibility_timeout,
+        outputs=args.outputs.resolve(),
+        log_level=args.log_level,
+        function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve(),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except Shutdown as reason:
         runtime.log(f"[local] {reason} during start-up")
         return 130
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any start-up failure is reported in one line; start() has stopped what it started
         runtime.log(f"[local] could not start: {error}")
         return 1
     try:

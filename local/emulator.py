@@ -35,7 +35,7 @@ class Emulator:
     url: str
 
     @classmethod
-    def start(cls, port: int | None = None, timeout: float = 30) -> "Emulator":
+    def start(cls, port: int | None = None, timeout: float = 30) -> Emulator:
         port = port or free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -52,7 +52,7 @@ class Emulator:
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     emulator.stop()
-                    raise RuntimeError(f"the AWS emulator did not start on {emulator.url}")
+                    raise RuntimeError(f"the AWS emulator did not start on {emulator.url}") from None
                 time.sleep(0.1)
 
     def reset(self) -> None:
@@ -69,7 +69,9 @@ class Emulator:
                 self.process.wait()
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service, endpoint_url=self.url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
 
 
 def table_name(prefix: str, key: str) -> str:

@@ -11,9 +11,10 @@ import hashlib
 import re
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 from todo_app.catalog import ROUTES, Route
@@ -41,7 +42,7 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
 
 
 def _request_context(method: str, path: str, route_key: str, source_ip: str, user_agent: str) -> dict[str, Any]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
         "accountId": ACCOUNT_ID,
         "apiId": API_ID,
@@ -139,9 +140,16 @@ def authorizer_event(
     return event
 
 
-def sqs_record(body: str, *, queue_arn: str, message_id: str | None = None, receive_count: int = 1,
-               receipt_handle: str | None = None, attributes: dict[str, str] | None = None,
-               message_attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+def sqs_record(
+    body: str,
+    *,
+    queue_arn: str,
+    message_id: str | None = None,
+    receive_count: int = 1,
+    receipt_handle: str | None = None,
+    attributes: dict[str, str] | None = None,
+    message_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One record of an SQS event as Lambda's event source mapping delivers it."""
     now = str(int(time.time() * 1000))
     return {

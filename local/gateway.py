@@ -22,8 +22,9 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from todo_app.catalog import AUTH_HEADER
@@ -58,7 +59,9 @@ class Gateway:
         self.functions = functions
         self.log = log
 
-    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         """One request in, (status, headers, body) out."""
         url = urlsplit(target)
         raw_path, raw_query = url.path or "/", url.query
@@ -72,7 +75,16 @@ class Gateway:
             identity = next((v for k, v in headers if k.lower() == AUTH_HEADER and v.strip()), None)
             if identity is None:
                 raise GatewayResponse(*UNAUTHORIZED)
-            event = authorizer_event(method, raw_path, route=route, identity=[identity], path_parameters=params, raw_query=raw_query, headers=headers, source_ip=source_ip)
+            event = authorizer_event(
+                method,
+                raw_path,
+                route=route,
+                identity=[identity],
+                path_parameters=params,
+                raw_query=raw_query,
+                headers=headers,
+                source_ip=source_ip,
+            )
             try:
                 decision = self.functions.invoke("authorizer", event)
             except FunctionError:
@@ -83,8 +95,17 @@ class Gateway:
             if not decision["isAuthorized"]:
                 raise GatewayResponse(*FORBIDDEN)
             authorizer_context = decision.get("context") or {}
-        event = http_event(method, raw_path, route=route, path_parameters=params, raw_query=raw_query, headers=headers, body=body or None,
-                           authorizer_context=authorizer_context, source_ip=source_ip)
+        event = http_event(
+            method,
+            raw_path,
+            route=route,
+            path_parameters=params,
+            raw_query=raw_query,
+            headers=headers,
+            body=body or None,
+            authorizer_context=authorizer_context,
+            source_ip=source_ip,
+        )
         try:
             result = self.functions.invoke(route.function, event)
         except FunctionError:
@@ -129,7 +150,7 @@ def to_http(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway offers
-    server: "GatewayServer"
+    server: GatewayServer
 
     def log_message(self, format: str, *args: Any) -> None:  # the runtime prints its own request line
         pass
@@ -162,12 +183,18 @@ class _Handler(BaseHTTPRequestHandler):
         method = self.command
         try:
             body = self._read_body()
-            status, headers, payload = self.server.gateway.handle(method, self.path, list(self.headers.items()), body, self.client_address[0])
+            status, headers, payload = self.server.gateway.handle(
+                method, self.path, list(self.headers.items()), body, self.client_address[0]
+            )
         except GatewayResponse as answer:
             if answer.status == 413:
                 self.close_connection = True  # the unread body makes the connection unusable
-            status, headers, payload = answer.status, [("content-type", "application/json")], json.dumps({"message": answer.message}).encode()
-        except Exception as error:  # a bug in the runtime itself, never a handler's
+            status, headers, payload = (
+                answer.status,
+                [("content-type", "application/json")],
+                json.dumps({"message": answer.message}).encode(),
+            )
+        except Exception as error:  # noqa: BLE001 - a bug in the runtime itself (never a handler's) still gets API Gateway's 500
             self.server.log(f"  gateway error: {error!r}")
             status, headers, payload = INTERNAL[0], [("content-type", "application/json")], json.dumps({"message": INTERNAL[1]}).encode()
         self.send_response(status)

@@ -25,13 +25,13 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from todo_app.catalog import FUNCTIONS, Function
 
 from .events import LambdaContext
-
 
 PACKAGE = "todo_app"
 _IMPORT_LOCK = threading.Lock()  # sys.modules is swapped while one function imports

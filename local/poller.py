@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .events import sqs_event, sqs_record
 from .lambdas import FunctionError, Functions
@@ -40,8 +41,17 @@ def _message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 class Poller:
-    def __init__(self, sqs, queue_url: str, queue_arn: str, functions: Functions, batch_size: int, batch_window: float,
-                 log: Callable[[str], None] = print, function: str = "worker") -> None:
+    def __init__(
+        self,
+        sqs,
+        queue_url: str,
+        queue_arn: str,
+        functions: Functions,
+        batch_size: int,
+        batch_window: float,
+        log: Callable[[str], None] = print,
+        function: str = "worker",
+    ) -> None:
         self.sqs, self.queue_url, self.queue_arn = sqs, queue_url, queue_arn
         self.functions, self.function = functions, function
         self.batch_size, self.batch_window = batch_size, batch_window
@@ -89,7 +99,7 @@ class Poller:
                 batch = self._gather()
                 if batch:
                     self._deliver(batch)
-            except Exception as error:  # the emulator going away at shutdown, or a transient error
+            except Exception as error:  # noqa: BLE001 - the emulator going away at shutdown, or a transient error: the poller keeps going
                 if self._stop.is_set():
                     return
                 self.log(f"  poller: {type(error).__name__}: {error}")
@@ -109,7 +119,7 @@ class Poller:
             )
             for m in messages
         ]
-        for record, message in zip(records, messages):
+        for record, message in zip(records, messages, strict=True):
             record["md5OfBody"] = message.get("MD5OfBody", record["md5OfBody"])
         self.batches += 1
         ids = {m["MessageId"] for m in messages}
@@ -129,8 +139,10 @@ class Poller:
         self.deleted += len(done)
         self.failed += len(failed)
         counts = ",".join(m.get("Attributes", {}).get("ApproximateReceiveCount", "?") for m in messages)
-        self.log(f"SQS {self.function} batch={len(messages)} ok={len(done)} failed={len(failed)} receives=[{counts}] "
-                 f"{(time.monotonic() - started) * 1000:.0f}ms")
+        self.log(
+            f"SQS {self.function} batch={len(messages)} ok={len(done)} failed={len(failed)} receives=[{counts}] "
+            f"{(time.monotonic() - started) * 1000:.0f}ms"
+        )
 
     def _failures(self, result: Any, ids: set[str]) -> set[str]:
         """The ids to retry, read from a partial batch response as Lambda reads it."""

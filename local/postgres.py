@@ -33,7 +33,7 @@ class PostgresServer:
     _system_user: str | None = None
 
     @classmethod
-    def start(cls, data_dir: Path | str | None = None, password: str = "postgres", port: int = 0) -> "PostgresServer":
+    def start(cls, data_dir: Path | str | None = None, password: str = "postgres", port: int = 0) -> PostgresServer:
         """Start a server; without `data_dir` its data lives in a temporary directory removed on stop.
 
         `port` 0 picks a free port; a fixed one lets a stopped server come back where clients expect it.
@@ -70,7 +70,12 @@ class PostgresServer:
         socket_dir.chmod(0o777)
         self._socket_dir = socket_dir
         options = f"-h {self.host} -p {self.port} -k {socket_dir} -c fsync=off -c full_page_writes=off -c max_connections=200"
-        pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(self.data_dir / "postgres.log"), "start"], pgdata=pgdata, user=self._system_user, timeout=90)
+        pg_ctl(
+            ["-w", "-t", "60", "-o", options, "-l", str(self.data_dir / "postgres.log"), "start"],
+            pgdata=pgdata,
+            user=self._system_user,
+            timeout=90,
+        )
 
     def stop(self) -> None:
         pgdata = self.data_dir / "pgdata"
@@ -83,7 +88,7 @@ class PostgresServer:
         if self._temporary:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> PostgresServer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,14 +22,16 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, OUTPUT_KEYS, common_environment, FUNCTIONS, ORDERS_QUEUE, TABLES
+from components.config import PROJECT, ROOT, StackConfig
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, ORDERS_QUEUE, OUTPUT_KEYS, TABLES, common_environment
 
 from . import snapshot
 from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
@@ -37,12 +39,6 @@ from .gateway import Gateway, GatewayServer
 from .lambdas import FunctionError, Functions
 from .poller import Poller
 from .postgres import SUPERUSER, PostgresServer
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # components/ (the stack config), when run from another directory
-
-from components.config import PROJECT, StackConfig  # noqa: E402
 
 STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors
@@ -72,8 +68,16 @@ def sdk_environment(emulator_url: str) -> dict[str, str]:
     return {**FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": emulator_url, "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-def local_environment(*, tables: dict[str, str], queue_url: str, postgres: PostgresServer, secret_arn: str,
-                      emulator_url: str, session_ttl_seconds: int, log_level: str = "INFO") -> dict[str, str]:
+def local_environment(
+    *,
+    tables: dict[str, str],
+    queue_url: str,
+    postgres: PostgresServer,
+    secret_arn: str,
+    emulator_url: str,
+    session_ttl_seconds: int,
+    log_level: str = "INFO",
+) -> dict[str, str]:
     """Every catalog function's variables (their union: the values never conflict), pointed at the local
     servers, plus the SDK's."""
     values = {
@@ -139,7 +143,7 @@ class Runtime:
         self.started_in: float | None = None
 
     # ----------------------------------------------------------------------------- start
-    def start(self) -> "Runtime":
+    def start(self) -> Runtime:
         """Start everything; on any failure (or KeyboardInterrupt) stop what was started and re-raise."""
         began = time.monotonic()
         try:
@@ -152,8 +156,15 @@ class Runtime:
             self._migrate()
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
             self.server = GatewayServer(Gateway(self.functions, log=self.log), self.options.host, self.options.port, log=self.log)
-            self.poller = Poller(self._client("sqs"), resources["queue_url"], resources["queue_arn"], self.functions,
-                                 batch_size=self.config.worker_batch_size, batch_window=self.config.worker_batch_window_seconds, log=self.log)
+            self.poller = Poller(
+                self._client("sqs"),
+                resources["queue_url"],
+                resources["queue_arn"],
+                self.functions,
+                batch_size=self.config.worker_batch_size,
+                batch_window=self.config.worker_batch_window_seconds,
+                log=self.log,
+            )
             self.server.start()
             self.poller.start()
             self.outputs = self._outputs(resources)
@@ -180,10 +191,12 @@ class Runtime:
                 for branch in branches:
                     try:
                         branch.result()
-                    except BaseException:
+                    except BaseException:  # noqa: BLE001 - the first failure is already being raised
                         pass
-        self.log(f"[local] ready after {time.monotonic() - step:.2f}s: PostgreSQL, database {DATABASE_NAME!r}, AWS emulator, "
-                 f"{len(TABLES)} tables, orders queue + DLQ (visibility timeout {resources['visibility']} s), DB secret, alarm topic")
+        self.log(
+            f"[local] ready after {time.monotonic() - step:.2f}s: PostgreSQL, database {DATABASE_NAME!r}, AWS emulator, "
+            f"{len(TABLES)} tables, orders queue + DLQ (visibility timeout {resources['visibility']} s), DB secret, alarm topic"
+        )
         return resources
 
     def _start_postgres(self) -> None:
@@ -231,7 +244,14 @@ class Runtime:
         topic_arn = self._client("sns").create_topic(Name=f"{PREFIX}-alarms")["TopicArn"]
         # moto keeps dashboards; an empty one gives dashboardName something real to name
         self._client("cloudwatch").put_dashboard(DashboardName=DASHBOARD_NAME, DashboardBody=json.dumps({"widgets": []}))
-        return {"tables": tables, **queues, "queue_arn": queue_arn, "secret_arn": secret_arn, "topic_arn": topic_arn, "visibility": visibility}
+        return {
+            "tables": tables,
+            **queues,
+            "queue_arn": queue_arn,
+            "secret_arn": secret_arn,
+            "topic_arn": topic_arn,
+            "visibility": visibility,
+        }
 
     def _environment(self, resources: dict[str, Any]) -> dict[str, str]:
         """The union of every function's environment (see the module docstring), plus the SDK settings."""
@@ -321,7 +341,7 @@ class Runtime:
         for name, step in steps:
             try:
                 step()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - every later step still runs
                 self.log(f"[local] stopping the {name} failed: {error!r}")
         self.server = self.poller = self.emulator = self.postgres = None
         if len(steps) > 1:

@@ -1,6 +1,5 @@
 """The README's reference tables stay true: every config key, output key and route is documented."""
 
-
 import yaml
 
 from components.config import ROOT, StackConfig, stack_values
@@ -25,7 +24,15 @@ def test_every_config_key_is_documented_with_both_stacks_values():
         values = stack_values(stack)
         for key in schema:
             value = values[key]
-            shown = ", ".join(value) if isinstance(value, list) else "none" if value == "" else str(value).lower() if isinstance(value, bool) else str(value)
+            shown = (
+                ", ".join(value)
+                if isinstance(value, list)
+                else "none"
+                if value == ""
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
             assert _row(f"`{key}`")[column] == shown, (stack, key)
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 

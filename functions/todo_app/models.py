@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -56,10 +56,8 @@ def _check_due_date(value: str | None) -> str | None:
     return value
 
 
-Email = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_check_email)
-]
-DueDate = Annotated[Optional[str], BeforeValidator(_check_due_date)]
+Email = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_check_email)]
+DueDate = Annotated[str | None, BeforeValidator(_check_due_date)]
 
 
 def _require_one(model: BaseModel, fields: tuple[str, ...]) -> None:
@@ -71,13 +69,13 @@ class UserCreate(_Body):
     name: Name
     email: Email
     password: Password
-    age: Optional[Age] = None
+    age: Age | None = None
 
 
 class UserUpdate(_Body):
-    name: Optional[Name] = None
-    email: Optional[Email] = None
-    age: Optional[Age] = None  # null clears the age
+    name: Name | None = None
+    email: Email | None = None
+    age: Age | None = None  # null clears the age
 
     @field_validator("name")
     @classmethod
@@ -87,7 +85,7 @@ class UserUpdate(_Body):
         return value
 
     @model_validator(mode="after")
-    def _one(self) -> "UserUpdate":
+    def _one(self) -> UserUpdate:
         _require_one(self, ("name", "email", "age"))
         if "email" in self.model_fields_set and self.email is None:
             raise ValueError("email cannot be null")
@@ -101,17 +99,17 @@ class SessionCreate(_Body):
 
 class TodoCreate(_Body):
     title: Title
-    description: Optional[Description] = None
+    description: Description | None = None
     dueDate: DueDate = None
     priority: Priority = "medium"
 
 
 class TodoUpdate(_Body):
-    title: Optional[Title] = None
-    description: Optional[Description] = None  # null removes it
-    status: Optional[Status] = None
+    title: Title | None = None
+    description: Description | None = None  # null removes it
+    status: Status | None = None
     dueDate: DueDate = None  # null removes it
-    priority: Optional[Priority] = None
+    priority: Priority | None = None
 
     @field_validator("title", "status", "priority")
     @classmethod
@@ -121,7 +119,7 @@ class TodoUpdate(_Body):
         return value
 
     @model_validator(mode="after")
-    def _one(self) -> "TodoUpdate":
+    def _one(self) -> TodoUpdate:
         _require_one(self, ("title", "description", "status", "dueDate", "priority"))
         return self
 

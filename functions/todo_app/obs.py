@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -41,5 +42,6 @@ def publish_metrics(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], 
                 metrics.clear_metrics()
 
     return wrapper
+
 
 __all__ = ["logger", "metrics", "MetricUnit", "publish_metrics"]

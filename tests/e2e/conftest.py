@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from e2e_support import LocalRuntime, data_dir, signed_up, unique_email
 
 from client import Client
-from e2e_support import LocalRuntime, data_dir, signed_up, unique_email
 
 
 @pytest.fixture(scope="session")

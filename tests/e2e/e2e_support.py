@@ -80,13 +80,27 @@ class LocalRuntime:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
-    def start(self) -> "LocalRuntime":
-        command = [sys.executable, "-m", "local", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                   "--outputs", str(self.outputs_path), "--visibility-timeout", str(self.visibility_timeout),
-                   "--function-logs", str(self.function_log_path)]
+    def start(self) -> LocalRuntime:
+        command = [
+            sys.executable,
+            "-m",
+            "local",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--outputs",
+            str(self.outputs_path),
+            "--visibility-timeout",
+            str(self.visibility_timeout),
+            "--function-logs",
+            str(self.function_log_path),
+        ]
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
         deadline = began + START_TIMEOUT
         while not self.outputs_path.exists():
             if self.process.poll() is not None:
@@ -113,8 +127,13 @@ class LocalRuntime:
 
     def sqs(self):
         url = urlsplit(self.outputs["ordersQueueUrl"])
-        return boto3.client("sqs", endpoint_url=f"{url.scheme}://{url.netloc}", region_name=self.outputs["region"],
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "sqs",
+            endpoint_url=f"{url.scheme}://{url.netloc}",
+            region_name=self.outputs["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def stop(self, check: bool = True, timeout: float = 30, sig: int = signal.SIGTERM) -> None:
         """SIGTERM (or `sig`), wait, then (check=True) assert that nothing the runtime started is left."""
@@ -128,7 +147,7 @@ class LocalRuntime:
                 self.process.kill()
                 self.process.wait()
                 if check:
-                    raise AssertionError(f"python -m local did not stop within {timeout}s:\n{self.log()[-3000:]}")
+                    raise AssertionError(f"python -m local did not stop within {timeout}s:\n{self.log()[-3000:]}") from None
         leftovers = []
         deadline = time.monotonic() + 10
         while True:

@@ -104,7 +104,13 @@ def test_delete_user_removes_the_user_their_todos_and_sessions(user, runtime):
 def test_todo_lifecycle(user):
     todo = user.create_todo(None, "buy milk", description="2 litres", due_date="2030-01-31", priority="high")
     assert {k: todo[k] for k in ("title", "description", "dueDate", "priority", "status", "userId")} == {
-        "title": "buy milk", "description": "2 litres", "dueDate": "2030-01-31", "priority": "high", "status": "open", "userId": user.user_id}
+        "title": "buy milk",
+        "description": "2 litres",
+        "dueDate": "2030-01-31",
+        "priority": "high",
+        "status": "open",
+        "userId": user.user_id,
+    }
     assert user.get_todo(todo["id"]) == todo
     done = user.update_todo(todo["id"], status="done", description=None)
     assert done["status"] == "done" and done.get("description") is None

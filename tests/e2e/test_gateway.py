@@ -10,8 +10,21 @@ import pytest
 from client import OPERATIONS, ApiError, Client
 from todo_app.catalog import ROUTES
 
-OUTPUT_KEYS = {"apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
-               "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName"}
+OUTPUT_KEYS = {
+    "apiUrl",
+    "region",
+    "stack",
+    "usersDbEndpoint",
+    "usersDbName",
+    "usersDbSecretArn",
+    "todosTableName",
+    "sessionsTableName",
+    "ordersTableName",
+    "ordersQueueUrl",
+    "ordersDlqUrl",
+    "alarmTopicArn",
+    "dashboardName",
+}
 
 
 def test_the_client_has_one_method_per_catalog_route():
@@ -38,14 +51,17 @@ def raw(runtime, method: str, path: str, body: bytes | None = None, headers: dic
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/nowhere"),
-    ("GET", "/users/a/b/c"),
-    ("GET", "/health/"),  # no trailing-slash matching, as API Gateway
-    ("PATCH", "/health"),  # a known path, an unknown method
-    ("POST", "/todos/some-id"),
-    ("PUT", "/orders"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/nowhere"),
+        ("GET", "/users/a/b/c"),
+        ("GET", "/health/"),  # no trailing-slash matching, as API Gateway
+        ("PATCH", "/health"),  # a known path, an unknown method
+        ("POST", "/todos/some-id"),
+        ("PUT", "/orders"),
+    ],
+)
 def test_an_unmatched_route_or_method_is_api_gateways_404(api, method, path):
     with pytest.raises(ApiError) as caught:
         api.request(method, path, auth=False)

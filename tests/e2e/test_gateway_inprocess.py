@@ -55,8 +55,15 @@ def test_an_authorizer_that_fails_or_answers_nonsense_is_500(authorizer):
     assert [name for name, _ in functions.calls] == ["authorizer"]
 
 
-@pytest.mark.parametrize("response", [RuntimeError("crash"), {"statusCode": "200"}, {"statusCode": 200, "body": {"not": "a string"}},
-                                      {"statusCode": 200, "body": "!!", "isBase64Encoded": True}])
+@pytest.mark.parametrize(
+    "response",
+    [
+        RuntimeError("crash"),
+        {"statusCode": "200"},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "body": "!!", "isBase64Encoded": True},
+    ],
+)
 def test_a_crashing_function_or_a_malformed_response_is_500(response):
     with pytest.raises(GatewayResponse) as caught:
         call(FakeFunctions(authorizer=ALLOW, users=response))

@@ -7,12 +7,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import uuid
 from pathlib import Path
-import sys
 
 import pytest
-
 from e2e_support import ROOT, LocalRuntime, data_dir, signed_up
 
 
@@ -46,17 +45,39 @@ def test_a_restart_with_the_same_data_dir_keeps_users_todos_and_sessions(workdir
 
 
 def test_the_demo_walks_through_the_application_and_exits_0(runtime):
-    done = subprocess.run([sys.executable, "-m", "client", "demo", "--outputs", str(runtime.outputs_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "client", "demo", "--outputs", str(runtime.outputs_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    for step in ("health", "sign up", "log in", "create todo", "list my todos", "mark 'buy milk' done", "place an order",
-                 "wait for the worker", "dashboard", "log out", "the old token is refused", "demo finished"):
+    for step in (
+        "health",
+        "sign up",
+        "log in",
+        "create todo",
+        "list my todos",
+        "mark 'buy milk' done",
+        "place an order",
+        "wait for the worker",
+        "dashboard",
+        "log out",
+        "the old token is refused",
+        "demo finished",
+    ):
         assert step in done.stdout, step
 
 
 def test_the_demo_explains_a_missing_outputs_file(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "client", "demo", "--outputs", str(tmp_path / "none.json")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "client", "demo", "--outputs", str(tmp_path / "none.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "python -m local" in done.stderr
 
 
@@ -89,9 +110,26 @@ def test_a_failed_start_up_stops_what_it_had_started(workdir):
         taken.listen()
         port = taken.getsockname()[1]
         # the API port is taken: PostgreSQL and the emulator are already running when the bind fails
-        done = subprocess.run([sys.executable, "-m", "local", "--port", str(port), "--data-dir", str(workdir / "data"),
-                               "--outputs", str(workdir / "outputs.json"), "--function-logs", str(workdir / "functions.log")], cwd=ROOT, capture_output=True, text=True, timeout=90,
-                              env={**os.environ, marker: "1"})
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "local",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(workdir / "data"),
+                "--outputs",
+                str(workdir / "outputs.json"),
+                "--function-logs",
+                str(workdir / "functions.log"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env={**os.environ, marker: "1"},
+        )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "could not start" in done.stdout and "Address already in use" in done.stdout
     assert not (workdir / "outputs.json").exists()

@@ -10,8 +10,9 @@ import threading
 import time
 from collections import Counter
 
-from client import ApiError
 from e2e_support import signed_up
+
+from client import ApiError
 
 CLIENTS = 20
 SECONDS = 10
@@ -35,7 +36,9 @@ def test_concurrent_clients_lose_nothing(runtime):
             n += 1
             try:
                 if n % ORDER_EVERY == 0:
-                    order_id = client.create_order(f"{n}.{index % 100:02d}", "EUR", [{"sku": f"SKU-{index}", "quantity": n % 7 + 1}])["orderId"]
+                    order_id = client.create_order(f"{n}.{index % 100:02d}", "EUR", [{"sku": f"SKU-{index}", "quantity": n % 7 + 1}])[
+                        "orderId"
+                    ]
                     orders[client.user_id].append(order_id)
                     status = 202
                 else:
@@ -57,8 +60,10 @@ def test_concurrent_clients_lose_nothing(runtime):
     server_errors = sum(n for s, n in statuses.items() if s >= 500 or s == 0)
     created_todos = sum(len(v) for v in todos.values())
     created_orders = sum(len(v) for v in orders.values())
-    print(f"\nload: {CLIENTS} clients, {elapsed:.1f} s, {total} requests, {total / elapsed:.0f} req/s, statuses {dict(statuses)}, "
-          f"{created_todos} todos, {created_orders} orders")
+    print(
+        f"\nload: {CLIENTS} clients, {elapsed:.1f} s, {total} requests, {total / elapsed:.0f} req/s, statuses {dict(statuses)}, "
+        f"{created_todos} todos, {created_orders} orders"
+    )
     assert not any(t.is_alive() for t in threads)
     assert server_errors == 0, dict(statuses)
     assert created_todos > 0 and created_orders > 0
@@ -72,5 +77,7 @@ def test_concurrent_clients_lose_nothing(runtime):
         for order_id in orders[user.user_id]:
             stored = user.wait_for_order(order_id, timeout=max(1, deadline - time.monotonic()))
             assert stored["status"] == "CONFIRMED" and stored["userId"] == user.user_id
-    print(f"load: verified {created_todos} todos and {created_orders} orders; the worker caught up "
-          f"{time.monotonic() - drained:.1f} s after the load stopped")
+    print(
+        f"load: verified {created_todos} todos and {created_orders} orders; the worker caught up "
+        f"{time.monotonic() - drained:.1f} s after the load stopped"
+    )

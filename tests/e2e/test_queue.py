@@ -21,8 +21,9 @@ def test_a_poison_message_is_retried_then_moved_to_the_dlq_while_good_orders_are
     deadline = time.monotonic() + 20 * runtime.visibility_timeout + 20
     found = None
     while found is None and time.monotonic() < deadline:
-        messages = sqs.receive_message(QueueUrl=runtime.outputs["ordersDlqUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                       AttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=runtime.outputs["ordersDlqUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        ).get("Messages", [])
         for message in messages:
             if message["MessageId"] == sent:
                 found = message
@@ -30,12 +31,14 @@ def test_a_poison_message_is_retried_then_moved_to_the_dlq_while_good_orders_are
     assert found is not None, f"the poison message did not reach the DLQ:\n{runtime.log()[-3000:]}"
     assert found["Body"] == poison
     # it was delivered to the worker exactly maxReceiveCount times, and failed each time
-    counts = [int(c) for line in runtime.log().splitlines() if "failed=" in line
-              for c in re.findall(r"receives=\[([\d,]+)\]", line)[0].split(",")]
+    counts = [
+        int(c) for line in runtime.log().splitlines() if "failed=" in line for c in re.findall(r"receives=\[([\d,]+)\]", line)[0].split(",")
+    ]
     assert 5 in counts
     # the queue itself is empty again
-    attributes = sqs.get_queue_attributes(QueueUrl=runtime.outputs["ordersQueueUrl"],
-                                          AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=runtime.outputs["ordersQueueUrl"], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
@@ -43,8 +46,16 @@ def test_a_duplicate_delivery_stores_one_order(runtime, user):
     accepted = user.create_order("3.30", "EUR")
     stored = user.wait_for_order(accepted["orderId"], timeout=30)
     # the same order message delivered again (as SQS may): the worker's conditional write keeps the first
-    body = json.dumps({"orderId": accepted["orderId"], "userId": user.user_id, "amount": "999.00", "currency": "EUR", "items": [],
-                       "createdAt": stored["createdAt"]})
+    body = json.dumps(
+        {
+            "orderId": accepted["orderId"],
+            "userId": user.user_id,
+            "amount": "999.00",
+            "currency": "EUR",
+            "items": [],
+            "createdAt": stored["createdAt"],
+        }
+    )
     runtime.sqs().send_message(QueueUrl=runtime.outputs["ordersQueueUrl"], MessageBody=body)
     time.sleep(3)
     assert user.get_order(accepted["orderId"]) == stored

@@ -93,15 +93,17 @@ class Stack:
 
     def admin(self) -> psycopg.Connection:
         """A superuser connection to the test database."""
-        return psycopg.connect(host=self.pg.host, port=self.pg.port, user=self.pg.user, password=self.pg.password,
-                               dbname=self.dbname, autocommit=True)
+        return psycopg.connect(
+            host=self.pg.host, port=self.pg.port, user=self.pg.user, password=self.pg.password, dbname=self.dbname, autocommit=True
+        )
 
     def set_app_password(self, password: str, *, update_secret: bool) -> None:
         with self.admin() as conn:
             conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{password}'")
         if update_secret:
             self.client("secretsmanager").put_secret_value(
-                SecretId=self.secret_arn, SecretString=json.dumps({"username": APP_ROLE, "password": password}))
+                SecretId=self.secret_arn, SecretString=json.dumps({"username": APP_ROLE, "password": password})
+            )
 
     def scan(self, key: str) -> list[dict]:
         items = self.client("dynamodb").scan(TableName=os.environ[catalog.TABLES[key].env]).get("Items", [])
@@ -112,8 +114,7 @@ class Stack:
 def database(pg_server, monkeypatch):
     """A fresh, empty database owned by the application role, for this test only."""
     name = f"todo_test_{os.getpid()}_{next(_counter)}"
-    janitor = DatabaseJanitor(user=pg_server.user, host=pg_server.host, port=pg_server.port, dbname=name,
-                              password=pg_server.password)
+    janitor = DatabaseJanitor(user=pg_server.user, host=pg_server.host, port=pg_server.port, dbname=name, password=pg_server.password)
     janitor.init()
     with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
         conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{APP_PASSWORD}'")
@@ -146,8 +147,9 @@ def bare_stack(base_env, emulator, pg_server, database, monkeypatch) -> Stack:
 @pytest.fixture
 def stack(bare_stack) -> Stack:
     """The bare stack with the schema migrated (as the deploy's migration run does)."""
-    with psycopg.connect(host=bare_stack.pg.host, port=bare_stack.pg.port, user=APP_ROLE, password=APP_PASSWORD,
-                         dbname=bare_stack.dbname, autocommit=True) as conn:
+    with psycopg.connect(
+        host=bare_stack.pg.host, port=bare_stack.pg.port, user=APP_ROLE, password=APP_PASSWORD, dbname=bare_stack.dbname, autocommit=True
+    ) as conn:
         migrator.migrate(conn)
     return bare_stack
 
@@ -189,8 +191,17 @@ def reply_of(result: dict) -> Reply:
 class Api:
     """API Gateway in front of the functions, as section 8 of the design describes it."""
 
-    def request(self, method: str, path: str, *, json_body: Any = None, body: str | bytes | None = None,
-                token: str | None = None, query: str = "", headers: dict | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: str | bytes | None = None,
+        token: str | None = None,
+        query: str = "",
+        headers: dict | None = None,
+    ) -> Reply:
         found = events.match_route(method, path)
         if found is None:
             return Reply(404, {"message": "Not Found"}, {})
@@ -210,13 +221,15 @@ class Api:
             if not decision["isAuthorized"]:
                 return Reply(403, {"message": "Forbidden"}, {})
             context = decision["context"]
-        event = events.http_event(method, path, route=route, path_parameters=params, raw_query=query, headers=headers,
-                                  body=body, authorizer_context=context)
+        event = events.http_event(
+            method, path, route=route, path_parameters=params, raw_query=query, headers=headers, body=body, authorizer_context=context
+        )
         return reply_of(handler_of(route.function)(event, context_for(route.function)))
 
     def authorize(self, method, path, route, params, query, headers, identity) -> dict:
-        event = events.authorizer_event(method, path, route=route, identity=identity, path_parameters=params,
-                                        raw_query=query, headers=headers)
+        event = events.authorizer_event(
+            method, path, route=route, identity=identity, path_parameters=params, raw_query=query, headers=headers
+        )
         return handler_of("authorizer")(event, context_for("authorizer"))
 
     def get(self, path, **kw):

@@ -23,16 +23,25 @@ def test_valid_token_is_authorized_with_the_user_id(api):
 
 def test_missing_malformed_and_unknown_tokens_are_refused(api):
     _, token = api.user_with_token("ada@example.com")
-    for headers in ({}, {"Authorization": token}, {"Authorization": f"Basic {token}"}, {"Authorization": "Bearer "},
-                    {"Authorization": "Bearer " + "A" * 43}, {"Authorization": f"Bearer {token}x"}):
+    for headers in (
+        {},
+        {"Authorization": token},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer " + "A" * 43},
+        {"Authorization": f"Bearer {token}x"},
+    ):
         assert authorize(headers) == {"isAuthorized": False}, headers
 
 
 def test_expired_token_is_refused_even_before_ttl_deletion(api, stack):
     user, token = api.user_with_token("ada@example.com")
     stack.client("dynamodb").update_item(
-        TableName="fntest-sessions", Key={"tokenHash": {"S": token_hash(token)}},
-        UpdateExpression="SET expiresAt = :e", ExpressionAttributeValues={":e": {"N": str(int(time.time()) - 5)}})
+        TableName="fntest-sessions",
+        Key={"tokenHash": {"S": token_hash(token)}},
+        UpdateExpression="SET expiresAt = :e",
+        ExpressionAttributeValues={":e": {"N": str(int(time.time()) - 5)}},
+    )
     assert authorize({"Authorization": f"Bearer {token}"}) == {"isAuthorized": False}
     assert api.get("/users", token=token).status == 403
 

@@ -43,9 +43,13 @@ def test_failure_half_way_then_retry_finishes(api, stack, populated, monkeypatch
 
     def partial_sweep(user_id):
         """Deletes one page of todos, then fails: the sweep stops half-way."""
-        page = stack.client("dynamodb").query(TableName="fntest-todos", KeyConditionExpression="userId = :u",
-                                              ExpressionAttributeValues={":u": {"S": user_id}}, Limit=10,
-                                              ProjectionExpression="userId, todoId")
+        page = stack.client("dynamodb").query(
+            TableName="fntest-todos",
+            KeyConditionExpression="userId = :u",
+            ExpressionAttributeValues={":u": {"S": user_id}},
+            Limit=10,
+            ProjectionExpression="userId, todoId",
+        )
         users_handler._batch_delete("fntest-todos", page["Items"])
         raise RuntimeError("injected failure")
 
@@ -57,7 +61,8 @@ def test_failure_half_way_then_retry_finishes(api, stack, populated, monkeypatch
     assert api.post("/sessions", json_body={"email": "ada@example.com", "password": "correct horse"}).status == 401
     assert api.post(f"/users/{ada['id']}/todos", token=token, json_body={"title": "late"}).status == 404
     assert api.get("/users", token=token).body["items"] == [] or all(
-        u["id"] != ada["id"] for u in api.get("/users", token=token).body["items"])
+        u["id"] != ada["id"] for u in api.get("/users", token=token).body["items"]
+    )
     # ...but her token still works for the retry, which finishes the job
     monkeypatch.setattr(users_handler, failing_step, real)
     assert api.delete(f"/users/{ada['id']}", token=token).status == 204

@@ -26,8 +26,7 @@ def own_pg(stack, monkeypatch):
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}'")
         conn.execute(f"CREATE DATABASE todo OWNER {APP_ROLE}")
-    with psycopg.connect(host=server.host, port=server.port, user=APP_ROLE, password=APP_PASSWORD, dbname="todo",
-                         autocommit=True) as conn:
+    with psycopg.connect(host=server.host, port=server.port, user=APP_ROLE, password=APP_PASSWORD, dbname="todo", autocommit=True) as conn:
         migrator.migrate(conn)
     db.reset()
     monkeypatch.setenv("DB_PORT", str(server.port))
@@ -61,12 +60,15 @@ def test_postgres_down_then_back(api, stack, own_pg):
     order = api.post("/orders", token=token, json_body={"amount": 1, "currency": "EUR"})
     assert order.status == 202
     from .test_orders import deliver
+
     deliver(stack)
     assert api.get(f"/orders/{order.body['orderId']}", token=token).body["status"] == "CONFIRMED"
     # routes that need PostgreSQL answer 503, never a stack trace, and write nothing
-    for reply in (api.get(f"/users/{ada['id']}", token=token),
-                  api.post(f"/users/{ada['id']}/todos", token=token, json_body={"title": "lost?"}),
-                  api.post("/sessions", json_body={"email": "ada@example.com", "password": "correct horse"})):
+    for reply in (
+        api.get(f"/users/{ada['id']}", token=token),
+        api.post(f"/users/{ada['id']}/todos", token=token, json_body={"title": "lost?"}),
+        api.post("/sessions", json_body={"email": "ada@example.com", "password": "correct horse"}),
+    ):
         assert reply.status == 503
         assert reply.error["code"] == "dependency_unavailable" and reply.error["details"] == [{"dependency": "postgres"}]
     assert len(stack.scan("todos")) == 1

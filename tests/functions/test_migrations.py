@@ -42,5 +42,6 @@ def test_a_failing_migration_leaves_no_trace(bare_stack):
     with bare_stack.admin() as admin:
         assert admin.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == migrations[-1].version
         assert admin.execute("SELECT to_regclass('half_done')").fetchone()[0] is None
-    assert migrator.migrate(conn, [*migrations, migrator.Migration("9999", "fixed", "CREATE TABLE half_done (id int);")])[
-        "applied"] == ["9999"]
+    assert migrator.migrate(conn, [*migrations, migrator.Migration("9999", "fixed", "CREATE TABLE half_done (id int);")])["applied"] == [
+        "9999"
+    ]

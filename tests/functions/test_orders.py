@@ -24,13 +24,20 @@ def queued(stack) -> list[dict]:
 def deliver(stack, max_messages=10) -> dict:
     """One poll of the event source mapping: receive a batch, invoke the worker, delete what succeeded."""
     sqs = stack.client("sqs")
-    got = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=max_messages,
-                              AttributeNames=["All"]).get("Messages", [])
+    got = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=max_messages, AttributeNames=["All"]).get("Messages", [])
     if not got:
         return {"received": 0, "failures": []}
     arn = sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    records = [events.sqs_record(m["Body"], queue_arn=arn, message_id=m["MessageId"], receipt_handle=m["ReceiptHandle"],
-                                 receive_count=int(m["Attributes"]["ApproximateReceiveCount"])) for m in got]
+    records = [
+        events.sqs_record(
+            m["Body"],
+            queue_arn=arn,
+            message_id=m["MessageId"],
+            receipt_handle=m["ReceiptHandle"],
+            receive_count=int(m["Attributes"]["ApproximateReceiveCount"]),
+        )
+        for m in got
+    ]
     result = handler_of("worker")(events.sqs_event(records), context_for("worker"))
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     for m in got:
@@ -53,8 +60,13 @@ def test_order_accepted_then_stored_by_the_worker(api, ada, stack):
     reply = api.get(f"/orders/{order_id}", token=token)
     assert reply.status == 200
     assert {k: reply.body[k] for k in ("orderId", "userId", "status", "amount", "currency", "items")} == {
-        "orderId": order_id, "userId": user_id, "status": "CONFIRMED", "amount": "12.50", "currency": "EUR",
-        "items": [{"sku": "A-1", "quantity": 2}]}
+        "orderId": order_id,
+        "userId": user_id,
+        "status": "CONFIRMED",
+        "amount": "12.50",
+        "currency": "EUR",
+        "items": [{"sku": "A-1", "quantity": 2}],
+    }
     assert reply.body["processedAt"]
     bob, bob_token = api.user_with_token("bob@example.com", name="Bob")
     assert api.get(f"/orders/{order_id}", token=bob_token).status == 404  # someone else's order
@@ -62,7 +74,7 @@ def test_order_accepted_then_stored_by_the_worker(api, ada, stack):
 
 def test_amount_forms_and_validation(api, ada, stack):
     _, token = ada
-    for amount, shown in (("19.99", "19.99"), (3, "3.00"), ("0.10", "0.10")):
+    for amount, _shown in (("19.99", "19.99"), (3, "3.00"), ("0.10", "0.10")):
         assert api.post("/orders", token=token, json_body={"amount": amount, "currency": "USD"}).status == 202
     assert sorted(m["amount"] for m in queued(stack)) == ["0.10", "19.99", "3.00"]
     cases = [
@@ -129,10 +141,12 @@ def test_partial_batch_failure_reports_only_the_bad_record(api, ada, stack):
         api.post("/orders", token=token, json_body={"amount": amount, "currency": "EUR"})
     good = queued(stack)
     arn = "arn:aws:sqs:us-east-1:123456789012:fntest-orders"
-    records = [events.sqs_record(json.dumps(good[0]), queue_arn=arn),
-               events.sqs_record("{not json", queue_arn=arn, message_id="poison-1"),
-               events.sqs_record(json.dumps({**good[1], "amount": "-3"}), queue_arn=arn, message_id="poison-2"),
-               events.sqs_record(json.dumps(good[1]), queue_arn=arn)]
+    records = [
+        events.sqs_record(json.dumps(good[0]), queue_arn=arn),
+        events.sqs_record("{not json", queue_arn=arn, message_id="poison-1"),
+        events.sqs_record(json.dumps({**good[1], "amount": "-3"}), queue_arn=arn, message_id="poison-2"),
+        events.sqs_record(json.dumps(good[1]), queue_arn=arn),
+    ]
     result = handler_of("worker")(events.sqs_event(records), context_for("worker"))
     assert result == {"batchItemFailures": [{"itemIdentifier": "poison-1"}, {"itemIdentifier": "poison-2"}]}
     assert sorted(o["orderId"] for o in stack.scan("orders")) == sorted(m["orderId"] for m in good)

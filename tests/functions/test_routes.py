@@ -11,8 +11,7 @@ from .conftest import context_for, reply_of
 
 
 def _sample_path(path: str) -> str:
-    return path.replace("{userId}", "00000000-0000-4000-8000-000000000000").replace("{todoId}", "0" * 26).replace(
-        "{orderId}", "0" * 26)
+    return path.replace("{userId}", "00000000-0000-4000-8000-000000000000").replace("{todoId}", "0" * 26).replace("{orderId}", "0" * 26)
 
 
 @pytest.mark.parametrize("function", [f.name for f in catalog.api_functions()])

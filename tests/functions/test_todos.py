@@ -21,7 +21,12 @@ def test_create_and_read_a_todo(api, ada):
     todo = create(api, user_id, token, title="  buy milk ", description="2 litres", dueDate="2030-01-31", priority="high")
     assert set(todo) == {"id", "userId", "title", "description", "status", "dueDate", "priority", "createdAt", "updatedAt"}
     assert (todo["title"], todo["status"], todo["priority"], todo["dueDate"], todo["userId"]) == (
-        "buy milk", "open", "high", "2030-01-31", user_id)
+        "buy milk",
+        "open",
+        "high",
+        "2030-01-31",
+        user_id,
+    )
     minimal = create(api, user_id, token)
     assert (minimal["priority"], minimal["description"], minimal["dueDate"]) == ("medium", None, None)
     reply = api.get(f"/todos/{todo['id']}", token=token)
@@ -30,8 +35,9 @@ def test_create_and_read_a_todo(api, ada):
 
 def test_create_validation_names_fields(api, ada):
     user_id, token = ada
-    reply = api.post(f"/users/{user_id}/todos", token=token,
-                     json_body={"title": "", "dueDate": "2030-02-30", "priority": "urgent", "userId": "someone"})
+    reply = api.post(
+        f"/users/{user_id}/todos", token=token, json_body={"title": "", "dueDate": "2030-02-30", "priority": "urgent", "userId": "someone"}
+    )
     assert reply.status == 400
     assert sorted(reply.fields()) == ["dueDate", "priority", "title", "userId"]
     assert api.post(f"/users/{user_id}/todos", token=token, body="{").status == 400
@@ -67,8 +73,7 @@ def test_update_keeps_the_status_index_in_sync(api, ada, stack):
     assert api.put(path, token=token, json_body={"title": None}).fields() == ["title"]
     reply = api.put(path, token=token, json_body={"status": "done", "description": None, "dueDate": None})
     assert reply.status == 200
-    assert (reply.body["status"], reply.body["description"], reply.body["dueDate"], reply.body["title"]) == (
-        "done", None, None, "a todo")
+    assert (reply.body["status"], reply.body["description"], reply.body["dueDate"], reply.body["title"]) == ("done", None, None, "a todo")
     [item] = stack.scan("todos")
     assert item["statusKey"] == f"done#{todo['id']}" and "description" not in item
     assert [t["id"] for t in api.get(f"/users/{user_id}/todos", token=token, query="status=done").body["items"]] == [todo["id"]]

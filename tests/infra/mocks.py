@@ -54,14 +54,24 @@ class TodoMocks(pulumi.runtime.Mocks):
         region = self.region
         answers: dict[str, Callable[[], dict[str, Any]]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
-                "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mock", "userId": "AIDAMOCK", "id": ACCOUNT,
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/mock",
+                "userId": "AIDAMOCK",
+                "id": ACCOUNT,
             },
             "aws:index/getRegion:getRegion": lambda: {
-                "region": region, "name": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region,
+                "region": region,
+                "name": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": region,
             },
             "aws:index/getPartition:getPartition": lambda: {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION},
             "aws:index/getAvailabilityZones:getAvailabilityZones": lambda: {
-                "names": ZONES, "zoneIds": [f"use1-az{i + 1}" for i in range(len(ZONES))], "id": region, "state": "available",
+                "names": ZONES,
+                "zoneIds": [f"use1-az{i + 1}" for i in range(len(ZONES))],
+                "id": region,
+                "state": "available",
             },
         }
         if args.token not in answers:
@@ -82,11 +92,16 @@ class TodoMocks(pulumi.runtime.Mocks):
         if typ == "aws:lambda/function:Function":
             fn_arn = arn("lambda", f"function:{physical}")
             out.update(
-                name=physical, arn=fn_arn, qualifiedArn=f"{fn_arn}:$LATEST", version="$LATEST",
+                name=physical,
+                arn=fn_arn,
+                qualifiedArn=f"{fn_arn}:$LATEST",
+                version="$LATEST",
                 invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
             )
         elif typ == "aws:lambda/layerVersion:LayerVersion":
-            out.update(arn=arn("lambda", f"layer:{inputs['layerName']}:1"), layerArn=arn("lambda", f"layer:{inputs['layerName']}"), version="1")
+            out.update(
+                arn=arn("lambda", f"layer:{inputs['layerName']}:1"), layerArn=arn("lambda", f"layer:{inputs['layerName']}"), version="1"
+            )
         elif typ == "aws:iam/role:Role":
             out.update(name=physical, arn=f"arn:aws:iam::{account}:role/{physical}", uniqueId=f"AROA{_suffix(name).upper()}")
         elif typ == "aws:iam/rolePolicy:RolePolicy":
@@ -103,12 +118,17 @@ class TodoMocks(pulumi.runtime.Mocks):
             identifier = inputs.get("identifier") or physical
             address = f"{identifier}.cmock.{region}.rds.amazonaws.com"
             out.update(
-                identifier=identifier, arn=arn("rds", f"db:{identifier}"), address=address, endpoint=f"{address}:5432",
-                masterUserSecrets=[{
-                    "secretArn": arn("secretsmanager", f"secret:rds!db-{_suffix(name)}-AbCdEf"),
-                    "kmsKeyId": arn("kms", "key/mock"),
-                    "secretStatus": "active",
-                }],
+                identifier=identifier,
+                arn=arn("rds", f"db:{identifier}"),
+                address=address,
+                endpoint=f"{address}:5432",
+                masterUserSecrets=[
+                    {
+                        "secretArn": arn("secretsmanager", f"secret:rds!db-{_suffix(name)}-AbCdEf"),
+                        "kmsKeyId": arn("kms", "key/mock"),
+                        "secretStatus": "active",
+                    }
+                ],
             )
             rid = identifier
         elif typ == "aws:rds/proxy:Proxy":
@@ -124,7 +144,8 @@ class TodoMocks(pulumi.runtime.Mocks):
             api_id = f"api{_suffix(name)}"
             rid = api_id
             out.update(
-                arn=f"arn:aws:apigateway:{region}::/apis/{api_id}", apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
+                arn=f"arn:aws:apigateway:{region}::/apis/{api_id}",
+                apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
                 executionArn=arn("execute-api", api_id),
             )
         elif typ == "aws:apigatewayv2/stage:Stage":
@@ -156,7 +177,10 @@ class TodoMocks(pulumi.runtime.Mocks):
         elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             rid = f"vpce-{_suffix(name)}"
             out.update(arn=arn("ec2", f"vpc-endpoint/{rid}"), prefixListId=f"pl-{_suffix(name)}")
-        elif typ in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
+        elif typ in (
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        ):
             rid = f"sgr-{_suffix(name)}"
             out.update(arn=arn("ec2", f"security-group-rule/{rid}"), securityGroupRuleId=rid)
         elif typ == "aws:appautoscaling/target:Target":
@@ -306,11 +330,22 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None) -> Evaluation:
         name = urn.split("::")[3]
         resources.append(
             Resource(
-                typ, name, urn, by_name.get((typ, name), {}), {"id": reg.id, **dict(reg.state)},
-                ignore_changes=monitor.ignore_changes.get(urn, []), dependencies=monitor.dependencies.get(urn, []),
+                typ,
+                name,
+                urn,
+                by_name.get((typ, name), {}),
+                {"id": reg.id, **dict(reg.state)},
+                ignore_changes=monitor.ignore_changes.get(urn, []),
+                dependencies=monitor.dependencies.get(urn, []),
             )
         )
     return Evaluation(
-        stack=stack, program=holder["program"], resources=resources, outputs=holder["outputs"],
-        output_secrets=holder["secrets"], invokes=list(mocks.calls), seconds=seconds, _context=context,
+        stack=stack,
+        program=holder["program"],
+        resources=resources,
+        outputs=holder["outputs"],
+        output_secrets=holder["secrets"],
+        invokes=list(mocks.calls),
+        seconds=seconds,
+        _context=context,
     )

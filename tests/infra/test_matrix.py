@@ -14,14 +14,34 @@ from .helpers import ALARM, FUNCTION, LOG_GROUP, TABLE, function, functions, tab
 
 MATRIX = {
     "staging": dict(
-        billing="PAY_PER_REQUEST", api_memory=512, reserved=-1, worker_concurrency=2, db_class="db.t4g.micro",
-        multi_az=False, deletion_protection=False, backups=1, performance_insights=False, proxy=False,
-        retention=14, rate=50, burst=100,
+        billing="PAY_PER_REQUEST",
+        api_memory=512,
+        reserved=-1,
+        worker_concurrency=2,
+        db_class="db.t4g.micro",
+        multi_az=False,
+        deletion_protection=False,
+        backups=1,
+        performance_insights=False,
+        proxy=False,
+        retention=14,
+        rate=50,
+        burst=100,
     ),
     "production": dict(
-        billing="PROVISIONED", api_memory=1024, reserved=100, worker_concurrency=20, db_class="db.m7g.large",
-        multi_az=True, deletion_protection=True, backups=7, performance_insights=True, proxy=True,
-        retention=90, rate=1000, burst=2000,
+        billing="PROVISIONED",
+        api_memory=1024,
+        reserved=100,
+        worker_concurrency=20,
+        db_class="db.m7g.large",
+        multi_az=True,
+        deletion_protection=True,
+        backups=7,
+        performance_insights=True,
+        proxy=True,
+        retention=90,
+        rate=1000,
+        burst=2000,
     ),
 }
 
@@ -107,7 +127,10 @@ def test_production_tables_are_provisioned_and_ignore_capacity_drift(production)
             assert gsi["readCapacity"] == 5 and gsi["writeCapacity"] == 5
         # the Pulumi property paths the engine receives (camelCase; [*] covers every GSI)
         assert set(t.ignore_changes) == {
-            "readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity",
+            "readCapacity",
+            "writeCapacity",
+            "globalSecondaryIndexes[*].readCapacity",
+            "globalSecondaryIndexes[*].writeCapacity",
         }
 
 
@@ -179,7 +202,11 @@ def test_rds_instance(stack):
 def test_rds_proxy(stack):
     proxies = stack.of_type("aws:rds/proxy:Proxy")
     (db,) = stack.of_type("aws:rds/instance:Instance")
-    hosts = {fn.inputs["environment"]["variables"]["DB_HOST"] for fn in stack.of_type(FUNCTION) if "DB_HOST" in fn.inputs["environment"]["variables"]}
+    hosts = {
+        fn.inputs["environment"]["variables"]["DB_HOST"]
+        for fn in stack.of_type(FUNCTION)
+        if "DB_HOST" in fn.inputs["environment"]["variables"]
+    }
     if not expect(stack)["proxy"]:
         assert proxies == [] and not stack.of_type("aws:rds/proxyTarget:ProxyTarget")
         assert hosts == {db.outputs["address"]}
@@ -279,9 +306,7 @@ def test_alarm_email_subscription(stack):
         assert sub.inputs["topic"] == topic.outputs["arn"]
 
 
-@pytest.mark.parametrize(
-    ("stack_name", "origins"), [("staging", ["http://localhost:3000"]), ("production", ["https://app.example.com"])]
-)
+@pytest.mark.parametrize(("stack_name", "origins"), [("staging", ["http://localhost:3000"]), ("production", ["https://app.example.com"])])
 def test_cors_origins(stack_name, origins, request):
     ev = request.getfixturevalue(stack_name)
     (api,) = ev.of_type("aws:apigatewayv2/api:Api")

@@ -151,8 +151,13 @@ def test_tracing_active_and_timeouts_from_the_catalog(stack):
 
 
 def test_no_nat_no_internet_gateway_no_public_subnets(stack):
-    for forbidden in ("aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/eip:Eip",
-                      "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "aws:ec2/route:Route"):
+    for forbidden in (
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/eip:Eip",
+        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+        "aws:ec2/route:Route",
+    ):
         assert not stack.of_type(forbidden), forbidden
     subnets = stack.of_type("aws:ec2/subnet:Subnet")
     assert len(subnets) == 2

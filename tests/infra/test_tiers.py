@@ -7,8 +7,8 @@ import json
 import pulumi
 import pytest
 
-from todo_app.catalog import OUTPUT_KEYS
 from todo_app import catalog
+from todo_app.catalog import OUTPUT_KEYS
 
 from .helpers import ALARM, FUNCTION, function, functions
 from .mocks import MOCK_DB_PASSWORD
@@ -182,10 +182,25 @@ def test_migrations_hash_changes_only_with_the_sql(tmp_path):
 
 
 def test_outputs_are_exactly_the_design_keys(stack):
-    assert set(stack.outputs) == set(OUTPUT_KEYS) == {
-        "apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
-        "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName",
-    }
+    assert (
+        set(stack.outputs)
+        == set(OUTPUT_KEYS)
+        == {
+            "apiUrl",
+            "region",
+            "stack",
+            "usersDbEndpoint",
+            "usersDbName",
+            "usersDbSecretArn",
+            "todosTableName",
+            "sessionsTableName",
+            "ordersTableName",
+            "ordersQueueUrl",
+            "ordersDlqUrl",
+            "alarmTopicArn",
+            "dashboardName",
+        }
+    )
     assert all(isinstance(v, str) and v for v in stack.outputs.values())
 
 

@@ -13,7 +13,7 @@ Env: TODOS_TABLE, ORDERS_TABLE, DB_*.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from todo_app import aws, db, http, store
 from todo_app.todos import todo_json
@@ -45,7 +45,7 @@ def _todo_summary(user_id: str) -> dict:
         )
         for status in STATUSES
     }
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     overdue = _count(
         TableName=table,
         IndexName="byStatus",
@@ -88,9 +88,7 @@ def get_dashboard(userId: str):
     row = db.run(lambda conn: store.get_active_user(conn, userId))
     if row is None:
         raise http.not_found("user")
-    return http.json_response(
-        200, {"user": store.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)}
-    )
+    return http.json_response(200, {"user": store.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)})
 
 
 http.bind(app, "dashboard", globals())

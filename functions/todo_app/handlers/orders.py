@@ -92,8 +92,12 @@ def create_order():
     try:
         answer = _idempotent_send()(request={"userId": caller, "key": key, "order": order})
     except IdempotencyValidationError:
-        raise http.ApiError(409, "idempotency_key_reused", "This Idempotency-Key was used with a different order",
-                            [{"field": "Idempotency-Key", "message": "was used with a different order"}]) from None
+        raise http.ApiError(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different order",
+            [{"field": "Idempotency-Key", "message": "was used with a different order"}],
+        ) from None
     except IdempotencyAlreadyInProgressError:
         raise http.ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still in progress") from None
     except IdempotencyPersistenceLayerError as exc:
@@ -105,9 +109,11 @@ def get_order(orderId: str):
     caller = http.caller_id(app)
     if not ids.is_id(orderId):
         raise http.not_found("order")
-    item = aws.client("dynamodb").get_item(
-        TableName=aws.table_name("orders"), Key={"userId": {"S": caller}, "orderId": {"S": orderId}}
-    ).get("Item")
+    item = (
+        aws.client("dynamodb")
+        .get_item(TableName=aws.table_name("orders"), Key={"userId": {"S": caller}, "orderId": {"S": orderId}})
+        .get("Item")
+    )
     if not item:
         raise http.not_found("order")
     return http.json_response(200, order_json(aws.from_item(item)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from todo_app import aws, db, http, store
 from todo_app.models import SessionCreate
@@ -44,7 +44,7 @@ def log_in():
         Item=aws.to_item({"tokenHash": token_hash(token), "userId": user_id, "expiresAt": expires, "createdAt": now_iso()}),
     )
     metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)
-    expires_at = iso(datetime.fromtimestamp(expires, tz=timezone.utc))
+    expires_at = iso(datetime.fromtimestamp(expires, tz=UTC))
     return http.json_response(201, {"token": token, "userId": user_id, "expiresAt": expires_at})
 
 

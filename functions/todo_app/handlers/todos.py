@@ -165,9 +165,7 @@ def delete_todo(todoId: str):
     if not ids.is_id(todoId):
         raise http.not_found("todo")
     try:
-        aws.client("dynamodb").delete_item(
-            TableName=_table(), Key=_key(caller, todoId), ConditionExpression="attribute_exists(todoId)"
-        )
+        aws.client("dynamodb").delete_item(TableName=_table(), Key=_key(caller, todoId), ConditionExpression="attribute_exists(todoId)")
     except Exception as exc:
         if aws.is_conditional_failure(exc):
             raise _missing(todoId) from None

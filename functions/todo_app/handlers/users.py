@@ -42,8 +42,9 @@ def _run_unique_email(work):
         return db.run(work)
     except psycopg.errors.UniqueViolation as exc:
         if getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX:
-            raise http.ApiError(409, "email_taken", "A user with this e-mail already exists",
-                                [{"field": "email", "message": "is already taken"}]) from None
+            raise http.ApiError(
+                409, "email_taken", "A user with this e-mail already exists", [{"field": "email", "message": "is already taken"}]
+            ) from None
         raise
 
 
@@ -125,10 +126,9 @@ def update_user(userId: str):
 
 def tombstone_user(user_id: str) -> bool:
     """Step 1; False when the row is already gone (a retry after step 4)."""
+
     def mark(conn):
-        return conn.execute(
-            "UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)
-        ).fetchone()
+        return conn.execute("UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)).fetchone()
 
     return db.run(mark) is not None
 
@@ -137,7 +137,7 @@ def _batch_delete(table: str, keys: list[dict]) -> None:
     """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
     dynamodb = aws.client("dynamodb")
     for start in range(0, len(keys), 25):
-        requests = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start:start + 25]]}
+        requests = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
         for attempt in range(8):
             unprocessed = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
             if not unprocessed:

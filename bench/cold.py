@@ -162,7 +162,7 @@ def fallback_env(function: str) -> dict[str, str]:
     import os
 
     from local.runtime import sdk_environment
-    from todo_app.catalog import DATABASE_ENV, ORDERS_QUEUE, TABLES
+    from todo_app.catalog import ORDERS_QUEUE, TABLES, database_environment
 
     from .environment import common_env
 
@@ -171,12 +171,8 @@ def fallback_env(function: str) -> dict[str, str]:
     placeholders = {t.env: f"bench-{t.key}" for t in TABLES.values()}
     placeholders[ORDERS_QUEUE.queue_url_env] = "http://127.0.0.1:9/000000000000/bench-orders"
     placeholders.update(
-        dict(
-            zip(
-                DATABASE_ENV,
-                ("127.0.0.1", "5432", "todo", "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench", "disable"),
-                strict=True,
-            )
+        database_environment(
+            host="127.0.0.1", port=5432, secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:bench", sslmode="disable"
         )
     )
     env.update({k: placeholders[k] for k in spec.environment_keys})

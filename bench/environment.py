@@ -17,7 +17,7 @@ from typing import Any
 
 from components.config import StackConfig
 from local.runtime import default_visibility_timeout, local_environment, sdk_environment
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, Function, common_environment
+from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, FunctionSpec, common_environment
 
 from .core import FUNCTIONS_DIR, ROOT, NotAvailable
 
@@ -47,7 +47,7 @@ class World:
     _stdenv: dict[str, str] = field(default_factory=dict)
 
     # -- environment --------------------------------------------------------------------------
-    def function_env(self, function: str | Function, base: dict[str, str] | None = None) -> dict[str, str]:
+    def function_env(self, function: str | FunctionSpec, base: dict[str, str] | None = None) -> dict[str, str]:
         """The variables the function gets on Lambda (catalog keys + COMMON_ENV), pointed at the local servers."""
         spec = FUNCTIONS[function] if isinstance(function, str) else function
         union = self.all_env()

@@ -1,6 +1,6 @@
 """`LambdaFunction`: one catalog function with its own role, least-privilege policy and log group.
 
-Everything a function is allowed to do is derived from its catalog entry (`todo_app.catalog.Function`):
+Everything a function is allowed to do is derived from its catalog entry (`todo_app.catalog.FunctionSpec`):
 the DynamoDB actions on the exact table (and, when asked, index) ARNs, the SQS actions on the queue ARN,
 the database secret for database functions, its own log group, X-Ray, and the ENI actions only for the
 functions that run in the VPC. Its environment is exactly the catalog's `environment_keys` plus
@@ -96,12 +96,12 @@ class FunctionContext:
         return replace(self, **changes)
 
 
-def reserved_concurrency_for(spec: catalog.Function, config: StackConfig) -> int:
+def reserved_concurrency_for(spec: catalog.FunctionSpec, config: StackConfig) -> int:
     """API functions get the configured reservation; -1 (unreserved) for everything else."""
     return config.api_reserved_concurrency if spec.kind == "api" else -1
 
 
-def environment_for(spec: catalog.Function, ctx: FunctionContext) -> dict[str, pulumi.Input[str]]:
+def environment_for(spec: catalog.FunctionSpec, ctx: FunctionContext) -> dict[str, pulumi.Input[str]]:
     """Exactly the catalog's environment keys for this function, plus COMMON_ENV."""
     available: dict[str, pulumi.Input[str]] = {}
     for key, ref in ctx.tables.items():
@@ -110,7 +110,9 @@ def environment_for(spec: catalog.Function, ctx: FunctionContext) -> dict[str, p
         available[catalog.ORDERS_QUEUE.queue_url_env] = ctx.queue.url
     if ctx.database is not None:
         db = ctx.database
-        available.update(DB_HOST=db.host, DB_PORT=str(db.port), DB_NAME=db.name, DB_SECRET_ARN=db.secret_arn, DB_SSLMODE="require")
+        available.update(
+            catalog.database_environment(host=db.host, port=db.port, secret_arn=db.secret_arn, sslmode="require", name=db.name)
+        )
     missing = [k for k in spec.environment_keys if k not in available]
     if missing:
         raise ValueError(f"function {spec.name!r} needs {missing}, which no tier built before it provides")
@@ -119,7 +121,7 @@ def environment_for(spec: catalog.Function, ctx: FunctionContext) -> dict[str, p
     return env
 
 
-def policy_statements(spec: catalog.Function, ctx: FunctionContext, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+def policy_statements(spec: catalog.FunctionSpec, ctx: FunctionContext, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
     """The function's least-privilege statements, each naming exact actions and exact ARNs."""
     statements: list[dict[str, Any]] = []
     for access in spec.tables:
@@ -164,7 +166,7 @@ def policy_statements(spec: catalog.Function, ctx: FunctionContext, log_group_ar
 
 @dataclass(frozen=True)
 class LambdaFunctionArgs:
-    spec: catalog.Function
+    spec: catalog.FunctionSpec
     context: FunctionContext
 
 
@@ -175,7 +177,7 @@ class LambdaFunction(pulumi.ComponentResource):
     policy: aws.iam.RolePolicy
     log_group: aws.cloudwatch.LogGroup
     function: aws.lambda_.Function
-    spec: catalog.Function
+    spec: catalog.FunctionSpec
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:compute:LambdaFunction", name, None, opts)
@@ -237,7 +239,7 @@ class LambdaFunction(pulumi.ComponentResource):
 
 
 def build_functions(
-    component: pulumi.ComponentResource, specs: Sequence[catalog.Function], ctx: FunctionContext
+    component: pulumi.ComponentResource, specs: Sequence[catalog.FunctionSpec], ctx: FunctionContext
 ) -> dict[str, LambdaFunction]:
     """A LambdaFunction per spec, children of the tier component that owns them."""
     return {

@@ -225,9 +225,7 @@ class DatabaseTier(pulumi.ComponentResource):
         capacity = {"read_capacity": config.dynamodb_min_capacity, "write_capacity": config.dynamodb_min_capacity} if provisioned else {}
         indexes = []
         for index in spec.indexes:
-            key_schemas = [{"attribute_name": index.hash_key, "key_type": "HASH"}]
-            if index.range_key:
-                key_schemas.append({"attribute_name": index.range_key, "key_type": "RANGE"})
+            key_schemas = [{"attribute_name": name, "key_type": key_type} for name, key_type in index.key_schema]
             indexes.append({"name": index.name, "key_schemas": key_schemas, "projection_type": index.projection, **capacity})
         table = aws.dynamodb.Table(
             key,

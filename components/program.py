@@ -73,22 +73,21 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
 
-    outputs: dict[str, pulumi.Input[str]] = {
-        "apiUrl": api.url,
-        "region": region,
-        "stack": stack,
-        "usersDbEndpoint": database.endpoint,
-        "usersDbName": database.database_ref.name,
-        "usersDbSecretArn": database.secret_arn,
-        "todosTableName": database.tables["todos"].name,
-        "sessionsTableName": database.tables["sessions"].name,
-        "ordersTableName": database.tables["orders"].name,
-        "ordersQueueUrl": queue.queue.url,
-        "ordersDlqUrl": queue.dlq.url,
-        "alarmTopicArn": observability.topic.arn,
-        "dashboardName": observability.dashboard.dashboard_name,
-    }
-    assert tuple(outputs) == catalog.OUTPUT_KEYS
+    outputs: dict[str, pulumi.Input[str]] = catalog.StackOutputs[pulumi.Input[str]](
+        api_url=api.url,
+        region=region,
+        stack=stack,
+        users_db_endpoint=database.endpoint,
+        users_db_name=database.database_ref.name,
+        users_db_secret_arn=database.secret_arn,
+        todos_table_name=database.tables["todos"].name,
+        sessions_table_name=database.tables["sessions"].name,
+        orders_table_name=database.tables["orders"].name,
+        orders_queue_url=queue.queue.url,
+        orders_dlq_url=queue.dlq.url,
+        alarm_topic_arn=observability.topic.arn,
+        dashboard_name=observability.dashboard.dashboard_name,
+    ).as_dict()
     for key, value in outputs.items():
         pulumi.export(key, value)
     return TodoStack(

@@ -17,8 +17,8 @@ from .compute import FunctionContext, LambdaFunction, LambdaFunctionArgs, QueueR
 from .config import StackConfig
 
 
-def visibility_timeout_for(worker: catalog.Function, spec: catalog.QueueSpec = catalog.ORDERS_QUEUE) -> int:
-    return spec.visibility_timeout_factor * worker.timeout
+def visibility_timeout_for(worker: catalog.FunctionSpec, spec: catalog.QueueSpec = catalog.ORDERS_QUEUE) -> int:
+    return spec.visibility_timeout(worker.timeout)
 
 
 @dataclass(frozen=True)

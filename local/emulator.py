@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import boto3
 
-from todo_app.catalog import ORDERS_QUEUE, TABLES
+from todo_app.catalog import ORDERS_QUEUE, TABLES, KeySchema
 
 REGION = "us-east-1"
 # moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
@@ -78,26 +78,26 @@ def table_name(prefix: str, key: str) -> str:
     return f"{prefix}-{key}"
 
 
+def key_schema(pairs: KeySchema) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "KeyType": key_type} for name, key_type in pairs]
+
+
 def create_tables(dynamodb, prefix: str) -> dict[str, str]:
     """Create every catalog table (on-demand, as staging does); returns {env var: table name}."""
     names = {}
     for table in TABLES.values():
         name = table_name(prefix, table.key)
-        key_schema = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
-        if table.range_key:
-            key_schema.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
         args = {
             "TableName": name,
             "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": key_schema,
+            "KeySchema": key_schema(table.key_schema),
             "AttributeDefinitions": [{"AttributeName": a, "AttributeType": table.attribute_type} for a in table.key_attributes],
         }
         if table.indexes:
             args["GlobalSecondaryIndexes"] = [
                 {
                     "IndexName": i.name,
-                    "KeySchema": [{"AttributeName": i.hash_key, "KeyType": "HASH"}]
-                    + ([{"AttributeName": i.range_key, "KeyType": "RANGE"}] if i.range_key else []),
+                    "KeySchema": key_schema(i.key_schema),
                     "Projection": {"ProjectionType": i.projection},
                 }
                 for i in table.indexes

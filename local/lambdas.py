@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from todo_app.catalog import FUNCTIONS, Function
+from todo_app.catalog import FUNCTIONS, FunctionSpec
 
 from .events import LambdaContext
 
@@ -66,7 +66,7 @@ class FunctionError(Exception):
 
 @dataclass
 class WarmFunction:
-    spec: Function
+    spec: FunctionSpec
     physical_name: str
     memory_mb: int
     log: Callable[[str], None] = print
@@ -110,7 +110,7 @@ class WarmFunction:
 class Functions:
     """Every catalog function as a warm container, by catalog name."""
 
-    def __init__(self, prefix: str, memory: Callable[[Function], int], log: Callable[[str], None] = print) -> None:
+    def __init__(self, prefix: str, memory: Callable[[FunctionSpec], int], log: Callable[[str], None] = print) -> None:
         self._functions = {
             name: WarmFunction(spec, physical_name=f"{prefix}-{name}", memory_mb=memory(spec), log=log) for name, spec in FUNCTIONS.items()
         }

@@ -31,7 +31,16 @@ from typing import Any
 import psycopg
 
 from components.config import PROJECT, ROOT, StackConfig
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, ORDERS_QUEUE, OUTPUT_KEYS, TABLES, common_environment
+from todo_app.catalog import (
+    COMMON_ENV,
+    DATABASE_NAME,
+    FUNCTIONS,
+    ORDERS_QUEUE,
+    TABLES,
+    StackOutputs,
+    common_environment,
+    database_environment,
+)
 
 from . import snapshot
 from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
@@ -83,11 +92,8 @@ def local_environment(
     values = {
         **tables,
         ORDERS_QUEUE.queue_url_env: queue_url,
-        "DB_HOST": postgres.host,
-        "DB_PORT": str(postgres.port),
-        "DB_NAME": DATABASE_NAME,
-        "DB_SECRET_ARN": secret_arn,
-        "DB_SSLMODE": "disable",  # the embedded server has no TLS; RDS forces it on AWS
+        # the embedded server has no TLS; RDS forces it on AWS
+        **database_environment(host=postgres.host, port=postgres.port, secret_arn=secret_arn, sslmode="disable"),
         **common_environment(session_ttl_seconds, log_level),
     }
     needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
@@ -98,7 +104,7 @@ def local_environment(
 
 
 def default_visibility_timeout() -> int:
-    return ORDERS_QUEUE.visibility_timeout_factor * FUNCTIONS["worker"].timeout
+    return ORDERS_QUEUE.visibility_timeout(FUNCTIONS["worker"].timeout)
 
 
 @dataclass
@@ -296,23 +302,21 @@ class Runtime:
 
     def _outputs(self, resources: dict[str, Any]) -> dict[str, str]:
         tables = resources["tables"]
-        outputs = {
-            "apiUrl": self.server.url,
-            "region": REGION,
-            "stack": STACK,
-            "usersDbEndpoint": self.postgres.host,
-            "usersDbName": DATABASE_NAME,
-            "usersDbSecretArn": resources["secret_arn"],
-            "todosTableName": tables[TABLES["todos"].env],
-            "sessionsTableName": tables[TABLES["sessions"].env],
-            "ordersTableName": tables[TABLES["orders"].env],
-            "ordersQueueUrl": resources["queue_url"],
-            "ordersDlqUrl": resources["dlq_url"],
-            "alarmTopicArn": resources["topic_arn"],
-            "dashboardName": DASHBOARD_NAME,
-        }
-        assert tuple(outputs) == OUTPUT_KEYS  # the catalog's, as a deployed stack exports them
-        return outputs
+        return StackOutputs(
+            api_url=self.server.url,
+            region=REGION,
+            stack=STACK,
+            users_db_endpoint=self.postgres.host,
+            users_db_name=DATABASE_NAME,
+            users_db_secret_arn=resources["secret_arn"],
+            todos_table_name=tables[TABLES["todos"].env],
+            sessions_table_name=tables[TABLES["sessions"].env],
+            orders_table_name=tables[TABLES["orders"].env],
+            orders_queue_url=resources["queue_url"],
+            orders_dlq_url=resources["dlq_url"],
+            alarm_topic_arn=resources["topic_arn"],
+            dashboard_name=DASHBOARD_NAME,
+        ).as_dict()
 
     def _write_outputs(self) -> None:
         path = Path(self.options.outputs)

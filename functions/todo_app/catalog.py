@@ -10,10 +10,19 @@ It imports nothing but the standard library, so every reader can load it cheaply
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, fields
+from typing import Generic, Literal, TypeVar
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- DynamoDB
+
+
+KeySchema = tuple[tuple[str, Literal["HASH", "RANGE"]], ...]
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> KeySchema:
+    return ((hash_key, "HASH"),) + (((range_key, "RANGE"),) if range_key else ())
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,11 @@ class Index:
     hash_key: str
     range_key: str | None = None
     projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+    @property
+    def key_schema(self) -> KeySchema:
+        """(attribute, key type) pairs, as both CreateTable and the Pulumi table take them."""
+        return _key_schema(self.hash_key, self.range_key)
 
 
 @dataclass(frozen=True)
@@ -36,12 +50,22 @@ class Table:
     attribute_type: str = "S"
 
     @property
+    def key_schema(self) -> KeySchema:
+        """(attribute, key type) pairs, as both CreateTable and the Pulumi table take them."""
+        return _key_schema(self.hash_key, self.range_key)
+
+    @property
     def key_attributes(self) -> tuple[str, ...]:
         names = [self.hash_key, self.range_key]
         for index in self.indexes:
             names += [index.hash_key, index.range_key]
         return tuple(dict.fromkeys(n for n in names if n))
 
+
+# The indexes the handlers query by name.
+TODOS_BY_TODO_ID = Index("byTodoId", hash_key="todoId", projection="KEYS_ONLY")
+TODOS_BY_STATUS = Index("byStatus", hash_key="userId", range_key="statusKey")
+SESSIONS_BY_USER = Index("byUser", hash_key="userId", projection="KEYS_ONLY")
 
 TABLES: dict[str, Table] = {
     t.key: t
@@ -54,9 +78,9 @@ TABLES: dict[str, Table] = {
             range_key="todoId",
             indexes=(
                 # finds a todo's owner from its id alone, to tell 403 (someone else's) from 404
-                Index("byTodoId", hash_key="todoId", projection="KEYS_ONLY"),
+                TODOS_BY_TODO_ID,
                 # a user's todos of one status, newest first: `statusKey` is "<status>#<todoId>"
-                Index("byStatus", hash_key="userId", range_key="statusKey"),
+                TODOS_BY_STATUS,
             ),
         ),
         # sessions: only a hash of the token is stored; DynamoDB's TTL removes expired ones.
@@ -64,7 +88,7 @@ TABLES: dict[str, Table] = {
             key="sessions",
             env="SESSIONS_TABLE",
             hash_key="tokenHash",
-            indexes=(Index("byUser", hash_key="userId", projection="KEYS_ONLY"),),
+            indexes=(SESSIONS_BY_USER,),
             ttl_attribute="expiresAt",
         ),
         # orders: keyed by owner, so an owner-scoped read is a GetItem and a per-user list a Query.
@@ -85,6 +109,10 @@ class QueueSpec:
     dlq_retention_seconds: int = 14 * 24 * 3600  # longer than the queue's, so nothing expires in transit
     visibility_timeout_factor: int = 6  # AWS's advice: at least 6x the worker's timeout
 
+    def visibility_timeout(self, worker_timeout_seconds: int) -> int:
+        """Long enough that a batch still being processed is never handed to a second worker."""
+        return self.visibility_timeout_factor * worker_timeout_seconds
+
 
 ORDERS_QUEUE = QueueSpec()
 
@@ -93,7 +121,14 @@ ORDERS_QUEUE = QueueSpec()
 # PostgreSQL: the database every stack creates, and the settings a database function receives.
 # DB_SECRET_ARN names a Secrets Manager secret holding {"username", "password"} (RDS's managed format).
 DATABASE_NAME = "todo"
-DATABASE_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "DB_SSLMODE")
+
+
+def database_environment(*, host: T, port: int, secret_arn: T, sslmode: str, name: str = DATABASE_NAME) -> dict[str, T | str]:
+    """The settings a database function receives (TLS `require` on AWS; the local server has none)."""
+    return {"DB_HOST": host, "DB_PORT": str(port), "DB_NAME": name, "DB_SECRET_ARN": secret_arn, "DB_SSLMODE": sslmode}
+
+
+DATABASE_ENV = tuple(database_environment(host="", port=0, secret_arn="", sslmode=""))
 
 
 @dataclass(frozen=True)
@@ -104,7 +139,7 @@ class TableAccess:
 
 
 @dataclass(frozen=True)
-class Function:
+class FunctionSpec:
     name: str
     handler: str  # module:function inside the `functions/` archive, as Lambda wants "module.function"
     kind: Literal["api", "authorizer", "worker", "migration"]
@@ -130,10 +165,10 @@ class Function:
 
 _READ_WRITE = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
 
-FUNCTIONS: dict[str, Function] = {
+FUNCTIONS: dict[str, FunctionSpec] = {
     f.name: f
     for f in (
-        Function(
+        FunctionSpec(
             name="authorizer",
             handler="todo_app.handlers.authorizer.handler",
             kind="authorizer",
@@ -141,7 +176,7 @@ FUNCTIONS: dict[str, Function] = {
             timeout=5,
             tables=(TableAccess("sessions", ("GetItem",)),),
         ),
-        Function(
+        FunctionSpec(
             name="health",
             handler="todo_app.handlers.health.handler",
             kind="api",
@@ -150,7 +185,7 @@ FUNCTIONS: dict[str, Function] = {
             database=True,
             tables=(TableAccess("sessions", ("GetItem",)),),
         ),
-        Function(
+        FunctionSpec(
             name="users",
             handler="todo_app.handlers.users.handler",
             kind="api",
@@ -162,7 +197,7 @@ FUNCTIONS: dict[str, Function] = {
                 TableAccess("sessions", ("Query", "BatchWriteItem", "DeleteItem"), indexes=True),
             ),
         ),
-        Function(
+        FunctionSpec(
             name="sessions",
             handler="todo_app.handlers.sessions.handler",
             kind="api",
@@ -171,7 +206,7 @@ FUNCTIONS: dict[str, Function] = {
             database=True,
             tables=(TableAccess("sessions", ("PutItem", "DeleteItem")),),
         ),
-        Function(
+        FunctionSpec(
             name="todos",
             handler="todo_app.handlers.todos.handler",
             kind="api",
@@ -180,7 +215,7 @@ FUNCTIONS: dict[str, Function] = {
             database=True,
             tables=(TableAccess("todos", _READ_WRITE, indexes=True),),
         ),
-        Function(
+        FunctionSpec(
             name="dashboard",
             handler="todo_app.handlers.dashboard.handler",
             kind="api",
@@ -189,7 +224,7 @@ FUNCTIONS: dict[str, Function] = {
             database=True,
             tables=(TableAccess("todos", ("Query",), indexes=True), TableAccess("orders", ("Query",))),
         ),
-        Function(
+        FunctionSpec(
             name="orders",
             handler="todo_app.handlers.orders.handler",
             kind="api",
@@ -201,7 +236,7 @@ FUNCTIONS: dict[str, Function] = {
             ),
             queue_actions=("SendMessage",),
         ),
-        Function(
+        FunctionSpec(
             name="worker",
             handler="todo_app.handlers.worker.handler",
             kind="worker",
@@ -211,7 +246,7 @@ FUNCTIONS: dict[str, Function] = {
             # what an SQS event source mapping needs from the function's role
             queue_actions=("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility"),
         ),
-        Function(
+        FunctionSpec(
             name="migrate",
             handler="todo_app.handlers.migrate.handler",
             kind="migration",
@@ -259,22 +294,36 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orders/{orderId}", "orders", operation="get_order"),
 )
 
-# DESIGN §7: the flat stack outputs, the same keys from a deployed stack and from the local runtime.
-OUTPUT_KEYS = (
-    "apiUrl",
-    "region",
-    "stack",
-    "usersDbEndpoint",
-    "usersDbName",
-    "usersDbSecretArn",
-    "todosTableName",
-    "sessionsTableName",
-    "ordersTableName",
-    "ordersQueueUrl",
-    "ordersDlqUrl",
-    "alarmTopicArn",
-    "dashboardName",
-)
+
+@dataclass(frozen=True)
+class StackOutputs(Generic[T]):
+    """The flat stack outputs: the same keys from a deployed stack (Pulumi Outputs) and from the local
+    runtime (strings). Each key is its field's name in camelCase."""
+
+    api_url: T
+    region: T
+    stack: T
+    users_db_endpoint: T  # the host only: the RDS Proxy endpoint where there is one
+    users_db_name: T
+    users_db_secret_arn: T
+    todos_table_name: T
+    sessions_table_name: T
+    orders_table_name: T
+    orders_queue_url: T
+    orders_dlq_url: T
+    alarm_topic_arn: T
+    dashboard_name: T
+
+    def as_dict(self) -> dict[str, T]:
+        return {_camel(f.name): getattr(self, f.name) for f in fields(self)}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+OUTPUT_KEYS = tuple(_camel(f.name) for f in fields(StackOutputs))
 
 # The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.
 AUTH_HEADER = "authorization"
@@ -299,7 +348,7 @@ def routes_for(function: str) -> tuple[Route, ...]:
     return tuple(r for r in ROUTES if r.function == function)
 
 
-def api_functions() -> tuple[Function, ...]:
+def api_functions() -> tuple[FunctionSpec, ...]:
     return tuple(f for f in FUNCTIONS.values() if f.kind == "api")
 
 

@@ -1,13 +1,14 @@
-"""`ApiTier`: the HTTP API (API Gateway v2), its routes and the functions behind them.
+"""`ApiTier`: an HTTP API (API Gateway v2) in front of functions, from a route table.
 
-One Lambda proxy integration (payload 2.0) per API function, one route per `catalog.ROUTES` entry,
+One Lambda proxy integration (payload 2.0) per function that serves a route, one route per `Route`,
 the REQUEST authorizer on every route whose `auth` is true, and invoke permissions scoped to this
-API's execution ARN.
+API's execution ARN. The functions are built elsewhere and handed in.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -15,8 +16,7 @@ import pulumi_aws as aws
 
 from todo_app import catalog
 
-from .compute import FunctionContext, LambdaFunction, LambdaFunctionArgs, build_functions
-from .config import StackConfig
+from .compute import LambdaFunction
 
 STAGE = "$default"
 # API Gateway's own access log fields, one JSON object per request.
@@ -42,48 +42,65 @@ CORS_HEADERS = ("authorization", "content-type", "idempotency-key")
 
 
 @dataclass(frozen=True)
+class Throttling:
+    rate_limit: int  # steady-state requests per second
+    burst_limit: int
+
+
+@dataclass(frozen=True)
 class ApiTierArgs:
-    config: StackConfig
-    function_context: FunctionContext  # with tables, queue and database
+    routes: Sequence[catalog.Route]
+    functions: Mapping[str, LambdaFunction]  # by the name a route's `function` gives
+    authorizer: LambdaFunction | None  # required when any route has `auth`
+    physical_name: str  # the API's name; its access log group is /aws/apigateway/<name>
+    throttling: Throttling
+    log_retention_days: int
+    cors_origins: Sequence[str] = ()  # browser origins allowed to call the API; none: no CORS
 
 
 class ApiTier(pulumi.ComponentResource):
     api: aws.apigatewayv2.Api
     stage: aws.apigatewayv2.Stage
+    """`$default`, auto-deployed, with throttling and JSON access logs."""
     access_log_group: aws.cloudwatch.LogGroup
-    authorizer_function: LambdaFunction
-    authorizer: aws.apigatewayv2.Authorizer
-    functions: dict[str, LambdaFunction]
+    authorizer: aws.apigatewayv2.Authorizer | None
+    """The REQUEST authorizer (simple responses, no caching); None when no route needs it."""
     integrations: dict[str, aws.apigatewayv2.Integration]
+    """By function name: one per function that serves a route."""
     routes: dict[str, aws.apigatewayv2.Route]
+    """By route key ("GET /users/{userId}")."""
     permissions: dict[str, aws.lambda_.Permission]
+    """By function name, the authorizer's included: API Gateway may invoke it from this API only."""
+    url: pulumi.Output[str]
 
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:api:ApiTier", name, None, opts)
-        config, ctx = args.config, args.function_context
         child = pulumi.ResourceOptions(parent=self)
+        served = sorted({route.function for route in args.routes})
+        missing = [f for f in served if f not in args.functions]
+        if missing:
+            raise ValueError(f"ApiTier: no function given for {', '.join(missing)} (routes name them)")
+        if args.authorizer is None and any(route.auth for route in args.routes):
+            raise ValueError("ApiTier: routes with auth need an authorizer function")
 
         cors = None
-        if config.cors_origins:
+        if args.cors_origins:
             cors = {
-                "allow_origins": list(config.cors_origins),
-                "allow_methods": sorted({r.method for r in catalog.ROUTES} | {"OPTIONS"}),
+                "allow_origins": list(args.cors_origins),
+                "allow_methods": sorted({r.method for r in args.routes} | {"OPTIONS"}),
                 "allow_headers": list(CORS_HEADERS),
                 "max_age": 600,
             }
         self.api = aws.apigatewayv2.Api(
             f"{name}-http",
-            name=f"{ctx.name_prefix}-http",
+            name=args.physical_name,
             protocol_type="HTTP",
             description="todo-platform HTTP API",
-            cors_configuration=cors,
+            cors_configuration=cors,  # type: ignore[arg-type]  # a dict of the Args' shape
             opts=child,
         )
         self.access_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs",
-            name=f"/aws/apigateway/{ctx.name_prefix}-http",
-            retention_in_days=config.log_retention_days,
-            opts=child,
+            f"{name}-access-logs", name=f"/aws/apigateway/{args.physical_name}", retention_in_days=args.log_retention_days, opts=child
         )
         self.stage = aws.apigatewayv2.Stage(
             f"{name}-default",
@@ -91,58 +108,34 @@ class ApiTier(pulumi.ComponentResource):
             name=STAGE,
             auto_deploy=True,
             default_route_settings={
-                "throttling_rate_limit": config.api_throttle_rate_limit,
-                "throttling_burst_limit": config.api_throttle_burst_limit,
+                "throttling_rate_limit": args.throttling.rate_limit,
+                "throttling_burst_limit": args.throttling.burst_limit,
                 "detailed_metrics_enabled": True,
             },
             access_log_settings={"destination_arn": self.access_log_group.arn, "format": ACCESS_LOG_FORMAT},
             opts=child,
         )
-
-        # ------------------------------------------------------------------ authorizer
-        authorizer_spec = next(f for f in catalog.FUNCTIONS.values() if f.kind == "authorizer")
-        self.authorizer_function = LambdaFunction(authorizer_spec.name, LambdaFunctionArgs(spec=authorizer_spec, context=ctx), child)
-        self.authorizer = aws.apigatewayv2.Authorizer(
-            f"{name}-token",
-            api_id=self.api.id,
-            name="session-token",
-            authorizer_type="REQUEST",
-            authorizer_uri=self.authorizer_function.function.invoke_arn,
-            authorizer_payload_format_version="2.0",
-            enable_simple_responses=True,
-            identity_sources=[f"$request.header.{catalog.AUTH_HEADER.capitalize()}"],
-            # No caching: a cached "allow" would outlive a logout (DELETE /sessions/current) for up to
-            # the TTL; with 0 every request is checked against the sessions table.
-            authorizer_result_ttl_in_seconds=0,
-            opts=child,
-        )
-        self.authorizer_permission = aws.lambda_.Permission(
-            f"{name}-{authorizer_spec.name}",
-            action="lambda:InvokeFunction",
-            function=self.authorizer_function.function.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/", self.authorizer.id),
-            opts=child,
-        )
-
-        # ------------------------------------------------------------------ functions, integrations, routes
-        self.functions = build_functions(self, catalog.api_functions(), ctx)
-        self.integrations = {}
         self.permissions = {}
-        for fn_name, fn in self.functions.items():
+        self.authorizer = None
+        if args.authorizer is not None:
+            self.authorizer = self._authorizer(name, args.authorizer)
+
+        self.integrations = {}
+        for fn_name in served:
+            fn = args.functions[fn_name]
             self.integrations[fn_name] = aws.apigatewayv2.Integration(
                 f"{name}-{fn_name}",
                 api_id=self.api.id,
                 integration_type="AWS_PROXY",
                 integration_method="POST",
-                integration_uri=fn.function.invoke_arn,
+                integration_uri=fn.aws_function.invoke_arn,
                 payload_format_version="2.0",
                 opts=child,
             )
             self.permissions[fn_name] = aws.lambda_.Permission(
                 f"{name}-{fn_name}",
                 action="lambda:InvokeFunction",
-                function=fn.function.name,
+                function=fn.aws_function.name,
                 principal="apigateway.amazonaws.com",
                 # any stage and route of this API only
                 source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
@@ -150,7 +143,7 @@ class ApiTier(pulumi.ComponentResource):
             )
 
         self.routes = {}
-        for route in catalog.ROUTES:
+        for route in args.routes:
             slug = route.route_key.replace(" ", "").replace("/", "-").replace("{", "").replace("}", "").lower()
             self.routes[route.route_key] = aws.apigatewayv2.Route(
                 f"{name}-{slug}",
@@ -158,9 +151,34 @@ class ApiTier(pulumi.ComponentResource):
                 route_key=route.route_key,
                 target=pulumi.Output.concat("integrations/", self.integrations[route.function].id),
                 authorization_type="CUSTOM" if route.auth else "NONE",
-                authorizer_id=self.authorizer.id if route.auth else None,
+                authorizer_id=self.authorizer.id if route.auth and self.authorizer else None,
                 opts=child,
             )
 
-        self.url: pulumi.Output[str] = self.api.api_endpoint
+        self.url = self.api.api_endpoint
         self.register_outputs({"apiUrl": self.url, "apiId": self.api.id})
+
+    def _authorizer(self, name: str, function: LambdaFunction) -> aws.apigatewayv2.Authorizer:
+        authorizer = aws.apigatewayv2.Authorizer(
+            f"{name}-token",
+            api_id=self.api.id,
+            name="session-token",
+            authorizer_type="REQUEST",
+            authorizer_uri=function.aws_function.invoke_arn,
+            authorizer_payload_format_version="2.0",
+            enable_simple_responses=True,
+            identity_sources=[f"$request.header.{catalog.AUTH_HEADER.capitalize()}"],
+            # No caching: a cached "allow" would outlive a logout (DELETE /sessions/current) for up to
+            # the TTL; with 0 every request is checked against the sessions table.
+            authorizer_result_ttl_in_seconds=0,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.permissions[function.spec.name] = aws.lambda_.Permission(
+            f"{name}-{function.spec.name}",
+            action="lambda:InvokeFunction",
+            function=function.aws_function.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/", authorizer.id),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return authorizer

@@ -1,10 +1,14 @@
-"""`LambdaFunction`: one catalog function with its own role, least-privilege policy and log group.
+"""`LambdaFunction`: one function with its own role, least-privilege policy and log group.
 
-Everything a function is allowed to do is derived from its catalog entry (`todo_app.catalog.FunctionSpec`):
-the DynamoDB actions on the exact table (and, when asked, index) ARNs, the SQS actions on the queue ARN,
-the database secret for database functions, its own log group, X-Ray, and the ENI actions only for the
-functions that run in the VPC. Its environment is exactly the catalog's `environment_keys` plus
-`COMMON_ENV`.
+What a function may do is derived from its spec (`todo_app.catalog.FunctionSpec`) and the resources it
+is given (`FunctionResources`): the DynamoDB actions on the exact table (and, when asked, index) ARNs,
+the SQS actions on the queue ARN, the database secret for database functions, its own log group,
+X-Ray, and the ENI actions only for functions that run in the VPC. Its environment is exactly the
+settings of those resources (each table's variable, the queue URL, the `DB_*` settings) plus the
+common environment it is given.
+
+The spec names tables by key; `FunctionResources.tables` maps those keys to built tables, so the same
+component serves any catalog of functions and tables, not only this application's.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ import pulumi
 import pulumi_aws as aws
 
 from todo_app import catalog
-
-from .config import StackConfig
 
 # Lambda needs these to attach a VPC function to its subnets (AWSLambdaVPCAccessExecutionRole's
 # actions without DescribeSubnets). AWS offers no resource-level permissions for them, hence "*".
@@ -33,7 +35,6 @@ ENI_ACTIONS = (
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
-
 LAMBDA_ASSUME_ROLE = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -45,6 +46,9 @@ LAMBDA_ASSUME_ROLE = {
 
 @dataclass(frozen=True)
 class TableRef:
+    """A built DynamoDB table and the spec it was built from (key, environment variable, indexes)."""
+
+    spec: catalog.Table
     name: pulumi.Input[str]
     arn: pulumi.Input[str]
     index_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # index name -> ARN
@@ -52,13 +56,18 @@ class TableRef:
 
 @dataclass(frozen=True)
 class QueueRef:
+    """A built SQS queue and the environment variable that carries its URL to a function."""
+
+    url_env: str
     url: pulumi.Input[str]
     arn: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
 class DatabaseRef:
-    host: pulumi.Input[str]  # the RDS Proxy endpoint when there is one, else the instance address
+    """Where a database function connects: `host` is the RDS Proxy endpoint when there is one."""
+
+    host: pulumi.Input[str]
     port: int
     name: str
     secret_arn: pulumi.Input[str]
@@ -66,8 +75,20 @@ class DatabaseRef:
 
 @dataclass(frozen=True)
 class VpcPlacement:
+    """The subnets and security groups of a function that runs in the VPC."""
+
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class FunctionResources:
+    """Everything built that a function may be wired to; each function takes only what its spec asks for."""
+
+    tables: Mapping[str, TableRef] = field(default_factory=dict)  # spec table key -> table
+    queue: QueueRef | None = None
+    database: DatabaseRef | None = None
+    vpc: VpcPlacement | None = None  # required by database functions
 
 
 @dataclass(frozen=True)
@@ -79,78 +100,56 @@ class SharedCode:
 
 
 @dataclass(frozen=True)
-class FunctionContext:
-    """Everything the tiers have built so far that a function may be wired to."""
+class FunctionSettings:
+    """The stack's settings for one function."""
 
-    config: StackConfig
-    name_prefix: str  # physical names: <prefix>-<function>
-    code: SharedCode
-    tables: Mapping[str, TableRef] = field(default_factory=dict)
-    queue: QueueRef | None = None
-    database: DatabaseRef | None = None
-    vpc: VpcPlacement | None = None
-
-    def with_(self, **changes: Any) -> FunctionContext:
-        from dataclasses import replace
-
-        return replace(self, **changes)
+    runtime: str  # e.g. "python3.12"
+    architecture: str  # "arm64" | "x86_64"
+    memory_mb: int
+    reserved_concurrency: int  # -1: unreserved
+    log_retention_days: int
+    environment: Mapping[str, str]  # variables every function gets, besides its resources' settings
 
 
-def reserved_concurrency_for(spec: catalog.FunctionSpec, config: StackConfig) -> int:
-    """API functions get the configured reservation; -1 (unreserved) for everything else."""
-    return config.api_reserved_concurrency if spec.kind == "api" else -1
-
-
-def environment_for(spec: catalog.FunctionSpec, ctx: FunctionContext) -> dict[str, pulumi.Input[str]]:
-    """Exactly the catalog's environment keys for this function, plus COMMON_ENV."""
-    available: dict[str, pulumi.Input[str]] = {}
-    for key, ref in ctx.tables.items():
-        available[catalog.TABLES[key].env] = ref.name
-    if ctx.queue is not None:
-        available[catalog.ORDERS_QUEUE.queue_url_env] = ctx.queue.url
-    if ctx.database is not None:
-        db = ctx.database
-        available.update(
-            catalog.database_environment(host=db.host, port=db.port, secret_arn=db.secret_arn, sslmode="require", name=db.name)
-        )
-    missing = [k for k in spec.environment_keys if k not in available]
-    if missing:
-        raise ValueError(f"function {spec.name!r} needs {missing}, which no tier built before it provides")
-    env: dict[str, pulumi.Input[str]] = {k: available[k] for k in spec.environment_keys}
-    env.update(catalog.common_environment(ctx.config.session_ttl_seconds))
+def environment_for(spec: catalog.FunctionSpec, resources: FunctionResources, common: Mapping[str, str]) -> dict[str, pulumi.Input[str]]:
+    """The settings of exactly the resources the spec uses, plus the common environment."""
+    env: dict[str, pulumi.Input[str]] = {}
+    for access in spec.tables:
+        table = _table(spec, resources, access.table)
+        env[table.spec.env] = table.name
+    if spec.queue_actions:
+        queue = _required(spec, "the queue", resources.queue)
+        env[queue.url_env] = queue.url
+    if spec.database:
+        db = _required(spec, "the database", resources.database)
+        env.update(catalog.database_environment(host=db.host, port=db.port, secret_arn=db.secret_arn, sslmode="require", name=db.name))
+    env.update(common)
     return env
 
 
-def policy_statements(spec: catalog.FunctionSpec, ctx: FunctionContext, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+def policy_statements(spec: catalog.FunctionSpec, resources: FunctionResources, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
     """The function's least-privilege statements, each naming exact actions and exact ARNs."""
     statements: list[dict[str, Any]] = []
     for access in spec.tables:
-        table = catalog.TABLES[access.table]
-        if access.table not in ctx.tables:
-            raise ValueError(f"function {spec.name!r} uses table {access.table!r}, which is not built")
-        ref = ctx.tables[access.table]
-        resources: list[pulumi.Input[str]] = [ref.arn]
+        table = _table(spec, resources, access.table)
+        arns: list[pulumi.Input[str]] = [table.arn]
         if access.indexes:
-            resources += [ref.index_arns[index.name] for index in table.indexes]
+            arns += [table.index_arns[index.name] for index in table.spec.indexes]
         statements.append(
             {
                 "Sid": f"DynamoDB{access.table.capitalize()}",
                 "Effect": "Allow",
                 "Action": [f"dynamodb:{a}" for a in access.actions],
-                "Resource": resources,
+                "Resource": arns,
             }
         )
     if spec.queue_actions:
-        if ctx.queue is None:
-            raise ValueError(f"function {spec.name!r} uses the orders queue, which is not built")
-        statements.append(
-            {"Sid": "OrdersQueue", "Effect": "Allow", "Action": [f"sqs:{a}" for a in spec.queue_actions], "Resource": [ctx.queue.arn]}
-        )
+        queue = _required(spec, "the queue", resources.queue)
+        statements.append({"Sid": "Queue", "Effect": "Allow", "Action": [f"sqs:{a}" for a in spec.queue_actions], "Resource": [queue.arn]})
     if spec.database:
-        if ctx.database is None:
-            raise ValueError(f"function {spec.name!r} uses the database, which is not built")
+        db = _required(spec, "the database", resources.database)
         statements.append(
-            {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [ctx.database.secret_arn]}
+            {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [db.secret_arn]}
         )
     statements.append(
         {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": list(LOG_ACTIONS), "Resource": [pulumi.Output.concat(log_group_arn, ":*")]}
@@ -161,102 +160,95 @@ def policy_statements(spec: catalog.FunctionSpec, ctx: FunctionContext, log_grou
     return statements
 
 
+def _table(spec: catalog.FunctionSpec, resources: FunctionResources, key: str) -> TableRef:
+    if key not in resources.tables:
+        raise ValueError(f"function {spec.name!r} uses table {key!r}; built tables: {', '.join(resources.tables) or 'none'}")
+    return resources.tables[key]
+
+
+def _required(spec: catalog.FunctionSpec, what: str, value: Any) -> Any:
+    if value is None:
+        raise ValueError(f"function {spec.name!r} uses {what}, which was not given in its FunctionResources")
+    return value
+
+
 # --------------------------------------------------------------------------- the component
 
 
 @dataclass(frozen=True)
 class LambdaFunctionArgs:
-    spec: catalog.FunctionSpec
-    context: FunctionContext
+    spec: catalog.FunctionSpec  # handler, timeout, what it reaches
+    physical_name: str  # the Lambda function's name, also its log group's
+    code: SharedCode
+    settings: FunctionSettings
+    resources: FunctionResources
 
 
 class LambdaFunction(pulumi.ComponentResource):
-    """One catalog function: role + inline policy, log group, and the function itself."""
+    """One function: role + inline policy, log group, and the Lambda function itself."""
 
+    spec: catalog.FunctionSpec
+    """The spec it was built from (its `name` is the logical name; `timeout` feeds the alarms)."""
+    log_group: aws.cloudwatch.LogGroup
+    """`/aws/lambda/<physical name>`, created first so that Lambda never creates one without retention."""
     role: aws.iam.Role
     policy: aws.iam.RolePolicy
-    log_group: aws.cloudwatch.LogGroup
-    function: aws.lambda_.Function
-    spec: catalog.FunctionSpec
+    """The inline least-privilege policy (see `policy_statements`)."""
+    aws_function: aws.lambda_.Function
+    """The Lambda function resource."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:compute:LambdaFunction", name, None, opts)
-        spec, ctx = args.spec, args.context
-        config = ctx.config
+        spec, settings, resources = args.spec, args.settings, args.resources
         child = pulumi.ResourceOptions(parent=self)
-        in_vpc = spec.database
-        if in_vpc and ctx.vpc is None:
-            raise ValueError(f"function {spec.name!r} reaches the database but no VPC placement was given")
-
+        vpc = _required(spec, "a VPC placement", resources.vpc) if spec.database else None
         self.spec = spec
-        self.function_name = f"{ctx.name_prefix}-{spec.name}"
-        self.timeout = spec.timeout
 
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{self.function_name}",
-            retention_in_days=config.log_retention_days,
-            opts=child,
+            f"{name}-logs", name=f"/aws/lambda/{args.physical_name}", retention_in_days=settings.log_retention_days, opts=child
         )
         self.role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=pulumi.Output.json_dumps(LAMBDA_ASSUME_ROLE),
-            description=f"{self.function_name}: {spec.description}"[:1000],
+            description=f"{args.physical_name}: {spec.description}"[:1000],
             opts=child,
         )
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": policy_statements(spec, ctx, self.log_group.arn)}),
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": policy_statements(spec, resources, self.log_group.arn)}),
             opts=child,
         )
-        self.function = aws.lambda_.Function(
+        self.aws_function = aws.lambda_.Function(
             f"{name}-function",
-            name=self.function_name,
+            name=args.physical_name,
             description=spec.description,
             role=self.role.arn,
-            runtime=config.python_runtime,
-            architectures=[config.architecture],
+            runtime=settings.runtime,
+            architectures=[settings.architecture],
             handler=spec.handler,
-            code=ctx.code.archive,
-            layers=[ctx.code.layer_arn],
-            memory_size=config.function_memory_mb(spec.kind),
+            code=args.code.archive,
+            layers=[args.code.layer_arn],
+            memory_size=settings.memory_mb,
             timeout=spec.timeout,
-            reserved_concurrent_executions=reserved_concurrency_for(spec, config),
-            environment={"variables": environment_for(spec, ctx)},
+            reserved_concurrent_executions=settings.reserved_concurrency,
+            environment={"variables": environment_for(spec, resources, settings.environment)},
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": self.log_group.name},
-            vpc_config=(
-                {"subnet_ids": list(ctx.vpc.subnet_ids), "security_group_ids": list(ctx.vpc.security_group_ids)}
-                if in_vpc and ctx.vpc is not None
-                else None
-            ),
+            vpc_config={"subnet_ids": list(vpc.subnet_ids), "security_group_ids": list(vpc.security_group_ids)} if vpc else None,
             # the log group must exist first (or Lambda creates one without retention), and the
             # policy must be in place before anything invokes the function
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
-        self.register_outputs({"functionName": self.function.name, "functionArn": self.function.arn, "roleArn": self.role.arn})
+        self.register_outputs({"functionName": self.aws_function.name, "functionArn": self.aws_function.arn, "roleArn": self.role.arn})
 
 
-def build_functions(
-    component: pulumi.ComponentResource, specs: Sequence[catalog.FunctionSpec], ctx: FunctionContext
-) -> dict[str, LambdaFunction]:
-    """A LambdaFunction per spec, children of the tier component that owns them."""
-    return {
-        spec.name: LambdaFunction(spec.name, LambdaFunctionArgs(spec=spec, context=ctx), pulumi.ResourceOptions(parent=component))
-        for spec in specs
-    }
-
-
-def dependency_layer(
-    config: StackConfig, name_prefix: str, layer_zip: str, opts: pulumi.ResourceOptions | None = None
-) -> aws.lambda_.LayerVersion:
+def dependency_layer(name_prefix: str, layer_zip: str, runtime: str, architecture: str) -> aws.lambda_.LayerVersion:
     return aws.lambda_.LayerVersion(
         "dependencies",
         layer_name=f"{name_prefix}-dependencies",
         description="Runtime dependencies of todo_app (functions/requirements.txt)",
         code=pulumi.FileArchive(layer_zip),
-        compatible_runtimes=[config.python_runtime],
-        compatible_architectures=[config.architecture],
-        opts=opts,
+        compatible_runtimes=[runtime],
+        compatible_architectures=[architecture],
     )

@@ -103,18 +103,18 @@ class StackConfig(BaseModel):
 
         config = pulumi.Config(PROJECT)
         values: dict[str, Any] = {}
-        for field in cls.model_fields.values():
+        for key, field in zip(cls.config_keys(), cls.model_fields.values(), strict=True):
             # The CLI hands every value over as a string: plain for strings, JSON for the rest.
-            raw = config.get(field.alias)
+            raw = config.get(key)
             if raw is None:
                 continue
             if _is_text(field.annotation):
-                values[field.alias] = raw
+                values[key] = raw
             else:
                 try:
-                    values[field.alias] = json.loads(raw)
+                    values[key] = json.loads(raw)
                 except ValueError:
-                    values[field.alias] = raw  # validation then names the key and what it expects
+                    values[key] = raw  # validation then names the key and what it expects
         return cls.parse(values)
 
     @classmethod
@@ -124,7 +124,8 @@ class StackConfig(BaseModel):
 
     @classmethod
     def config_keys(cls) -> list[str]:
-        return [f.alias for f in cls.model_fields.values()]
+        """The config keys, in declaration order: each field's camelCase alias."""
+        return [field.alias or to_camel(name) for name, field in cls.model_fields.items()]
 
 
 def _is_text(annotation: Any) -> bool:

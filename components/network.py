@@ -176,6 +176,13 @@ class Network(pulumi.ComponentResource):
         ]
 
         self.private_subnet_ids = [s.id for s in self.private_subnets]
+        # what an in-VPC function needs before it can reach PostgreSQL, DynamoDB and the interface endpoints
+        self.function_paths: list[pulumi.Resource] = [
+            *self.ingress_rules,
+            *self.egress_rules,
+            self.dynamodb_endpoint,
+            *self.interface_endpoints.values(),
+        ]
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,

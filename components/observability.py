@@ -1,6 +1,7 @@
 """`Observability`: the alarm topic, the alarms and one dashboard.
 
-Every alarm notifies the topic on ALARM and on OK. Thresholds that can be derived are: a function's
+Every alarm is named `<name prefix>-<what>` (so two stacks' alarms tell apart in the console) and
+notifies the topic on ALARM and on OK. Thresholds that can be derived are: a function's
 duration alarm fires at 90% of its timeout, the orders queue's age alarm at twice its visibility
 timeout (a message that has sat through two full visibility windows is not being worked off).
 """
@@ -15,7 +16,6 @@ import pulumi
 import pulumi_aws as aws
 
 from .compute import LambdaFunction
-from .config import StackConfig
 
 PERIOD = 300  # seconds
 DURATION_ALARM_FRACTION = 0.9
@@ -35,8 +35,8 @@ def queue_age_threshold_seconds(visibility_timeout_seconds: int) -> int:
 
 @dataclass(frozen=True)
 class ObservabilityArgs:
-    config: StackConfig
-    name_prefix: str
+    name_prefix: str  # the stack's prefix: alarm names and the dashboard's name
+    alarm_email: str  # "" for no e-mail subscription
     region: pulumi.Input[str]
     functions: Sequence[LambdaFunction]
     api_id: pulumi.Input[str]
@@ -46,6 +46,7 @@ class ObservabilityArgs:
     visibility_timeout_seconds: int
     table_names: Mapping[str, pulumi.Input[str]]
     db_instance_id: pulumi.Input[str]
+    db_allocated_storage_gb: int  # the free-storage alarm fires under 10% of it
 
 
 class Observability(pulumi.ComponentResource):
@@ -57,7 +58,7 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:observability:Observability", name, None, opts)
-        config = args.config
+        self._prefix = args.name_prefix
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
@@ -94,14 +95,14 @@ class Observability(pulumi.ComponentResource):
         )
         self.topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=self.topic_key.arn, opts=child)
         self.subscription = None
-        if config.alarm_email:
+        if args.alarm_email:
             self.subscription = aws.sns.TopicSubscription(
-                f"{name}-alarms-email", topic=self.topic.arn, protocol="email", endpoint=config.alarm_email, opts=child
+                f"{name}-alarms-email", topic=self.topic.arn, protocol="email", endpoint=args.alarm_email, opts=child
             )
 
         self.alarms = {}
         for fn in args.functions:
-            dims = {"FunctionName": fn.function.name}
+            dims = {"FunctionName": fn.aws_function.name}
             self._alarm(f"{fn.spec.name}-errors", "AWS/Lambda", "Errors", dims, "Sum", ">=", 1, f"{fn.spec.name}: errors")
             self._alarm(f"{fn.spec.name}-throttles", "AWS/Lambda", "Throttles", dims, "Sum", ">=", 1, f"{fn.spec.name}: throttled")
             self._alarm(
@@ -159,7 +160,7 @@ class Observability(pulumi.ComponentResource):
                 )
         db_dims = {"DBInstanceIdentifier": args.db_instance_id}
         self._alarm("db-cpu", "AWS/RDS", "CPUUtilization", db_dims, "Average", ">=", RDS_CPU_PERCENT, "PostgreSQL CPU", periods=3)
-        self.free_storage_threshold_bytes = int(config.db_allocated_storage_gb * RDS_FREE_STORAGE_FRACTION * 1024**3)
+        self.free_storage_threshold_bytes = int(args.db_allocated_storage_gb * RDS_FREE_STORAGE_FRACTION * 1024**3)
         self._alarm(
             "db-free-storage",
             "AWS/RDS",
@@ -199,6 +200,7 @@ class Observability(pulumi.ComponentResource):
         }
         alarm = aws.cloudwatch.MetricAlarm(
             key,
+            name=f"{self._prefix}-{key}",
             alarm_description=description,
             namespace=namespace,
             metric_name=metric,
@@ -232,7 +234,7 @@ def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
 
     api = ["AWS/ApiGateway"]
     api_dims = ["ApiId", args.api_id, "Stage", args.api_stage]
-    fns = [fn.function.name for fn in args.functions]
+    fns = [fn.aws_function.name for fn in args.functions]
     widgets = [
         widget("API requests and errors", [[*api, "Count", *api_dims], [*api, "4xx", *api_dims], [*api, "5xx", *api_dims]], 0, 0),
         widget("API latency (p90)", [[*api, "Latency", *api_dims], [*api, "IntegrationLatency", *api_dims]], 12, 0, "p90"),

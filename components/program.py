@@ -1,10 +1,16 @@
-"""The Pulumi program: read the stack config, compose the tiers, export the stack outputs.
+"""The Pulumi program: read the stack config, compose the tiers from the catalog, export the stack outputs.
+
+Order: the network; the data (DynamoDB tables, PostgreSQL, the orders queue), each tier owning its
+resources and exposing what functions are wired to; then every function, created in one place from
+the catalog with exactly the resources its spec names; then the wiring: the schema migration, the
+queue's worker, the HTTP API's routes, and the alarms over all of it.
 
 `__main__.py` calls `create_stack()`; the infra tests call it too, after `set_mocks`, once per stack.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -13,13 +19,14 @@ import pulumi_aws as aws
 from todo_app import catalog
 
 from . import packaging
-from .api import STAGE, ApiTier, ApiTierArgs
-from .compute import FunctionContext, SharedCode, dependency_layer
+from .api import STAGE, ApiTier, ApiTierArgs, Throttling
+from .compute import FunctionResources, FunctionSettings, LambdaFunction, LambdaFunctionArgs, SharedCode, dependency_layer
 from .config import PROJECT, StackConfig
-from .database import DatabaseTier, DatabaseTierArgs
 from .network import Network
 from .observability import Observability, ObservabilityArgs
-from .queue import QueueTier, QueueTierArgs
+from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
+from .queue import BatchSettings, QueueTier, QueueTierArgs
+from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
 
 
 @dataclass(frozen=True)
@@ -27,8 +34,11 @@ class TodoStack:
     config: StackConfig
     layer: aws.lambda_.LayerVersion
     network: Network
-    database: DatabaseTier
+    tables: DynamoTables
+    database: PostgresDatabase
     queue: QueueTier
+    functions: dict[str, LambdaFunction]
+    migration: SchemaMigration
     api: ApiTier
     observability: Observability
     outputs: dict[str, pulumi.Input[str]]
@@ -38,51 +48,101 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
     config = config or StackConfig.from_pulumi()
     stack = pulumi.get_stack()
     name_prefix = f"{PROJECT}-{stack}"
+    keep_urns_of_the_single_tier_layout()
+
+    network = Network("network")
+    tables = DynamoTables(
+        "database",
+        DynamoTablesArgs(
+            tables=list(catalog.TABLES.values()),
+            provisioned=ProvisionedCapacity(config.dynamodb_min_capacity, config.dynamodb_max_capacity, config.dynamodb_target_utilization)
+            if config.provisioned
+            else None,
+        ),
+    )
+    database = PostgresDatabase(
+        "database",
+        PostgresDatabaseArgs(
+            network=network,
+            database_name=catalog.DATABASE_NAME,
+            physical_prefix=name_prefix,
+            instance=InstanceSettings(
+                instance_class=config.db_instance_class,
+                allocated_storage_gb=config.db_allocated_storage_gb,
+                max_allocated_storage_gb=config.db_max_allocated_storage_gb,
+                multi_az=config.db_multi_az,
+                deletion_protection=config.db_deletion_protection,
+                backup_retention_days=config.db_backup_retention_days,
+                performance_insights=config.db_performance_insights,
+            ),
+            proxy=config.db_proxy,
+        ),
+    )
+    queue = QueueTier(
+        "queue",
+        QueueTierArgs(
+            spec=catalog.ORDERS_QUEUE,
+            worker_timeout_seconds=catalog.FUNCTIONS["worker"].timeout,
+            batch=BatchSettings(config.worker_batch_size, config.worker_batch_window_seconds, config.worker_max_concurrency),
+        ),
+    )
 
     archive = packaging.build_function_archive()
     layer_zip = packaging.build_layer(config.architecture, packaging.runtime_python_version(config.python_runtime))
-    layer = dependency_layer(config, name_prefix, str(layer_zip))
-    code = SharedCode(archive=pulumi.FileArchive(str(archive)), layer_arn=layer.arn)
-
-    network = Network("network")
-    database = DatabaseTier(
-        "database",
-        DatabaseTierArgs(
-            config=config, network=network, function_context=FunctionContext(config=config, name_prefix=name_prefix, code=code)
+    layer = dependency_layer(name_prefix, str(layer_zip), config.python_runtime, config.architecture)
+    functions = create_functions(
+        config,
+        name_prefix,
+        SharedCode(archive=pulumi.FileArchive(str(archive)), layer_arn=layer.arn),
+        FunctionResources(tables=tables.refs, queue=queue.ref, database=database.ref, vpc=database.vpc_placement),
+    )
+    migration = SchemaMigration(
+        "database-migrate",
+        SchemaMigrationArgs(function=functions["migrate"], migrations_hash=packaging.migrations_hash(), database=database, network=network),
+    )
+    queue.subscribe(functions["worker"])
+    api = ApiTier(
+        "api",
+        ApiTierArgs(
+            routes=catalog.ROUTES,
+            functions=functions,
+            authorizer=functions["authorizer"],
+            physical_name=f"{name_prefix}-http",
+            throttling=Throttling(config.api_throttle_rate_limit, config.api_throttle_burst_limit),
+            log_retention_days=config.log_retention_days,
+            cors_origins=config.cors_origins,
         ),
     )
-    queue = QueueTier("queue", QueueTierArgs(config=config, function_context=database.function_context))
-    api = ApiTier("api", ApiTierArgs(config=config, function_context=queue.function_context))
 
-    functions = [database.migrate, queue.worker, api.authorizer_function, *api.functions.values()]
     region = aws.get_region_output().region
     observability = Observability(
         "observability",
         ObservabilityArgs(
-            config=config,
             name_prefix=name_prefix,
+            alarm_email=config.alarm_email,
             region=region,
-            functions=functions,
+            functions=list(functions.values()),
             api_id=api.api.id,
             api_stage=STAGE,
             queue_name=queue.queue.name,
             dlq_name=queue.dlq.name,
             visibility_timeout_seconds=queue.visibility_timeout_seconds,
-            table_names={key: table.name for key, table in database.tables.items()},
+            table_names={key: table.name for key, table in tables.tables.items()},
             db_instance_id=database.instance.identifier,
+            db_allocated_storage_gb=config.db_allocated_storage_gb,
         ),
     )
 
-    outputs: dict[str, pulumi.Input[str]] = catalog.StackOutputs[pulumi.Input[str]](
+    outputs = catalog.StackOutputs[pulumi.Input[str]](
         api_url=api.url,
         region=region,
         stack=stack,
         users_db_endpoint=database.endpoint,
-        users_db_name=database.database_ref.name,
+        users_db_name=database.ref.name,
         users_db_secret_arn=database.secret_arn,
-        todos_table_name=database.tables["todos"].name,
-        sessions_table_name=database.tables["sessions"].name,
-        orders_table_name=database.tables["orders"].name,
+        todos_table_name=tables.tables["todos"].name,
+        sessions_table_name=tables.tables["sessions"].name,
+        orders_table_name=tables.tables["orders"].name,
         orders_queue_url=queue.queue.url,
         orders_dlq_url=queue.dlq.url,
         alarm_topic_arn=observability.topic.arn,
@@ -91,5 +151,79 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
     for key, value in outputs.items():
         pulumi.export(key, value)
     return TodoStack(
-        config=config, layer=layer, network=network, database=database, queue=queue, api=api, observability=observability, outputs=outputs
+        config=config,
+        layer=layer,
+        network=network,
+        tables=tables,
+        database=database,
+        queue=queue,
+        functions=functions,
+        migration=migration,
+        api=api,
+        observability=observability,
+        outputs=outputs,
     )
+
+
+def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, resources: FunctionResources) -> dict[str, LambdaFunction]:
+    """Every catalog function, each with the stack's settings for its kind and the resources its spec names."""
+    common = catalog.common_environment(config.session_ttl_seconds)
+    functions = {}
+    for spec in catalog.FUNCTIONS.values():
+        settings = FunctionSettings(
+            runtime=config.python_runtime,
+            architecture=config.architecture,
+            memory_mb=config.function_memory_mb(spec.kind),
+            reserved_concurrency=config.api_reserved_concurrency if spec.kind == "api" else -1,
+            log_retention_days=config.log_retention_days,
+            environment=common,
+        )
+        functions[spec.name] = LambdaFunction(
+            spec.name,
+            LambdaFunctionArgs(spec=spec, physical_name=f"{name_prefix}-{spec.name}", code=code, settings=settings, resources=resources),
+        )
+    return functions
+
+
+# --------------------------------------------------------------------------- state compatibility
+
+# Until this layout, one DatabaseTier ("database") owned the tables, PostgreSQL and the migration, and the
+# functions were children of the tier that used them. Moving a resource to another parent changes its URN,
+# and Pulumi would then create the "new" resource and delete the old one: a replaced table loses its data,
+# and a function or log group with the same physical name fails to create. These aliases tell Pulumi that
+# each moved resource is the one it already manages.
+_FORMER_PARENTS: Mapping[str, tuple[str, str]] = {
+    # type of the new parent -> (type, name) of the former parent of its children
+    "todo:database:DynamoTables": ("todo:database:DatabaseTier", "database"),
+    "todo:database:PostgresDatabase": ("todo:database:DatabaseTier", "database"),
+    "todo:database:RdsProxy": ("todo:database:DatabaseTier", "database"),
+    "todo:database:SchemaMigration": ("todo:database:DatabaseTier", "database"),
+}
+# the tier each function used to belong to (the others were the ApiTier's)
+_FORMER_FUNCTION_TIERS: Mapping[str, tuple[str, str]] = {
+    "migrate": ("todo:database:DatabaseTier", "database"),
+    "worker": ("todo:queue:QueueTier", "queue"),
+}
+_API_TIER = ("todo:api:ApiTier", "api")
+
+
+def keep_urns_of_the_single_tier_layout() -> None:
+    """Register the stack transformation that aliases every moved resource to its former parent.
+
+    A stack transformation (not a `transform`) runs in this process, so the infra tests see its aliases.
+    """
+
+    def add_former_parent(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        former: tuple[str, str] | None = None
+        if args.type_ == "todo:compute:LambdaFunction":
+            former = _FORMER_FUNCTION_TIERS.get(args.name, _API_TIER)  # its children follow it
+        elif args.opts.parent is not None:
+            former = _FORMER_PARENTS.get(args.opts.parent.pulumi_resource_type)
+        if former is None:
+            return None
+        alias = pulumi.Alias(parent=pulumi.create_urn(former[1], former[0]))
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=[alias]))
+        )
+
+    pulumi.runtime.register_stack_transformation(add_former_parent)

@@ -1,7 +1,9 @@
-"""`QueueTier`: the orders queue, its DLQ, the worker function and the event source mapping.
+"""`QueueTier`: a work queue, its DLQ and the worker that consumes it (an event source mapping).
 
-The queue's visibility timeout is derived from the worker's timeout (catalog factor, AWS advises at
-least 6x), so a batch still being processed is never handed to a second worker.
+The queue's visibility timeout is derived from the worker's timeout (`QueueSpec.visibility_timeout`,
+at least 6x as AWS advises), so a batch still being processed is never handed to a second worker.
+The queue exists before its worker (the worker's policy names the queue's ARN), so the worker is
+attached afterwards with `subscribe()`.
 """
 
 from __future__ import annotations
@@ -13,42 +15,48 @@ import pulumi_aws as aws
 
 from todo_app import catalog
 
-from .compute import FunctionContext, LambdaFunction, LambdaFunctionArgs, QueueRef
-from .config import StackConfig
+from .compute import LambdaFunction, QueueRef
 
 
-def visibility_timeout_for(worker: catalog.FunctionSpec, spec: catalog.QueueSpec = catalog.ORDERS_QUEUE) -> int:
-    return spec.visibility_timeout(worker.timeout)
+@dataclass(frozen=True)
+class BatchSettings:
+    """How the event source mapping hands messages to the worker."""
+
+    batch_size: int
+    batch_window_seconds: int
+    max_concurrency: int  # concurrent worker invocations the mapping may use (2..1000)
 
 
 @dataclass(frozen=True)
 class QueueTierArgs:
-    config: StackConfig
-    function_context: FunctionContext  # with the tables built; the queue is added here
+    spec: catalog.QueueSpec  # retention, receives before the DLQ, the URL's environment variable
+    worker_timeout_seconds: int  # the consumer's timeout, which the visibility timeout derives from
+    batch: BatchSettings
 
 
 class QueueTier(pulumi.ComponentResource):
     dlq: aws.sqs.Queue
+    """Keeps messages longer than the queue, so nothing expires in transit."""
     queue: aws.sqs.Queue
-    worker: LambdaFunction
-    event_source_mapping: aws.lambda_.EventSourceMapping
+    dlq_redrive_allow: aws.sqs.RedriveAllowPolicy
+    """Only this queue may move messages into the DLQ."""
+    ref: QueueRef
+    """What the producer and the worker functions are wired to."""
     visibility_timeout_seconds: int
+    event_source_mapping: aws.lambda_.EventSourceMapping | None
+    """Set by `subscribe()`; None until a worker is attached."""
 
     def __init__(self, name: str, args: QueueTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:queue:QueueTier", name, None, opts)
-        config, spec = args.config, catalog.ORDERS_QUEUE
-        child = pulumi.ResourceOptions(parent=self)
-        worker_spec = next(f for f in catalog.FUNCTIONS.values() if f.kind == "worker")
-
-        self.visibility_timeout_seconds = visibility_timeout_for(worker_spec, spec)
+        spec, child = args.spec, pulumi.ResourceOptions(parent=self)
         if spec.dlq_retention_seconds <= spec.message_retention_seconds:
-            raise ValueError("catalog.ORDERS_QUEUE: the DLQ must keep messages longer than the queue")
+            raise ValueError("QueueSpec: dlq_retention_seconds must be longer than message_retention_seconds")
+        self._args, self._name = args, name
+        self.visibility_timeout_seconds = spec.visibility_timeout(args.worker_timeout_seconds)
+        self.event_source_mapping = None
 
         self.dlq = aws.sqs.Queue(
-            f"{name}-orders-dlq",
-            message_retention_seconds=spec.dlq_retention_seconds,
-            sqs_managed_sse_enabled=True,
-            opts=child,
+            f"{name}-orders-dlq", message_retention_seconds=spec.dlq_retention_seconds, sqs_managed_sse_enabled=True, opts=child
         )
         self.queue = aws.sqs.Queue(
             f"{name}-orders",
@@ -59,28 +67,36 @@ class QueueTier(pulumi.ComponentResource):
             redrive_policy=pulumi.Output.json_dumps({"deadLetterTargetArn": self.dlq.arn, "maxReceiveCount": spec.max_receive_count}),
             opts=child,
         )
-        # Only the orders queue may move messages into the DLQ.
         self.dlq_redrive_allow = aws.sqs.RedriveAllowPolicy(
             f"{name}-orders-dlq",
             queue_url=self.dlq.url,
             redrive_allow_policy=pulumi.Output.json_dumps({"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}),
             opts=child,
         )
-        self.queue_ref = QueueRef(url=self.queue.url, arn=self.queue.arn)
-        self.function_context = args.function_context.with_(queue=self.queue_ref)
-
-        self.worker = LambdaFunction(worker_spec.name, LambdaFunctionArgs(spec=worker_spec, context=self.function_context), child)
-        self.event_source_mapping = aws.lambda_.EventSourceMapping(
-            f"{name}-orders-worker",
-            event_source_arn=self.queue.arn,
-            function_name=self.worker.function.arn,
-            batch_size=config.worker_batch_size,
-            maximum_batching_window_in_seconds=config.worker_batch_window_seconds,
-            function_response_types=["ReportBatchItemFailures"],  # a failed record is retried alone
-            scaling_config={"maximum_concurrency": config.worker_max_concurrency},
-            # creating the mapping checks that the role can read the queue
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.worker.policy]),
-        )
+        self.ref = QueueRef(url_env=spec.queue_url_env, url=self.queue.url, arn=self.queue.arn)
         self.register_outputs(
             {"ordersQueueUrl": self.queue.url, "ordersDlqUrl": self.dlq.url, "visibilityTimeoutSeconds": self.visibility_timeout_seconds}
         )
+
+    def subscribe(self, worker: LambdaFunction) -> aws.lambda_.EventSourceMapping:
+        """Deliver the queue's messages to `worker` in batches, each failed record reported on its own."""
+        if self.event_source_mapping is not None:
+            raise ValueError("the queue already has a worker")
+        if worker.spec.timeout != self._args.worker_timeout_seconds:
+            raise ValueError(
+                f"worker {worker.spec.name!r} has a {worker.spec.timeout}s timeout; the visibility timeout was derived from "
+                f"{self._args.worker_timeout_seconds}s (QueueTierArgs.worker_timeout_seconds)"
+            )
+        batch = self._args.batch
+        self.event_source_mapping = aws.lambda_.EventSourceMapping(
+            f"{self._name}-orders-worker",
+            event_source_arn=self.queue.arn,
+            function_name=worker.aws_function.arn,
+            batch_size=batch.batch_size,
+            maximum_batching_window_in_seconds=batch.batch_window_seconds,
+            function_response_types=["ReportBatchItemFailures"],  # a failed record is retried alone
+            scaling_config={"maximum_concurrency": batch.max_concurrency},
+            # creating the mapping checks that the role can read the queue
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[worker.policy]),
+        )
+        return self.event_source_mapping

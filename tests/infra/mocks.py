@@ -21,8 +21,6 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, stack_region, stack_values
 
@@ -208,6 +206,8 @@ class Resource:
     outputs: dict[str, Any]
     ignore_changes: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)  # URNs this resource depends on
+    parent: str = ""  # the parent's URN
+    alias_parents: list[str] = field(default_factory=list)  # former parents' URNs, from Alias(parent=...)
 
     @property
     def parent_types(self) -> list[str]:
@@ -233,11 +233,19 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.ignore_changes: dict[str, list[str]] = {}
         self.dependencies: dict[str, list[str]] = {}
+        self.parents: dict[str, str] = {}
+        self.alias_parents: dict[str, list[str]] = {}
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         self.ignore_changes[response.urn] = list(request.ignoreChanges)
         self.dependencies[response.urn] = list(request.dependencies)
+        self.parents[response.urn] = request.parent
+        for alias in request.aliases:
+            # the program only moves resources to new parents (same type and name): anything else is a test gap
+            if alias.urn or alias.spec.name or alias.spec.type or not alias.spec.parentUrn:
+                raise AssertionError(f"{response.urn}: an alias the state checks do not understand: {alias}")
+            self.alias_parents.setdefault(response.urn, []).append(alias.spec.parentUrn)
         return response
 
 
@@ -261,18 +269,20 @@ class Evaluation:
         return matches[0]
 
     def resolve(self, value: Any) -> Any:
-        """Await an Output (or any input) inside this evaluation's runtime and return its plain value.
+        """Resolve an Output (or any input) inside this evaluation's runtime and return its plain value.
 
-        Raises if the value is unknown, so a check can never pass by not running.
+        Raises if the value is unknown (an `apply` on it never runs), so a check can never pass by not running.
         """
+        box: list[Any] = []
 
-        async def wait() -> Any:
-            output = pulumi.Output.from_input(value)
-            if not await output.is_known():
-                raise AssertionError(f"output is unknown under mocks: {value!r}")
-            return await output.future()
+        @pulumi.runtime.test
+        def wait() -> pulumi.Output[None]:
+            return pulumi.Output.from_input(value).apply(box.append)
 
-        return self._context.run(lambda: _sync_await(wait()))
+        self._context.run(wait)
+        if not box:
+            raise AssertionError(f"output is unknown under mocks: {value!r}")
+        return box[0]
 
     def check(self, value: Any, assertion: Callable[[Any], None]) -> Any:
         """Resolve `value`, then run `assertion` on it; an assertion error propagates."""
@@ -302,18 +312,25 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None) -> Evaluation:
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(stack_config(stack, overrides))
 
-        async def program() -> None:
+        @pulumi.runtime.test  # the public way to run a program under mocks and wait for what it returns
+        def program() -> pulumi.Output[None]:
             holder["program"] = create_stack()
             root = pulumi.runtime.get_root_resource()
-            outputs = {}
-            secrets = {}
-            for key, value in root.outputs.items():
-                output = pulumi.Output.from_input(value)
-                outputs[key] = await output.future()
-                secrets[key] = await output.is_secret()
-            holder["outputs"], holder["secrets"] = outputs, secrets
+            exported: dict[str, Any] = getattr(root, "outputs", {})  # the root Stack's exports
+            keys = list(exported)
+            values = [pulumi.Output.from_input(exported[key]) for key in keys]
 
-        _sync_await(run_pulumi_func(program))
+            async def secrets() -> list[bool]:
+                return [await value.is_secret() for value in values]
+
+            def collect(resolved: list[Any]) -> None:
+                holder["outputs"] = dict(zip(keys, resolved[:-1], strict=True))
+                holder["secrets"] = dict(zip(keys, resolved[-1], strict=True))
+
+            secret_flags: pulumi.Output[list[bool]] = pulumi.Output.from_input(secrets())
+            return pulumi.Output.all(*values, secret_flags).apply(collect)
+
+        program()
 
     started = time.perf_counter()
     context.run(run)
@@ -337,6 +354,8 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None) -> Evaluation:
                 {"id": reg.id, **dict(reg.state)},
                 ignore_changes=monitor.ignore_changes.get(urn, []),
                 dependencies=monitor.dependencies.get(urn, []),
+                parent=monitor.parents.get(urn, ""),
+                alias_parents=monitor.alias_parents.get(urn, []),
             )
         )
     return Evaluation(

@@ -76,6 +76,14 @@ def test_the_alarm_set(stack):
     assert alarms["db-free-storage"]["comparisonOperator"] == "LessThanOrEqualToThreshold"
 
 
+def test_alarms_are_named_with_the_stack_prefix(stack):
+    """Both stacks' alarms share one console: each name says its stack (and what it watches)."""
+    alarms = stack.of_type(ALARM)
+    names = [a.inputs.get("name", "") for a in alarms]
+    assert all(name == f"todo-platform-{stack.stack}-{a.name}" for name, a in zip(names, alarms, strict=True)), names
+    assert len(set(names)) == len(names)
+
+
 def test_every_alarm_notifies_the_topic(stack):
     (topic,) = stack.of_type("aws:sns/topic:Topic")
     for name, alarm in _alarms(stack).items():
@@ -164,6 +172,22 @@ def test_migration_runs_on_deploy_keyed_by_the_sql_files(stack):
     assert db.urn in invocation.dependencies
 
 
+def test_migration_waits_for_every_path_to_postgres_and_secrets_manager(stack):
+    """The function reaches PostgreSQL through the security-group rules and its secret through the interface
+    endpoint: the Invocation must not run before them (RDS being slow to create is no ordering)."""
+    (invocation,) = stack.of_type("aws:lambda/invocation:Invocation")
+    needed = [
+        *stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+        *stack.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
+        *stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"),
+        *stack.of_type("aws:rds/proxyTarget:ProxyTarget"),
+        function(stack, "migrate"),
+    ]
+    assert len(needed) >= 9
+    missing = [f"{r.type} {r.name}" for r in needed if r.urn not in invocation.dependencies]
+    assert not missing, missing
+
+
 def test_migrations_hash_changes_only_with_the_sql(tmp_path):
     from components.packaging import migrations_hash
 
@@ -237,7 +261,7 @@ def test_component_outputs_resolve_to_the_registered_values(stack):
     assert stack.resolve(program.database.secret_arn) == stack.outputs["usersDbSecretArn"]
     stack.check(program.queue.queue.visibility_timeout_seconds, lambda v: _equal(v, program.queue.visibility_timeout_seconds))
     stack.check(
-        program.database.tables["todos"].billing_mode,
+        program.tables.tables["todos"].billing_mode,
         lambda v: _equal(v, "PROVISIONED" if stack.stack == "production" else "PAY_PER_REQUEST"),
     )
 

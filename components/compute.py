@@ -96,7 +96,7 @@ class SharedCode:
     """The code archive and dependency layer every function uses."""
 
     archive: pulumi.Archive
-    layer_arn: pulumi.Input[str]
+    layer_arn: pulumi.Input[str] | None = None  # a dependency layer, when the code needs one
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ class LambdaFunction(pulumi.ComponentResource):
             architectures=[settings.architecture],
             handler=spec.handler,
             code=args.code.archive,
-            layers=[args.code.layer_arn],
+            layers=[args.code.layer_arn] if args.code.layer_arn is not None else None,
             memory_size=settings.memory_mb,
             timeout=spec.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,

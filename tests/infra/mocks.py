@@ -299,10 +299,12 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
     return config
 
 
-def evaluate(stack: str, overrides: dict[str, Any] | None = None) -> Evaluation:
-    """Run the program for `stack` under mocks in a fresh context and collect what it registered."""
+def evaluate(stack: str, overrides: dict[str, Any] | None = None, program: Callable[[], Any] | None = None) -> Evaluation:
+    """Run the program for `stack` (todo-platform's unless another is given) under mocks in a fresh
+    context and collect what it registered."""
     from components.program import create_stack
 
+    create_stack = program or create_stack
     context = contextvars.Context()
     mocks = RecordingMocks(stack_region(stack))
     monitor = RecordingMonitor(mocks)

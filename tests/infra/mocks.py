@@ -304,7 +304,7 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None, program: Calla
     context and collect what it registered."""
     from components.program import create_stack
 
-    create_stack = program or create_stack
+    run_program: Callable[[], Any] = program or create_stack
     context = contextvars.Context()
     mocks = RecordingMocks(stack_region(stack))
     monitor = RecordingMonitor(mocks)
@@ -316,7 +316,7 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None, program: Calla
 
         @pulumi.runtime.test  # the public way to run a program under mocks and wait for what it returns
         def program() -> pulumi.Output[None]:
-            holder["program"] = create_stack()
+            holder["program"] = run_program()
             root = pulumi.runtime.get_root_resource()
             exported: dict[str, Any] = getattr(root, "outputs", {})  # the root Stack's exports
             keys = list(exported)

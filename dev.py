@@ -29,8 +29,8 @@ CHECKS = (
     ("mypy", ["-m", "mypy"]),
     ("mypy --strict (Lambda code)", ["-m", "mypy", "--strict", "-p", "todo_app"]),
 )
-# Coverage of the code under test, printed at the end of the pytest run: the total and each package.
-COVERAGE = ["--cov", "--cov-report=term:skip-covered"]
+# Coverage of the code under test; tests/conftest.py prints the total and each package's figure at the end.
+COVERAGE = ["--cov", "--cov-report="]
 
 
 def venv_python() -> Path:

@@ -1,4 +1,4 @@
-"""DESIGN §4: every row of the configuration matrix, for both stacks.
+"""The configuration matrix, for both stacks: every per-stack setting, as the stack files and defaults set it.
 
 The expected values are written out here from the design, not read from the YAML, so a stack file
 that drifts from the design fails.

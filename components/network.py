@@ -36,19 +36,31 @@ def interface_endpoint_services() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    cidr_block: str = "10.20.0.0/16"
-    subnet_cidrs: tuple[str, str] = ("10.20.0.0/20", "10.20.16.0/20")
+    cidr_block: str = "10.20.0.0/16"  # the VPC's range
+    subnet_cidrs: tuple[str, str] = ("10.20.0.0/20", "10.20.16.0/20")  # one private subnet per AZ, in the first two AZs
 
 
 class Network(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]
+    """Two, in two AZs; no public subnet, no internet or NAT gateway."""
+    private_subnet_ids: list[pulumi.Output[str]]
     route_table: aws.ec2.RouteTable
+    """Only the local route and the DynamoDB prefix list: no way out."""
     functions_sg: aws.ec2.SecurityGroup
+    """In-VPC functions: egress to PostgreSQL, the interface endpoints and DynamoDB only."""
     database_sg: aws.ec2.SecurityGroup
+    """PostgreSQL and its RDS Proxy: ingress from the functions (and the proxy) on 5432 only."""
     endpoints_sg: aws.ec2.SecurityGroup
+    """Interface endpoints: HTTPS from the functions only."""
     dynamodb_endpoint: aws.ec2.VpcEndpoint
+    """The free gateway endpoint on the private route table."""
     interface_endpoints: dict[str, aws.ec2.VpcEndpoint]
+    """By service, only those an in-VPC function calls (see `interface_endpoint_services`)."""
+    ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
+    egress_rules: list[aws.vpc.SecurityGroupEgressRule]
+    function_paths: list[pulumi.Resource]
+    """Everything an in-VPC function needs before it can reach its dependencies (rules and endpoints)."""
 
     def __init__(self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:network:Network", name, None, opts)

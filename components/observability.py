@@ -37,24 +37,30 @@ def queue_age_threshold_seconds(visibility_timeout_seconds: int) -> int:
 class ObservabilityArgs:
     name_prefix: str  # the stack's prefix: alarm names and the dashboard's name
     alarm_email: str  # "" for no e-mail subscription
-    region: pulumi.Input[str]
-    functions: Sequence[LambdaFunction]
+    region: pulumi.Input[str]  # the dashboard's widgets
+    functions: Sequence[LambdaFunction]  # errors, throttles and duration (90% of each timeout) alarms
     api_id: pulumi.Input[str]
     api_stage: str
-    queue_name: pulumi.Input[str]
-    dlq_name: pulumi.Input[str]
+    queue_name: pulumi.Input[str]  # the age alarm, at twice the visibility timeout
+    dlq_name: pulumi.Input[str]  # alarms on any message
     visibility_timeout_seconds: int
-    table_names: Mapping[str, pulumi.Input[str]]
+    table_names: Mapping[str, pulumi.Input[str]]  # by table key: read and write throttle alarms
     db_instance_id: pulumi.Input[str]
     db_allocated_storage_gb: int  # the free-storage alarm fires under 10% of it
 
 
 class Observability(pulumi.ComponentResource):
     topic_key: aws.kms.Key
+    """The topic's own KMS key: CloudWatch cannot publish to a topic under the AWS-managed aws/sns key."""
     topic: aws.sns.Topic
+    """Every alarm notifies it on ALARM and on OK."""
     subscription: aws.sns.TopicSubscription | None
+    """The e-mail subscription, only when `alarm_email` is set."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    """By key (`<function>-errors`, `api-5xx`, `orders-queue-age`, ...); each named `<prefix>-<key>`."""
     dashboard: aws.cloudwatch.Dashboard
+    queue_age_threshold_seconds: int
+    free_storage_threshold_bytes: int
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:observability:Observability", name, None, opts)

@@ -43,9 +43,9 @@ from todo_app.catalog import (
 )
 
 from . import snapshot
+from .containers import Containers, FunctionError
 from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
 from .gateway import Gateway, GatewayServer
-from .lambdas import FunctionError, Functions
 from .poller import Poller
 from .postgres import SUPERUSER, PostgresServer
 
@@ -140,7 +140,7 @@ class Runtime:
         self.emulator: Emulator | None = None
         self.server: GatewayServer | None = None
         self.poller: Poller | None = None
-        self.functions: Functions | None = None
+        self.containers: Containers | None = None
         self.outputs: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._postmaster_pid: int | None = None
@@ -158,15 +158,15 @@ class Runtime:
             os.environ.update(self.environment)
             self._redirect_function_output()
             step = time.monotonic()
-            self.functions = Functions(PREFIX, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log)
+            self.containers = Containers(PREFIX, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log)
             self._migrate()
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
-            self.server = GatewayServer(Gateway(self.functions, log=self.log), self.options.host, self.options.port, log=self.log)
+            self.server = GatewayServer(Gateway(self.containers, log=self.log), self.options.host, self.options.port, log=self.log)
             self.poller = Poller(
                 self._client("sqs"),
                 resources["queue_url"],
                 resources["queue_arn"],
-                self.functions,
+                self.containers,
                 batch_size=self.config.worker_batch_size,
                 batch_window=self.config.worker_batch_window_seconds,
                 log=self.log,
@@ -293,7 +293,7 @@ class Runtime:
 
     def _migrate(self) -> None:
         try:
-            result = self.functions.invoke("migrate", {})
+            result = self.containers.invoke("migrate", {})
         except FunctionError as error:
             raise RuntimeError(f"the migrate function failed: {error}") from None
         if isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400:

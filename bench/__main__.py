@@ -1,12 +1,13 @@
 """python -m bench [--quick] [--only cold,warm,...] [--out PATH]
 
-Runs every benchmark, prints one table and writes bench/results.json. A benchmark whose dependency has
-not landed (or fails) prints "n/a (reason)" and the suite carries on.
+Runs every benchmark, prints one table and writes bench/results.json. A benchmark that cannot run (its
+servers did not start, a figure it needs is missing) or fails prints "n/a (reason)" and the suite carries on.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -15,8 +16,12 @@ import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .core import ROOT, NotAvailable, Section, fmt_value
+
+if TYPE_CHECKING:
+    from .environment import World  # imported when needed: it starts the local runtime's imports
 
 SECTIONS = [
     ("cold", "1. Cold init (fresh interpreter, net of bare start)"),
@@ -29,7 +34,11 @@ SECTIONS = [
 ]
 
 
-def machine() -> dict:
+IN_PROCESS = {"cold", "warm", "runtime", "worker"}  # the benchmarks that use the servers (World)
+NEED_WORLD = {"warm", "worker", "runtime"}  # those that cannot run without them
+
+
+def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -64,7 +73,7 @@ def print_table(sections: list[Section]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; total under a minute; no package builds")
     parser.add_argument("--only", default="", help="comma-separated subset: " + ",".join(k for k, _ in SECTIONS))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
@@ -73,10 +82,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     sections: dict[str, Section] = {}
-    world = None
-    needs_world = {"cold", "warm", "runtime", "worker"} & set(wanted)
+    world: World | None = None
     world_error = ""
-    if needs_world:
+    if IN_PROCESS & set(wanted):
         from .environment import start_world
 
         t = time.perf_counter()
@@ -85,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # noqa: BLE001 - whatever stops the servers, the in-process benchmarks report n/a
             world_error = f"PostgreSQL/emulator did not start: {error}"
         print(f"servers ready in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-    shared: dict = {}  # figures one benchmark hands to another (e.g. measured durations for the cost model)
+    shared: dict[str, Any] = {}  # figures one benchmark hands to another (e.g. measured durations for the cost model)
     try:
         for key, title in SECTIONS:
             if key not in wanted:
@@ -95,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             print(f"running {key} ...", file=sys.stderr, flush=True)
             try:
-                module = __import__(f"bench.{key}", fromlist=["run"])
-                if key in ("warm", "worker", "runtime") and world is None:
+                module = importlib.import_module(f"bench.{key}")
+                if key in NEED_WORLD and world is None:
                     raise NotAvailable(world_error or "servers not started")
-                module.run(section, world, args.quick, shared) if key != "cold" else module.run(section, world, args.quick)
+                module.run(section, world, args.quick, shared)
             except NotAvailable as reason:
                 section.na = str(reason)
             except Exception as error:  # noqa: BLE001 - one failed section is reported, the others still run

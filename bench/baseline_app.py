@@ -1,11 +1,11 @@
-"""Baseline for cold init: the same routes served by FastAPI + Mangum, seed 003's approach.
+"""Baseline for cold init: the same routes served by FastAPI + Mangum, the common one-app approach.
 
 A small but honest app: pydantic request and response models for each route, the authorizer's user id
 taken from the API Gateway event (as our handlers do), one ASGI app per Lambda function wrapped with
 Mangum. No business logic: the benchmark measures init, so the route bodies only return stub values.
 
 The function whose routes to serve comes from BENCH_BASELINE_FUNCTION (a catalog name); unset or "all"
-serves every route in one app, as seed 003 deploys it (one Lambda behind `$default`).
+serves every route in one app, as that approach deploys it (one Lambda behind `$default`).
 Like our handlers it imports boto3, and psycopg when the catalog says the function reaches PostgreSQL,
 but it creates no AWS client or connection at import: a lower bound for the FastAPI approach.
 """

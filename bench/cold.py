@@ -1,6 +1,6 @@
 """1. Cold init: a fresh interpreter importing each handler module (its module-level setup runs, no
 invocation), with the environment the function would get, against (a) the function's unavoidable imports
-and (b) the same routes in a FastAPI + Mangum app (bench/baseline_app.py, seed 003's approach).
+and (b) the same routes in a FastAPI + Mangum app (bench/baseline_app.py: the common one-app approach).
 
 Every figure is the median wall time of `python -c ...`; the bare interpreter (`python -c pass`) is
 measured in the same rounds and SUBTRACTED from every figure before the ratios are taken (the raw
@@ -13,9 +13,13 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from todo_app.catalog import FUNCTIONS, ROUTES
 
 from .core import ROOT, Section, interleaved, median, run_python
-from .environment import FUNCTIONS, handler_available
+from .environment import World, placeholder_env
 
 GOAL_A, GOAL_B = 1.2, 0.6
 
@@ -25,8 +29,8 @@ def unavoidable(database: bool) -> str:
 
 
 def handler_code(function: str) -> str:
-    module, _, attr = FUNCTIONS[function].handler.rpartition(".")
-    return f"from {module} import {attr}"
+    module, _, attribute = FUNCTIONS[function].handler.rpartition(".")
+    return f"from {module} import {attribute}"
 
 
 def import_profile(code: str, env: dict[str, str], top: int = 6) -> list[tuple[str, float]]:
@@ -66,11 +70,10 @@ def heaviest_modules(code: str, env: dict[str, str], top: int = 4) -> list[tuple
     return [(k, round(v, 1)) for k, v in ranked[:top]]
 
 
-def run(section: Section, world, quick: bool) -> None:
+def run(section: Section, world: World | None, quick: bool, shared: dict[str, Any]) -> None:
     rounds, warmup = (2, 0) if quick else (11, 1)  # quick: the checked run below is the warm-up
-    functions = [name for name in FUNCTIONS if not handler_available(name)]
-    missing = {name: handler_available(name) for name in FUNCTIONS if handler_available(name)}
-    env_of = {name: (world.function_env(name) if world else fallback_env(name)) for name in FUNCTIONS}
+    functions = list(FUNCTIONS)
+    env_of = {name: (world.function_env(name) if world else placeholder_env(name)) for name in FUNCTIONS}
     # populate __pycache__ for every module involved in one throw-away interpreter (quick mode skips per-candidate warmup)
     warm_code = "; ".join([handler_code(f) for f in functions] + ["import boto3, psycopg", "import bench.baseline_app"])
     if not quick:
@@ -79,7 +82,7 @@ def run(section: Section, world, quick: bool) -> None:
         except RuntimeError as error:
             section.notes.append(f"pre-warm import failed: {error}")
 
-    candidates = {"bare": run_python("pass", env_of["health"])}
+    candidates: dict[str, Callable[[], None]] = {"bare": run_python("pass", env_of["health"])}
     candidates["imports:boto3"] = run_python(unavoidable(False), env_of["orders"])
     candidates["imports:boto3+psycopg"] = run_python(unavoidable(True), env_of["users"])
     for name in functions:
@@ -89,8 +92,8 @@ def run(section: Section, world, quick: bool) -> None:
             candidates[f"fastapi:{name}"] = run_python("import bench.baseline_app", {**env_of[name], "BENCH_BASELINE_FUNCTION": name})
     candidates["fastapi:all-routes"] = run_python("import bench.baseline_app", {**env_of["users"], "BENCH_BASELINE_FUNCTION": "all"})
 
-    failed = {}
-    usable = {}
+    failed: dict[str, str] = {}
+    usable: dict[str, Callable[[], None]] = {}
     for key, fn in candidates.items():
         try:  # one checked run each, so a broken handler is reported instead of aborting the suite
             fn()
@@ -111,13 +114,12 @@ def run(section: Section, world, quick: bool) -> None:
         "import_profile_ms": {},
     }
     section.add("bare interpreter (python -c pass)", bare * 1000, "ms", note="subtracted from all cold-init figures below")
-    net = lambda key: (med[key] - bare) * 1000  # noqa: E731
+    net = lambda key: (med[key] - bare) * 1000
     for name, spec in FUNCTIONS.items():
         key = f"handler:{name}"
         a_key = "imports:boto3+psycopg" if spec.database else "imports:boto3"
-        if name in missing or key in failed:
-            reason = missing.get(name) or f"import failed: {failed[key]}"
-            section.add(f"{name}: init vs (a) {unavoidable(spec.database)[7:]}", None, "ms", na=reason)
+        if key in failed:
+            section.add(f"{name}: init vs (a) {unavoidable(spec.database)[7:]}", None, "ms", na=f"import failed: {failed[key]}")
             continue
         section.add(
             f"{name}: init vs (a) {unavoidable(spec.database)[7:]}",
@@ -142,7 +144,12 @@ def run(section: Section, world, quick: bool) -> None:
             section.data["import_profile_ms"][name] = import_profile(handler_code(name), env_of[name])
             section.data.setdefault("heaviest_modules_self_ms", {})[name] = heaviest_modules(handler_code(name), env_of[name])
     if "fastapi:all-routes" in med:
-        section.add("(info) FastAPI+Mangum, all 16 routes in one app", net("fastapi:all-routes"), "ms", note="seed 003 deploys one app")
+        section.add(
+            f"(info) FastAPI+Mangum, all {len(ROUTES)} routes in one app",
+            net("fastapi:all-routes"),
+            "ms",
+            note="the one-app approach deploys this",
+        )
     for name, profile in section.data["import_profile_ms"].items():
         heavy = section.data["heaviest_modules_self_ms"][name]
         section.notes.append(
@@ -155,28 +162,3 @@ def run(section: Section, world, quick: bool) -> None:
         "figures are net of the bare interpreter start; ratios are net/net"
         + ("; --quick: 2 rounds, no -X importtime breakdown" if quick else f"; {rounds} rounds")
     )
-
-
-def fallback_env(function: str) -> dict[str, str]:
-    """Without servers: the same variable names with placeholder values (module-level setup must not connect)."""
-    import os
-
-    from local.runtime import sdk_environment
-    from todo_app.catalog import ORDERS_QUEUE, TABLES, database_environment
-
-    from .environment import common_env
-
-    env = dict(os.environ)
-    spec = FUNCTIONS[function]
-    placeholders = {t.env: f"bench-{t.key}" for t in TABLES.values()}
-    placeholders[ORDERS_QUEUE.queue_url_env] = "http://127.0.0.1:9/000000000000/bench-orders"
-    placeholders.update(
-        database_environment(
-            host="127.0.0.1", port=5432, secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:bench", sslmode="disable"
-        )
-    )
-    env.update({k: placeholders[k] for k in spec.environment_keys})
-    env.update(common_env())
-    env.update(sdk_environment("http://127.0.0.1:9"))
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
-    return env

@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -69,7 +69,8 @@ class Section:
     seconds: float = 0.0
     na: str = ""
 
-    def add(self, *args, **kwargs) -> Row:
+    def add(self, *args: Any, **kwargs: Any) -> Row:
+        """A new Row (Row's arguments), appended."""
         row = Row(*args, **kwargs)
         self.rows.append(row)
         return row
@@ -133,7 +134,7 @@ def run_python(code: str, env: dict[str, str], cwd: Path = ROOT, args: tuple[str
 
 
 @contextmanager
-def stdout_to(path: str | os.PathLike = os.devnull):
+def stdout_to(path: str | os.PathLike[str] = os.devnull) -> Iterator[None]:
     """Redirect file descriptor 1 (what Lambda ships to CloudWatch Logs) for the duration; yields nothing."""
     sys.stdout.flush()
     saved = os.dup(1)
@@ -148,21 +149,19 @@ def stdout_to(path: str | os.PathLike = os.devnull):
         os.close(saved)
 
 
+_FORMATS: dict[str, Callable[[float], str]] = {
+    "s": lambda v: f"{v:.2f} s" if v >= 0.1 else f"{v * 1000:.0f} ms",
+    "ms": lambda v: f"{v:.1f} ms" if v < 100 else f"{v:.0f} ms",
+    "us": lambda v: f"{v:.0f} µs",
+    "$": lambda v: f"${v:,.2f}",
+    "MB": lambda v: f"{v:.2f} MB",
+    "/s": lambda v: f"{v:,.0f}/s",
+    "": lambda v: f"{v:g}",
+}
+
+
 def fmt_value(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit == "s":
-        return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.0f} ms"
-    if unit == "ms":
-        return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
-    if unit == "us":
-        return f"{value:.0f} µs"
-    if unit == "$":
-        return f"${value:,.2f}"
-    if unit == "MB":
-        return f"{value:.2f} MB"
-    if unit == "/s":
-        return f"{value:,.0f}/s"
-    if unit == "":
-        return f"{value:g}"
-    return f"{value:g} {unit}"
+    format_in = _FORMATS.get(unit)
+    return format_in(value) if format_in else f"{value:g} {unit}"

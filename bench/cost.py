@@ -2,7 +2,7 @@
 durations (benchmarks 2 and 4) and each stack's memory, plus the fixed monthly cost of what the stack
 creates (its bill of materials from benchmark 5, evaluated under the infra tests' mocks). Every price
 comes from bench/prices.json, which cites its source page; prices are as published and may have changed.
-Compared with seed 001's $5.45 per 1M requests.
+Compared with a reference estimate of $5.45 per 1M requests (its assumptions are in prices.json).
 """
 
 from __future__ import annotations
@@ -10,20 +10,23 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
+
+from components.config import StackConfig
+from todo_app.catalog import TABLES
 
 from .core import NotAvailable, Section
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 
 
-def load_prices() -> dict:
-    return json.loads(PRICES_FILE.read_text())
+def load_prices() -> dict[str, Any]:
+    prices: dict[str, Any] = json.loads(PRICES_FILE.read_text())
+    return prices
 
 
 def dynamo_units(calls: list[str]) -> tuple[float, float]:
     """(read units, write units) of one invocation, from its recorded calls service:Op[:table][:consistent]."""
-    from todo_app.catalog import TABLES
-
     reads = writes = 0.0
     for call in calls:
         parts = call.split(":")
@@ -41,9 +44,7 @@ def dynamo_units(calls: list[str]) -> tuple[float, float]:
     return reads, writes
 
 
-def run(section: Section, world, quick: bool, shared: dict) -> None:
-    from components.config import StackConfig
-
+def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
     table = load_prices()
     P = {k: v["usd"] for k, v in table["prices"].items()}
     A = table["assumptions"]
@@ -155,8 +156,8 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
             f"{stack}: variable cost of 1M requests",
             variable,
             "$",
-            baseline=table["seed_001"]["total"],
-            baseline_name="seed 001 ($5.45)",
+            baseline=table["reference_estimate"]["total"],
+            baseline_name="reference estimate ($5.45)",
             note=f"API {config.api_memory_mb} MB, {arch}; " + ", ".join(f"{k.split(' (')[0]} ${x:.2f}" for k, x in v.items() if x >= 0.005),
         )
         section.add(
@@ -167,20 +168,20 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         )
         if provisioned:
             section.notes.append(f"{stack}: DynamoDB is provisioned, so its request units cost nothing extra ({v_note})")
-    seed = table["seed_001"]
+    reference = table["reference_estimate"]
     recomputed = (
         P["rest_api_request"]
         + P["lambda_request"]
-        + seed["lambda_ms"] / 1000 * seed["lambda_memory_mb"] / 1024 * 1e6 * P[f"lambda_gb_second_{seed['lambda_arch']}"]
-        + seed["writes"] / 1e6 * P["dynamodb_write_request_unit"]
-        + seed["reads"] / 1e6 * P["dynamodb_read_request_unit"]
-        + seed["cloudwatch"]
+        + reference["lambda_ms"] / 1000 * reference["lambda_memory_mb"] / 1024 * 1e6 * P[f"lambda_gb_second_{reference['lambda_arch']}"]
+        + reference["writes"] / 1e6 * P["dynamodb_write_request_unit"]
+        + reference["reads"] / 1e6 * P["dynamodb_read_request_unit"]
+        + reference["cloudwatch"]
     )
     section.add(
-        "seed 001's own assumptions, recomputed at these prices",
+        "the reference estimate's own assumptions, recomputed at these prices",
         recomputed,
         "$",
-        baseline=seed["total"],
+        baseline=reference["total"],
         baseline_name="its $5.45",
         note="REST API 3.50 + Lambda requests 0.20 + 50,000 GB-s + 1M WRU + 1M RRU + logs 0.50",
     )
@@ -193,7 +194,7 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
         "durations_ms": {r: mix[r]["median_ms"] for r in A["request_mix"]},
         "authorizer_ms": auth_ms,
         "worker_batch_ms": worker_ms,
-        "seed_001_recomputed": round(recomputed, 2),
+        "reference_estimate_recomputed": round(recomputed, 2),
     }
     section.notes.append(
         f"prices: bench/prices.json, us-east-1, as published (assumed {table['assumed_date']}), may have changed; free tiers ignored"

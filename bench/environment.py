@@ -1,150 +1,106 @@
-"""The world a function sees, for the in-process benchmarks: a real PostgreSQL, the AWS emulator, the
-catalog's tables and queue, the database secret, the migrations, and each function's environment.
+"""The world a function sees, for the in-process benchmarks: the local runtime's servers and resources
+(PostgreSQL with the database, the emulator with the catalog's tables, the orders queue and the database
+secret), its functions' environment and its warm containers.
 
-The servers and the table/queue definitions come from `local/` (the same code the local runtime and the
-tests use). What is missing there (a function's environment variables) is the small adapter below.
+All of it is `local/`'s own code (the runtime started without its HTTP server and poller), so a figure
+measured here is one of the application as `python -m local` runs it.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from components.config import StackConfig
-from local.runtime import default_visibility_timeout, local_environment, sdk_environment
-from todo_app.catalog import COMMON_ENV, DATABASE_NAME, FUNCTIONS, FunctionSpec, common_environment
+from local.account import ACCOUNT_ID, REGION
+from local.containers import Containers, Handler
+from local.emulator import Emulator
+from local.events import LambdaContext
+from local.postgres import PostgresServer
+from local.runtime import CONFIG_STACK, Options, Resources, Runtime, function_environment, local_environment
+from todo_app.catalog import FUNCTIONS, ORDERS_QUEUE, TABLES
 
-from .core import FUNCTIONS_DIR, ROOT, NotAvailable
+from .core import FUNCTIONS_DIR
 
-PREFIX = "bench"
-
-
-def handler_available(function: str) -> str:
-    """'' when the function's handler module exists in the working tree, else the reason it doesn't."""
-    spec = FUNCTIONS[function]
-    path = FUNCTIONS_DIR / (spec.module.replace(".", "/") + ".py")
-    return "" if path.exists() else f"{spec.module} not landed yet"
+PREFIX = "bench"  # in the resource names: bench-todos, bench-orders, ...
 
 
-def common_env(stack: str = "staging") -> dict[str, str]:
-    """COMMON_ENV values as the stack sets them."""
-    return common_environment(StackConfig.from_files(stack).session_ttl_seconds)
+def lambda_env(function: str, union: dict[str, str], base: dict[str, str] | None = None) -> dict[str, str]:
+    """A child interpreter's environment for `function`: `base` (this process's by default), the variables
+    the function gets on Lambda (taken from the runtime's `union`), and `todo_app` found on the path at the
+    archive's root, as Lambda finds it (before the editable install's finder)."""
+    env = dict(base if base is not None else os.environ)
+    env.update(function_environment(FUNCTIONS[function], union))
+    env["PYTHONPATH"] = str(FUNCTIONS_DIR)
+    return env
+
+
+def placeholder_env(function: str) -> dict[str, str]:
+    """Without servers: the same variables with values that reach nothing (module-level set-up must not connect)."""
+    unreachable = "http://127.0.0.1:9"
+    queue = f"{PREFIX}-orders"
+    resources = Resources(
+        tables={t.env: f"{PREFIX}-{t.key}" for t in TABLES.values()},
+        queue_url=f"{unreachable}/{ACCOUNT_ID}/{queue}",
+        queue_arn=f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}",
+        dlq_url=f"{unreachable}/{ACCOUNT_ID}/{queue}-dlq",
+        secret_arn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{PREFIX}",
+        topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{PREFIX}-alarms",
+        dashboard_name=f"{PREFIX}-dashboard",
+        visibility_timeout=ORDERS_QUEUE.visibility_timeout(FUNCTIONS["worker"].timeout),
+    )
+    config = StackConfig.from_files(CONFIG_STACK)
+    union = local_environment(
+        resources, db_host="127.0.0.1", db_port=9, emulator_url=unreachable, session_ttl_seconds=config.session_ttl_seconds
+    )
+    return lambda_env(function, union)
 
 
 @dataclass
 class World:
-    postgres: Any
-    emulator: Any
-    tables: dict[str, str]  # env var -> table name
-    queues: dict[str, str]
-    secret_arn: str
-    queue_arn: str
-    _stdenv: dict[str, str] = field(default_factory=dict)
+    runtime: Runtime  # started without its HTTP server and poller
+    postgres: PostgresServer
+    emulator: Emulator
+    resources: Resources
+    environment: dict[str, str]  # the union of every function's variables, as the runtime sets them
 
-    # -- environment --------------------------------------------------------------------------
-    def function_env(self, function: str | FunctionSpec, base: dict[str, str] | None = None) -> dict[str, str]:
-        """The variables the function gets on Lambda (catalog keys + COMMON_ENV), pointed at the local servers."""
-        spec = FUNCTIONS[function] if isinstance(function, str) else function
-        union = self.all_env()
-        env = dict(base if base is not None else os.environ)
-        env.update({k: union[k] for k in (*spec.environment_keys, *COMMON_ENV)})
-        env.update(sdk_environment(self.emulator.url))
-        env["PYTHONPATH"] = os.pathsep.join([str(FUNCTIONS_DIR), str(ROOT)])
-        return env
-
-    def all_env(self) -> dict[str, str]:
-        """The union of every function's variables, as the local runtime sets them."""
-        return local_environment(
-            tables=self.tables,
-            queue_url=self.queues["queue_url"],
-            postgres=self.postgres,
-            secret_arn=self.secret_arn,
-            emulator_url=self.emulator.url,
-            session_ttl_seconds=StackConfig.from_files("staging").session_ttl_seconds,
-        )
+    def function_env(self, function: str, base: dict[str, str] | None = None) -> dict[str, str]:
+        """The variables the function gets on Lambda, pointed at the local servers, for a child interpreter."""
+        return lambda_env(function, self.environment, base)
 
     def stop(self) -> None:
-        for server in (self.emulator, self.postgres):
-            try:
-                server.stop()
-            except Exception:  # noqa: BLE001 - stopping is best effort; the other server still stops
-                pass
+        self.runtime.stop()
 
 
 def start_world() -> World:
-    """Start PostgreSQL and the emulator (in parallel), create the database, tables, queue and secret."""
-    from local.emulator import Emulator, create_queues, create_tables
-    from local.postgres import PostgresServer
-
-    box: dict[str, Any] = {}
-
-    def start_pg() -> None:
-        try:
-            box["pg"] = PostgresServer.start()
-        except Exception as error:  # noqa: BLE001 - any start failure is reported below
-            box["pg_error"] = error
-
-    thread = threading.Thread(target=start_pg)
-    thread.start()
+    """The local runtime's servers and resources, named with the bench's prefix."""
+    runtime = Runtime(Options(), log=lambda line: None, prefix=PREFIX)
     try:
-        emulator = Emulator.start()
-    finally:
-        thread.join()
-    if "pg_error" in box:
-        emulator.stop()
-        raise box["pg_error"]
-    pg = box["pg"]
-    try:
-        import psycopg
-
-        with psycopg.connect(pg.dsn, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-        tables = create_tables(emulator.client("dynamodb"), PREFIX)
-        sqs = emulator.client("sqs")
-        queues = create_queues(sqs, PREFIX, default_visibility_timeout())
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        secret = emulator.client("secretsmanager").create_secret(
-            Name=f"{PREFIX}-db", SecretString=json.dumps({"username": pg.user, "password": pg.password})
-        )
-        return World(pg, emulator, tables, queues, secret["ARN"], queue_arn)
-    except Exception:
-        emulator.stop()
-        pg.stop()
+        postgres, emulator, resources = runtime.start_servers()
+        environment = runtime.function_environment(postgres, emulator, resources)
+    except BaseException:
+        runtime.stop()
         raise
+    return World(runtime, postgres, emulator, resources, environment)
 
 
 class InProcess:
-    """Handlers imported into this process (as a warm Lambda container holds them), with the union env."""
+    """The functions in this process, one warm container each (as the local runtime holds them), with the
+    union environment set; `invoke` calls the handler directly, without the container's lock and checks."""
 
     def __init__(self, world: World) -> None:
         self.world = world
         self._saved = dict(os.environ)
-        os.environ.update(world.all_env())
-        self._handlers: dict[str, Callable] = {}
+        os.environ.update(world.environment)
+        config = world.runtime.config
+        self.containers = Containers(PREFIX, lambda spec: config.function_memory_mb(spec.kind), log=lambda line: None)
 
-    def handler(self, function: str) -> Callable[[dict, Any], Any]:
-        reason = handler_available(function)
-        if reason:
-            raise NotAvailable(reason)
-        if function not in self._handlers:
-            spec = FUNCTIONS[function]
-            module_name, _, attribute = spec.handler.rpartition(".")
-            module = importlib.import_module(module_name)
-            self._handlers[function] = getattr(module, attribute)
-        return self._handlers[function]
+    def handler(self, function: str) -> Handler:
+        return self.containers[function].handler
 
-    def context(self, function: str, memory_mb: int = 512):
-        from local.events import LambdaContext
-
-        return LambdaContext(
-            function_name=f"{PREFIX}-{function}", memory_limit_in_mb=memory_mb, timeout_seconds=FUNCTIONS[function].timeout
-        )
+    def context(self, function: str) -> LambdaContext:
+        return self.containers[function].new_context()
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self.handler(function)(event, self.context(function))

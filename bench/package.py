@@ -10,18 +10,23 @@ from __future__ import annotations
 import zipfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from .core import ROOT, NotAvailable, Section
+from components import packaging
+from components.config import StackConfig
+from local.runtime import CONFIG_STACK
+
+from .core import Section
 
 ARCHITECTURES = ("arm64", "x86_64")
 LAMBDA_UNZIPPED_LIMIT_MB = 250.0
 MB = 1024 * 1024
 
 
-def sizes(path: Path) -> tuple[float, float, Counter]:
+def sizes(path: Path) -> tuple[float, float, Counter[str]]:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
-    top = Counter()
+    top: Counter[str] = Counter()
     for info in infos:
         parts = info.filename.split("/")
         name = parts[1] if parts[0] == "python" and len(parts) > 2 else parts[0]
@@ -29,13 +34,8 @@ def sizes(path: Path) -> tuple[float, float, Counter]:
     return path.stat().st_size / MB, sum(i.file_size for i in infos) / MB, top
 
 
-def run(section: Section, world, quick: bool, shared: dict) -> None:
-    if not (ROOT / "components" / "packaging.py").exists():
-        raise NotAvailable("components/packaging.py not landed yet")
-    from components import packaging
-    from components.config import StackConfig
-
-    runtime = StackConfig.from_files("staging").python_runtime
+def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
+    runtime = StackConfig.from_files(CONFIG_STACK).python_runtime
     version = packaging.runtime_python_version(runtime)
     archive = packaging.build_function_archive()
     zipped, unzipped, _ = sizes(archive)

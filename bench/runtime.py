@@ -11,31 +11,37 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from .core import ROOT, NotAvailable, Section, median, percentile
-from .environment import handler_available
+from client import Client
+from local.system import free_port, stop_process
+
+from .core import ROOT, Section, median, percentile
+from .environment import World
+from .warm import seeded
 
 GOAL_START_S = 3.0
+START_GOAL: dict[str, Any] = {"goal": f"<= {GOAL_START_S:g} s", "goal_value": GOAL_START_S}
 
 
 class Local:
-    def __init__(self, data_dir: Path | None = None) -> None:
-        from local.emulator import free_port
+    """One `python -m local` whose files (outputs, logs) live in a temporary directory, not the project's .local/."""
 
+    def __init__(self, data_dir: Path | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-local-"))
         self.outputs = self.dir / "outputs.json"
         self.port = free_port()
         args = [sys.executable, "-m", "local", "--port", str(self.port), "--outputs", str(self.outputs), "--log-level", "WARNING"]
         if data_dir:
             args += ["--data-dir", str(data_dir)]
-        if "--function-logs" in (ROOT / "local" / "__main__.py").read_text():  # keep the project's .local/ untouched
-            args += ["--function-logs", str(self.dir / "functions.log")]
+        args += ["--function-logs", str(self.dir / "functions.log")]
         self.log = open(self.dir / "local.log", "wb")
         self.started = time.perf_counter()
         self.process = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
@@ -43,8 +49,6 @@ class Local:
     def wait_ready(self, timeout: float = 90) -> dict[str, float]:
         """Seconds from launch until outputs.json exists, and until GET /health answers 200 (which adds the
         health function's cold start); plus the runtime's own "ready in" figure from its log."""
-        import re
-
         deadline = self.started + timeout
         found: dict[str, float] = {}
         while time.perf_counter() < deadline:
@@ -78,96 +82,68 @@ class Local:
             conn.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30)  # SIGTERM: the runtime stops what it started
         self.log.close()
-        import shutil
-
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def run(section: Section, world, quick: bool, shared: dict) -> None:
-    if not (ROOT / "local" / "__main__.py").exists():
-        raise NotAvailable("local/__main__.py not landed yet")
-    if not (ROOT / "client" / "__init__.py").exists() or "from_outputs" not in (ROOT / "client" / "__init__.py").read_text():
-        raise NotAvailable("client.Client.from_outputs not landed yet")
-    for needed in ("todos", "authorizer", "users", "sessions"):
-        if handler_available(needed):
-            raise NotAvailable(handler_available(needed))
-    from client import Client
+def timed_start(data_dir: Path | None = None) -> dict[str, float]:
+    """One start-up of `python -m local`, measured, then stopped."""
+    local = Local(data_dir)
+    try:
+        return local.wait_ready()
+    finally:
+        local.stop()
 
+
+def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> None:
     fresh_starts, kept_starts, n = (1, 0, 120) if quick else (3, 3, 500)
-    starts: dict[str, list[float]] = {"fresh": [], "kept": []}
+    starts: dict[str, list[dict[str, float]]] = {"fresh": [], "kept": []}
     kept_dir = Path(tempfile.mkdtemp(prefix="bench-local-data-"))
     try:
         # start-up: fresh temporary data (initdb every time) and a kept --data-dir (the usual dev loop)
-        for _ in range(max(fresh_starts - 1, 0)):
-            local = Local()
-            try:
-                starts["fresh"].append(local.wait_ready())
-            finally:
-                local.stop()
+        starts["fresh"] += [timed_start() for _ in range(fresh_starts - 1)]
         if kept_starts:
-            first = Local(kept_dir)  # initializes the data dir; not counted
-            try:
-                first.wait_ready()
-            finally:
-                first.stop()
-            for _ in range(kept_starts):
-                local = Local(kept_dir)
-                try:
-                    starts["kept"].append(local.wait_ready())
-                finally:
-                    local.stop()
+            timed_start(kept_dir)  # initializes the data dir; not counted
+            starts["kept"] += [timed_start(kept_dir) for _ in range(kept_starts)]
         # the last fresh start serves the latency measurement
         local = Local()
         try:
             starts["fresh"].append(local.wait_ready())
-            latency(section, world, local, Client, n, shared)
+            latency(section, world, local, n)
         finally:
             local.stop()
     finally:
-        import shutil
-
         shutil.rmtree(kept_dir, ignore_errors=True)
-    for kind, label in (("fresh", "fresh data"), ("kept", "kept --data-dir")):
-        if not starts[kind]:
+    for mode, label in (("fresh", "fresh data"), ("kept", "kept --data-dir")):
+        if not starts[mode]:
             continue
-        runs = starts[kind]
+        runs = starts[mode]
         section.add(
             f"start-up to outputs.json, {label} (median of {len(runs)})",
             median(r["outputs"] for r in runs),
             "s",
-            goal=f"<= {GOAL_START_S:g} s",
-            goal_value=GOAL_START_S,
             note="runtime's own 'ready in': " + ", ".join(f"{r.get('reported', float('nan')):.2f}s" for r in runs),
+            **START_GOAL,
         )
         section.add(
             f"start-up to first GET /health 200, {label}",
             median(r["health"] for r in runs),
             "s",
-            goal=f"<= {GOAL_START_S:g} s",
-            goal_value=GOAL_START_S,
             note="adds the health function's cold start",
+            **START_GOAL,
         )
     section.notes.append("start-up is measured from launching `python -m local` (interpreter and imports included)")
     section.data["starts_s"] = starts
 
 
-def latency(section: Section, world, local: Local, Client, n: int, shared: dict) -> None:
-    from .warm import seeded
-
+def latency(section: Section, world: World, local: Local, n: int) -> None:
     client = Client.from_outputs(local.outputs)
     email = f"bench-{os.getpid()}-{time.time_ns()}@example.com"
     user = client.sign_up("Bench", email, "correct horse battery staple")
     client.log_in(email, "correct horse battery staple")
-    todo = client.create_todo(user.get("id") or user.get("userId"), "over http")
-    todo_id, token = todo.get("id") or todo.get("todoId"), client.token
+    todo = client.create_todo(user["id"], "over http")
+    todo_id, token = todo["id"], client.token
     path = f"/todos/{todo_id}"
     status, body = local.get(path, token)
     if status != 200:
@@ -176,17 +152,18 @@ def latency(section: Section, world, local: Local, Client, n: int, shared: dict)
     with seeded(world, "bench-rt-logs-") as (proc, api, ids, _):
         in_path = f"/todos/{ids['todo_id']}"
 
-        def in_process():  # what the runtime does per request: authorizer, then the route's function
+        def in_process() -> Any:  # what the runtime does per request: authorizer, then the route's function
             context = api.authorize("GET", in_path, ids["token"])
             function, event = api.event("GET", in_path, token=ids["token"], context=context)
             return proc.invoke(function, event)
 
-        def over_http():
+        def over_http() -> tuple[int, bytes]:
             return local.get(path, token)
 
         for _ in range(20):
             over_http(), in_process()
-        http_ms, inproc_ms = [], []
+        http_ms: list[float] = []
+        inproc_ms: list[float] = []
         for i in range(n):
             pair = ((over_http, http_ms), (in_process, inproc_ms)) if i % 2 == 0 else ((in_process, inproc_ms), (over_http, http_ms))
             for fn, out in pair:
@@ -208,4 +185,4 @@ def latency(section: Section, world, local: Local, Client, n: int, shared: dict)
             "in_process_ms": {"p50": percentile(inproc_ms, 50), "p90": percentile(inproc_ms, 90), "p99": percentile(inproc_ms, 99)},
         }
     )
-    section.notes.append(f"{n} requests each, interleaved; a new TCP connection per HTTP request (the local server speaks HTTP/1.0)")
+    section.notes.append(f"{n} requests each, interleaved; a new TCP connection per HTTP request")

@@ -13,40 +13,55 @@ cost model's request mix, and the AWS calls each one makes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .core import NotAvailable, Section, median, stdout_to
-from .environment import InProcess, handler_available
+from local.account import REGION
+from local.events import authorizer_event, http_event, match_route
+from todo_app.catalog import DATABASE_NAME, TABLES, Route
+
+from .core import Section, median, stdout_to
+from .environment import PREFIX, InProcess, World
 
 GOAL = 1.3
 JSON = {"content-type": "application/json"}
+
+
+def route_of(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The catalog route of a request and its path parameters; ValueError when there is none."""
+    found = match_route(method, path)
+    if found is None:
+        raise ValueError(f"no route for {method} {path}")
+    return found
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
 
 
 class Api:
     """Builds real events (local/events.py) and invokes handlers in-process, authorizer first."""
 
     def __init__(self, proc: InProcess) -> None:
-        from local.events import authorizer_event, http_event, match_route
+        self.proc = proc
 
-        self.proc, self._http, self._auth, self._match = proc, http_event, authorizer_event, match_route
-
-    def event(self, method: str, path: str, *, token: str | None = None, body: Any = None, context: dict | None = None) -> tuple[str, dict]:
-        found = self._match(method, path)
-        if not found:
-            raise ValueError(f"no route for {method} {path}")
-        route, params = found
+    def event(
+        self, method: str, path: str, *, token: str | None = None, body: Any = None, context: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The route's function and its payload 2.0 event (with the authorizer's `context` on a protected route)."""
+        route, params = route_of(method, path)
         headers = dict(JSON)
         if token:
-            headers["authorization"] = f"Bearer {token}"
+            headers["authorization"] = bearer(token)
         payload = json.dumps(body) if body is not None else None
-        return route.function, self._http(
+        return route.function, http_event(
             method,
             path,
             route=route,
@@ -56,26 +71,29 @@ class Api:
             authorizer_context=context if route.auth else None,
         )
 
-    def authorize(self, method: str, path: str, token: str) -> dict:
-        route, params = self._match(method, path)
-        event = self._auth(
-            method, path, route=route, path_parameters=params, identity=[f"Bearer {token}"], headers={"authorization": f"Bearer {token}"}
+    def authorizer_event(self, method: str, path: str, token: str) -> dict[str, Any]:
+        route, params = route_of(method, path)
+        return authorizer_event(
+            method, path, route=route, path_parameters=params, identity=[bearer(token)], headers={"authorization": bearer(token)}
         )
-        answer = self.proc.invoke("authorizer", event)
+
+    def authorize(self, method: str, path: str, token: str) -> dict[str, Any]:
+        answer = self.proc.invoke("authorizer", self.authorizer_event(method, path, token))
         if not answer.get("isAuthorized"):
             raise RuntimeError(f"authorizer refused the bench token: {answer}")
-        return answer.get("context") or {}
+        context: dict[str, Any] = answer.get("context") or {}
+        return context
 
-    def call(self, method: str, path: str, *, token: str | None = None, body: Any = None, expect: int | None = None) -> dict:
+    def call(self, method: str, path: str, *, token: str | None = None, body: Any = None, expect: int | None = None) -> dict[str, Any]:
         context = self.authorize(method, path, token) if token else None
         function, event = self.event(method, path, token=token, body=body, context=context)
-        response = self.proc.invoke(function, event)
+        response: dict[str, Any] = self.proc.invoke(function, event)
         if expect is not None and response.get("statusCode") != expect:
             raise RuntimeError(f"{method} {path}: expected {expect}, got {response.get('statusCode')}: {str(response.get('body'))[:300]}")
         return response
 
 
-def body_of(response: dict) -> dict:
+def body_of(response: dict[str, Any]) -> Any:
     return json.loads(response.get("body") or "{}")
 
 
@@ -84,7 +102,7 @@ def seed(api: Api) -> dict[str, str]:
     email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
     password = "correct horse battery staple"
     user = body_of(api.call("POST", "/users", body={"name": "Bench", "email": email, "password": password, "age": 42}, expect=201))
-    user_id = user.get("id") or user.get("userId")
+    user_id = user["id"]
     session = body_of(api.call("POST", "/sessions", body={"email": email, "password": password}, expect=201))
     token = session["token"]
     todo = body_of(
@@ -96,18 +114,18 @@ def seed(api: Api) -> dict[str, str]:
             expect=201,
         )
     )
-    return {"user_id": user_id, "token": token, "todo_id": todo.get("id") or todo.get("todoId"), "email": email}
+    return {"user_id": user_id, "token": token, "todo_id": todo["id"], "email": email}
 
 
 @contextmanager
-def aws_call_log():
-    """Record every AWS API call made through botocore (service, operation) while active."""
+def aws_call_log() -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+    """Record every AWS API call made through botocore (service, operation, parameters) while active."""
     from botocore.client import BaseClient
 
-    calls: list[tuple[str, str, dict]] = []
+    calls: list[tuple[str, str, dict[str, Any]]] = []
     original = BaseClient._make_api_call
 
-    def recording(self, operation_name, api_params):
+    def recording(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         calls.append((self.meta.service_model.service_name, operation_name, dict(api_params)))
         return original(self, operation_name, api_params)
 
@@ -123,7 +141,8 @@ def paired(candidate: Callable[[], Any], baseline: Callable[[], Any], n: int, wa
     for _ in range(warmup):
         candidate()
         baseline()
-    a, b = [], []
+    a: list[float] = []
+    b: list[float] = []
     clock = time.perf_counter_ns
     for i in range(n):
         pair = ((candidate, a), (baseline, b)) if i % 2 == 0 else ((baseline, b), (candidate, a))
@@ -135,11 +154,12 @@ def paired(candidate: Callable[[], Any], baseline: Callable[[], Any], n: int, wa
 
 
 @contextmanager
-def seeded(world, log_prefix: str):
+def seeded(world: World, log_prefix: str) -> Iterator[tuple[InProcess, Api, dict[str, str], str]]:
     """Handlers in this process, migrated, with a user, a token and a todo created through them.
 
     Yields (proc, api, ids, log_path); the functions' own output goes to a temporary log file."""
-    log_path = tempfile.mktemp(prefix=log_prefix)
+    descriptor, log_path = tempfile.mkstemp(prefix=log_prefix)
+    os.close(descriptor)
     proc = InProcess(world)
     try:
         with stdout_to(log_path):
@@ -154,17 +174,16 @@ def seeded(world, log_prefix: str):
             pass
 
 
-def run(section: Section, world, quick: bool, shared: dict) -> None:
-    for needed in ("users", "todos", "authorizer", "sessions", "migrate"):
-        if handler_available(needed):
-            raise NotAvailable(handler_available(needed))
+def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> None:
     n = 150 if quick else 800
     with seeded(world, "bench-logs-") as (proc, api, ids, log_path):
         measure(section, world, proc, api, ids, n, log_path, shared)
         section.data["cost_mix"] = mix_durations(proc, api, ids, 40 if quick else 150, log_path, shared)
 
 
-def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> None:
+def measure(
+    section: Section, world: World, proc: InProcess, api: Api, ids: dict[str, str], n: int, log_path: str, shared: dict[str, Any]
+) -> None:
     import boto3
     import psycopg
     from botocore.config import Config
@@ -182,11 +201,11 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
             raise RuntimeError(f"{event['routeKey']}: {response.get('statusCode')} {response.get('body')}")
 
     # the baselines: what the handlers wrap, with the same client settings and connection options
-    secret = json.loads(world.emulator.client("secretsmanager").get_secret_value(SecretId=world.secret_arn)["SecretString"])
+    secret = json.loads(world.emulator.client("secretsmanager").get_secret_value(SecretId=world.resources.secret_arn)["SecretString"])
     conn = psycopg.connect(
         host=world.postgres.host,
         port=world.postgres.port,
-        dbname="todo",
+        dbname=DATABASE_NAME,
         user=secret["username"],
         password=secret["password"],
         sslmode="disable",
@@ -203,27 +222,19 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=world.emulator.url,
-        region_name="us-east-1",
+        region_name=REGION,
         config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
     )
-    todos_table = world.tables["TODOS_TABLE"]
+    todos_table = world.resources.tables[TABLES["todos"].env]
 
     def raw_get_item():
         return dynamodb.get_item(TableName=todos_table, Key={"userId": {"S": user_id}, "todoId": {"S": todo_id}})["Item"]
 
-    assert raw_query() and raw_get_item()
-    sessions_table = world.tables["SESSIONS_TABLE"]
-    import hashlib
-
-    token_key = {"tokenHash": {"S": hashlib.sha256(token.encode()).hexdigest()}}
-    auth_event = api._auth(
-        "GET",
-        f"/todos/{todo_id}",
-        route=api._match("GET", f"/todos/{todo_id}")[0],
-        path_parameters={"todoId": todo_id},
-        identity=[f"Bearer {token}"],
-        headers={"authorization": f"Bearer {token}"},
-    )
+    if not (raw_query() and raw_get_item()):
+        raise RuntimeError("the baselines found no seeded user or todo")
+    sessions_table = world.resources.tables[TABLES["sessions"].env]
+    token_key = {TABLES["sessions"].hash_key: {"S": hashlib.sha256(token.encode()).hexdigest()}}
+    auth_event = api.authorizer_event("GET", f"/todos/{todo_id}", token)
     auth_handler, auth_ctx = proc.handler("authorizer"), proc.context("authorizer")
 
     def raw_session_get():
@@ -266,7 +277,7 @@ def measure(section: Section, world, proc: InProcess, api: Api, ids: dict, n: in
 
 
 # The cost model's request mix (bench/cost.py reads the shares from prices.json's "request_mix").
-def mix_routes(ids: dict) -> dict[str, tuple[str, str, Any]]:
+def mix_routes(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
     u, t = ids["user_id"], ids["todo_id"]
     return {
         "GET /todos/{todoId}": ("GET", f"/todos/{t}", None),
@@ -279,25 +290,21 @@ def mix_routes(ids: dict) -> dict[str, tuple[str, str, Any]]:
     }
 
 
-def call_label(service: str, operation: str, params: dict) -> str:
-    """service:Operation[:table key][:consistent], the table key being the catalog's (bench-<key>)."""
+def call_label(service: str, operation: str, params: dict[str, Any]) -> str:
+    """service:Operation[:table key][:consistent], the table key being the catalog's (the name without the bench's prefix)."""
     label = f"{service}:{operation}"
     table = params.get("TableName")
     if table:
-        label += ":" + str(table).split("-", 1)[-1]
+        label += ":" + str(table).removeprefix(f"{PREFIX}-")
     if params.get("ConsistentRead"):
         label += ":consistent"
     return label
 
 
-def mix_durations(proc: InProcess, api: Api, ids: dict, n: int, log_path: str, shared: dict) -> dict:
+def mix_durations(proc: InProcess, api: Api, ids: dict[str, str], n: int, log_path: str, shared: dict[str, Any]) -> dict[str, Any]:
     """Median handler duration, AWS calls and log bytes of each route in the cost mix (no baseline)."""
     out: dict[str, Any] = {}
     for label, (method, path, body) in mix_routes(ids).items():
-        found = api._match(method, path)
-        if not found or handler_available(found[0].function):
-            out[label] = {"na": f"{found[0].function if found else path} handler not landed yet"}
-            continue
         context = api.authorize(method, path, ids["token"])
         function, event = api.event(method, path, token=ids["token"], body=body, context=context)
         handler, ctx = proc.handler(function), proc.context(function)

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
-from .core import NotAvailable, Section, median
-from .environment import handler_available
+from local.events import sqs_event, sqs_record
+from todo_app.ids import new_id
+
+from .core import Section, median
+from .environment import World
+from .warm import seeded
 
 
-def run(section: Section, world, quick: bool, shared: dict) -> None:
-    for needed in ("worker", "orders", "users", "sessions", "authorizer", "migrate"):
-        if handler_available(needed):
-            raise NotAvailable(handler_available(needed))
-    from local.events import sqs_event, sqs_record
-    from todo_app.ids import new_id
-
-    from .warm import seeded
-
+def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> None:
     per_round, rounds = (60, 3) if quick else (200, 7)
     with seeded(world, "bench-worker-logs-") as (proc, api, ids, _):
         api.call(
@@ -35,29 +33,30 @@ def run(section: Section, world, quick: bool, shared: dict) -> None:
             expect=202,
         )
         sqs = world.emulator.client("sqs")
-        received = sqs.receive_message(QueueUrl=world.queues["queue_url"], MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
+        queue_url = world.resources.queue_url
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
         if not received:
             raise RuntimeError("POST /orders put no message on the queue")
         template = json.loads(received[0]["Body"])
-        sqs.delete_message(QueueUrl=world.queues["queue_url"], ReceiptHandle=received[0]["ReceiptHandle"])
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=received[0]["ReceiptHandle"])
         worker = proc.handler("worker")
 
-        def records(n: int) -> list[dict]:
+        def records(n: int) -> list[dict[str, Any]]:
             return [
-                sqs_record(json.dumps({**template, "orderId": new_id()}, separators=(",", ":")), queue_arn=world.queue_arn)
+                sqs_record(json.dumps({**template, "orderId": new_id()}, separators=(",", ":")), queue_arn=world.resources.queue_arn)
                 for _ in range(n)
             ]
 
         failures = 0
 
-        def batches_of(size: int):
+        def batches_of(size: int) -> Callable[[], list[float]]:
             def go() -> list[float]:
                 nonlocal failures
                 events = [sqs_event(records(size)) for _ in range(per_round // size)]  # built outside the clock
                 durations = []
                 for event in events:
                     t = time.perf_counter()
-                    answer = worker(event, proc.context("worker", 256))
+                    answer = worker(event, proc.context("worker"))
                     durations.append(time.perf_counter() - t)
                     failures += len((answer or {}).get("batchItemFailures", []))
                 return durations

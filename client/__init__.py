@@ -184,46 +184,53 @@ class Client:
         except ValueError:
             return payload.decode("utf-8", "replace")
 
-    def _user(self, user_id: str | None) -> str:
+    def call(self, operation: str, path_parameters: dict[str, str] | None = None, **options: Any) -> Any:
+        """The route of `operation` (a key of OPERATIONS), its path parameters filled in (URL-quoted);
+        `options` as for `request`."""
+        method, template = OPERATIONS[operation]
+        path = template.format_map({name: quote(value, safe="") for name, value in (path_parameters or {}).items()})
+        return self.request(method, path, **options)
+
+    def _user(self, user_id: str | None) -> dict[str, str]:
         user_id = user_id or self.user_id
         if not user_id:
             raise ValueError("no user id: log in first or pass one")
-        return quote(user_id, safe="")
+        return {"userId": user_id}
 
     # ------------------------------------------------------------------------------ routes
     def health(self) -> dict:
-        return self.request("GET", "/health", auth=False)
+        return self.call("health", auth=False)
 
     def sign_up(self, name: str, email: str, password: str, age: int | None = None) -> dict:
-        body = {"name": name, "email": email, "password": password}
+        body: dict[str, Any] = {"name": name, "email": email, "password": password}
         if age is not None:
             body["age"] = age
-        return self.request("POST", "/users", body=body, auth=False)
+        return self.call("sign_up", body=body, auth=False)
 
     def log_in(self, email: str, password: str) -> dict:
         """Creates a session and keeps its token (sent as a bearer token from now on) and user id."""
-        session = self.request("POST", "/sessions", body={"email": email, "password": password}, auth=False)
+        session = self.call("log_in", body={"email": email, "password": password}, auth=False)
         self.token, self.user_id = session["token"], session["userId"]
         return session
 
     def log_out(self) -> None:
         try:
-            self.request("DELETE", "/sessions/current")
+            self.call("log_out")
         finally:
             self.token = None
 
     def list_users(self, limit: int | None = None, cursor: str | None = None) -> dict:
-        return self.request("GET", "/users", query={"limit": limit, "cursor": cursor})
+        return self.call("list_users", query={"limit": limit, "cursor": cursor})
 
     def get_user(self, user_id: str | None = None) -> dict:
-        return self.request("GET", f"/users/{self._user(user_id)}")
+        return self.call("get_user", self._user(user_id))
 
     def update_user(self, user_id: str | None = None, **fields: Any) -> dict:
         """Fields: name, email, age (None clears the age)."""
-        return self.request("PUT", f"/users/{self._user(user_id)}", body=fields)
+        return self.call("update_user", self._user(user_id), body=fields)
 
     def delete_user(self, user_id: str | None = None) -> Any:
-        return self.request("DELETE", f"/users/{self._user(user_id)}")
+        return self.call("delete_user", self._user(user_id))
 
     def create_todo(
         self, user_id: str | None, title: str, *, description: str | None = None, due_date: str | None = None, priority: str | None = None
@@ -232,25 +239,25 @@ class Client:
         for key, value in (("description", description), ("dueDate", due_date), ("priority", priority)):
             if value is not None:
                 body[key] = value
-        return self.request("POST", f"/users/{self._user(user_id)}/todos", body=body)
+        return self.call("create_todo", self._user(user_id), body=body)
 
     def list_todos(
         self, user_id: str | None = None, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
     ) -> dict:
-        return self.request("GET", f"/users/{self._user(user_id)}/todos", query={"status": status, "limit": limit, "cursor": cursor})
+        return self.call("list_todos", self._user(user_id), query={"status": status, "limit": limit, "cursor": cursor})
 
     def get_todo(self, todo_id: str) -> dict:
-        return self.request("GET", f"/todos/{quote(todo_id, safe='')}")
+        return self.call("get_todo", {"todoId": todo_id})
 
     def update_todo(self, todo_id: str, **fields: Any) -> dict:
         """Fields: title, description, status ("open"/"done"), dueDate, priority; None removes description/dueDate."""
-        return self.request("PUT", f"/todos/{quote(todo_id, safe='')}", body=fields)
+        return self.call("update_todo", {"todoId": todo_id}, body=fields)
 
     def delete_todo(self, todo_id: str) -> Any:
-        return self.request("DELETE", f"/todos/{quote(todo_id, safe='')}")
+        return self.call("delete_todo", {"todoId": todo_id})
 
     def dashboard(self, user_id: str | None = None) -> dict:
-        return self.request("GET", f"/dashboard/{self._user(user_id)}")
+        return self.call("dashboard", self._user(user_id))
 
     def create_order(
         self, amount: str | int, currency: str, items: list[dict] | None = None, *, idempotency_key: str | None = None
@@ -260,10 +267,10 @@ class Client:
         if items is not None:
             body["items"] = items
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return self.request("POST", "/orders", body=body, headers=headers)
+        return self.call("create_order", body=body, headers=headers)
 
     def get_order(self, order_id: str) -> dict:
-        return self.request("GET", f"/orders/{quote(order_id, safe='')}")
+        return self.call("get_order", {"orderId": order_id})
 
     # ------------------------------------------------------------------------------ helpers
     def wait_for_order(self, order_id: str, timeout: float = 30, interval: float = 0.25) -> dict:

@@ -6,9 +6,9 @@ Options:
   --data-dir DIR           keep PostgreSQL's data (users) and a DynamoDB snapshot (todos, sessions, orders,
                            idempotency records; saved on a clean stop) in DIR between runs; without it
                            everything lives in temporary storage and is gone at stop
-  --visibility-timeout N   the orders queue's visibility timeout in seconds; default: the catalog's factor
-                           (6) x the worker's timeout (30 s) = 180 s. A failed message is retried after it,
-                           so tests shorten it to see retries and the DLQ move within seconds
+  --visibility-timeout N   the orders queue's visibility timeout in seconds; default: the catalog's factor x
+                           the worker's timeout, as on AWS (--help shows the figure). A failed message is retried
+                           after it, so tests shorten it to see retries and the DLQ move within seconds
   --outputs PATH           where to write the stack outputs (default .local/outputs.json in the project);
                            removed again at stop
   --log-level LEVEL        LOG_LEVEL given to the functions (default INFO)
@@ -25,8 +25,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+
+from todo_app.catalog import FUNCTIONS, ORDERS_QUEUE
 
 from .runtime import DEFAULT_FUNCTION_LOGS, DEFAULT_OUTPUTS, Options, Runtime, default_visibility_timeout
+
+MAX_VISIBILITY_TIMEOUT = 43200  # SQS's limit: 12 hours
 
 
 class Shutdown(BaseException):
@@ -46,7 +51,8 @@ def parse(argv: list[str] | None = None) -> Options:
         "--visibility-timeout",
         type=int,
         metavar="SECONDS",
-        help=f"orders queue visibility timeout (default {default_visibility_timeout()}: 6 x the worker's timeout)",
+        help=f"orders queue visibility timeout (default {default_visibility_timeout()}: "
+        f"{ORDERS_QUEUE.visibility_timeout_factor} x the worker's timeout of {FUNCTIONS['worker'].timeout} s)",
     )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="stack outputs file (default .local/outputs.json)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' LOG_LEVEL")
@@ -56,8 +62,8 @@ def parse(argv: list[str] | None = None) -> Options:
         help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)',
     )
     args = parser.parse_args(argv)
-    if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= 43200:
-        parser.error("--visibility-timeout must be 0..43200 seconds")
+    if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+        parser.error(f"--visibility-timeout must be 0..{MAX_VISIBILITY_TIMEOUT} seconds")
     return Options(
         host=args.host,
         port=args.port,
@@ -72,7 +78,7 @@ def parse(argv: list[str] | None = None) -> Options:
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
 
-    def on_signal(signum, frame):
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         # once: a second signal must not interrupt the clean-up that the first one started
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except Shutdown as reason:
         runtime.log(f"[local] {reason} during start-up")
         return 130
-    except Exception as error:  # noqa: BLE001 - any start-up failure is reported in one line; start() has stopped what it started
+    except Exception as error:  # noqa: BLE001 - the program's boundary: any start-up failure is reported in one line; start() has stopped what it started
         runtime.log(f"[local] could not start: {error}")
         return 1
     try:

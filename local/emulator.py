@@ -7,31 +7,26 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 
 from todo_app.catalog import ORDERS_QUEUE, TABLES, KeySchema
 
-REGION = "us-east-1"
-# moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+from .account import FAKE_CREDENTIALS, REGION
+from .system import free_port, stop_process
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+__all__ = ["FAKE_CREDENTIALS", "REGION", "Emulator", "create_database_secret", "create_queues", "create_tables", "table_name"]
 
 
 @dataclass
 class Emulator:
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     url: str
 
     @classmethod
@@ -60,17 +55,16 @@ class Emulator:
         urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST"), timeout=10).close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` in the emulator (boto3's clients are untyped: Any)."""
         return boto3.client(
-            service, endpoint_url=self.url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
 
@@ -82,12 +76,12 @@ def key_schema(pairs: KeySchema) -> list[dict[str, str]]:
     return [{"AttributeName": name, "KeyType": key_type} for name, key_type in pairs]
 
 
-def create_tables(dynamodb, prefix: str) -> dict[str, str]:
+def create_tables(dynamodb: Any, prefix: str) -> dict[str, str]:
     """Create every catalog table (on-demand, as staging does); returns {env var: table name}."""
     names = {}
     for table in TABLES.values():
         name = table_name(prefix, table.key)
-        args = {
+        args: dict[str, Any] = {
             "TableName": name,
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": key_schema(table.key_schema),
@@ -109,19 +103,33 @@ def create_tables(dynamodb, prefix: str) -> dict[str, str]:
     return names
 
 
-def create_queues(sqs, prefix: str, visibility_timeout: int) -> dict[str, str]:
-    """Create the orders queue and its DLQ with the catalog's settings; returns their URLs."""
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return arn
+
+
+def create_queues(sqs: Any, prefix: str, visibility_timeout: int) -> dict[str, str]:
+    """Create the orders queue and its DLQ with the catalog's settings; returns `queue_url`, `queue_arn`
+    (what the event source mapping names in its records) and `dlq_url`."""
     dlq_url = sqs.create_queue(
         QueueName=f"{prefix}-orders-dlq",
         Attributes={"MessageRetentionPeriod": str(ORDERS_QUEUE.dlq_retention_seconds)},
     )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=f"{prefix}-orders",
         Attributes={
             "MessageRetentionPeriod": str(ORDERS_QUEUE.message_retention_seconds),
             "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": ORDERS_QUEUE.max_receive_count}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": ORDERS_QUEUE.max_receive_count}
+            ),
         },
     )["QueueUrl"]
-    return {"queue_url": queue_url, "dlq_url": dlq_url}
+    return {"queue_url": queue_url, "queue_arn": _queue_arn(sqs, queue_url), "dlq_url": dlq_url}
+
+
+def create_database_secret(secretsmanager: Any, name: str, username: str, password: str) -> str:
+    """The database credentials as a Secrets Manager secret in RDS's managed format ({"username", "password"},
+    which DB_SECRET_ARN names); returns its ARN."""
+    arn: str = secretsmanager.create_secret(Name=name, SecretString=json.dumps({"username": username, "password": password}))["ARN"]
+    return arn

@@ -19,12 +19,12 @@ from urllib.parse import parse_qsl
 
 from todo_app.catalog import ROUTES, Route
 
-ACCOUNT_ID = "123456789012"
+from .account import ACCOUNT_ID, REGION
+
 API_ID = "local"
-REGION = "us-east-1"
 
 
-def _pattern(path: str) -> re.Pattern:
+def _pattern(path: str) -> re.Pattern[str]:
     # API Gateway path variables match one whole segment: /users/{userId}
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
@@ -41,7 +41,12 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
-def _request_context(method: str, path: str, route_key: str, source_ip: str, user_agent: str) -> dict[str, Any]:
+def new_request_id() -> str:
+    """An id in the shape API Gateway gives each request (its `apigw-requestid` header and requestContext.requestId)."""
+    return base64.b32encode(uuid.uuid4().bytes)[:16].decode()
+
+
+def _request_context(method: str, path: str, route_key: str, source_ip: str, user_agent: str, request_id: str | None) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
         "accountId": ACCOUNT_ID,
@@ -49,7 +54,7 @@ def _request_context(method: str, path: str, route_key: str, source_ip: str, use
         "domainName": f"{API_ID}.execute-api.{REGION}.amazonaws.com",
         "domainPrefix": API_ID,
         "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": user_agent},
-        "requestId": base64.b32encode(uuid.uuid4().bytes)[:16].decode(),
+        "requestId": request_id or new_request_id(),
         "routeKey": route_key,
         "stage": "$default",
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -70,7 +75,19 @@ def _headers_and_cookies(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, 
     return merged, cookies
 
 
-def _common(method: str, raw_path: str, raw_query: str, headers, route: Route, params: dict[str, str], source_ip: str) -> dict[str, Any]:
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+def _common(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Headers,
+    route: Route,
+    params: dict[str, str],
+    source_ip: str,
+    request_id: str | None,
+) -> dict[str, Any]:
     header_map, cookies = _headers_and_cookies(headers.items() if isinstance(headers, Mapping) else headers)
     event: dict[str, Any] = {
         "version": "2.0",
@@ -78,7 +95,7 @@ def _common(method: str, raw_path: str, raw_query: str, headers, route: Route, p
         "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": header_map,
-        "requestContext": _request_context(method, raw_path, route.route_key, source_ip, header_map.get("user-agent", "")),
+        "requestContext": _request_context(method, raw_path, route.route_key, source_ip, header_map.get("user-agent", ""), request_id),
     }
     if cookies:
         event["cookies"] = cookies
@@ -99,14 +116,15 @@ def http_event(
     route: Route,
     path_parameters: dict[str, str] | None = None,
     raw_query: str = "",
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    headers: Headers = (),
     body: bytes | str | None = None,
     authorizer_context: dict[str, Any] | None = None,
     source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event for a matched route; text bodies stay text, others go base64."""
     method = method.upper()
-    event = _common(method, raw_path, raw_query, headers, route, path_parameters or {}, source_ip)
+    event = _common(method, raw_path, raw_query, headers, route, path_parameters or {}, source_ip, request_id)
     if authorizer_context is not None:
         event["requestContext"]["authorizer"] = {"lambda": authorizer_context}
     if body:
@@ -128,12 +146,13 @@ def authorizer_event(
     identity: list[str],
     path_parameters: dict[str, str] | None = None,
     raw_query: str = "",
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    headers: Headers = (),
     source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """The REQUEST authorizer event (payload 2.0) API Gateway sends before a protected route."""
     method = method.upper()
-    event = _common(method, raw_path, raw_query, headers, route, path_parameters or {}, source_ip)
+    event = _common(method, raw_path, raw_query, headers, route, path_parameters or {}, source_ip, request_id)
     event["type"] = "REQUEST"
     event["routeArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/$default/{method}{raw_path}"
     event["identitySource"] = identity

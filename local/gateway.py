@@ -21,7 +21,6 @@ import base64
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,8 +28,8 @@ from urllib.parse import unquote, urlsplit
 
 from todo_app.catalog import AUTH_HEADER
 
-from .events import authorizer_event, http_event, match_route
-from .lambdas import FunctionError, Functions
+from .containers import FunctionError, Invoker
+from .events import authorizer_event, http_event, match_route, new_request_id
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
@@ -44,6 +43,10 @@ class GatewayResponse(Exception):
         super().__init__(message)
         self.status, self.message = status, message
 
+    def to_http(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        """As API Gateway sends it: a JSON body {"message": ...}."""
+        return self.status, [("content-type", "application/json")], json.dumps({"message": self.message}).encode()
+
 
 NOT_FOUND = (404, "Not Found")
 UNAUTHORIZED = (401, "Unauthorized")
@@ -55,14 +58,17 @@ INTERNAL = (500, "Internal Server Error")
 class Gateway:
     """Routing, the authorizer and the function call; independent of the HTTP server so it stays testable."""
 
-    def __init__(self, functions: Functions, log: Callable[[str], None] = print) -> None:
-        self.functions = functions
+    def __init__(self, functions: Invoker, log: Callable[[str], None] = print) -> None:
+        self.functions = functions  # the warm containers (or a test's stand-in), invoked by catalog name
         self.log = log
 
     def handle(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str, request_id: str | None = None
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """One request in, (status, headers, body) out."""
+        """One request in, (status, headers, body) out, or GatewayResponse for an answer of API Gateway's own.
+
+        `request_id` (new when not given) is the requestContext.requestId of the events this request makes."""
+        request_id = request_id or new_request_id()
         url = urlsplit(target)
         raw_path, raw_query = url.path or "/", url.query
         found = match_route(method, raw_path)
@@ -84,6 +90,7 @@ class Gateway:
                 raw_query=raw_query,
                 headers=headers,
                 source_ip=source_ip,
+                request_id=request_id,
             )
             try:
                 decision = self.functions.invoke("authorizer", event)
@@ -105,6 +112,7 @@ class Gateway:
             body=body or None,
             authorizer_context=authorizer_context,
             source_ip=source_ip,
+            request_id=request_id,
         )
         try:
             result = self.functions.invoke(route.function, event)
@@ -157,7 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks, size = [], 0
+            chunks: list[bytes] = []
+            size = 0
             while True:
                 length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if length == 0:
@@ -179,24 +188,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         started = time.monotonic()
-        request_id = base64.b32encode(uuid.uuid4().bytes)[:16].decode()
+        request_id = new_request_id()
         method = self.command
         try:
             body = self._read_body()
             status, headers, payload = self.server.gateway.handle(
-                method, self.path, list(self.headers.items()), body, self.client_address[0]
+                method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
             )
         except GatewayResponse as answer:
             if answer.status == 413:
                 self.close_connection = True  # the unread body makes the connection unusable
-            status, headers, payload = (
-                answer.status,
-                [("content-type", "application/json")],
-                json.dumps({"message": answer.message}).encode(),
-            )
-        except Exception as error:  # noqa: BLE001 - a bug in the runtime itself (never a handler's) still gets API Gateway's 500
+            status, headers, payload = answer.to_http()
+        except Exception as error:  # noqa: BLE001 - the HTTP server's boundary: a bug in the runtime itself (a handler's never gets here) still gets API Gateway's 500
             self.server.log(f"  gateway error: {error!r}")
-            status, headers, payload = INTERNAL[0], [("content-type", "application/json")], json.dumps({"message": INTERNAL[1]}).encode()
+            status, headers, payload = GatewayResponse(*INTERNAL).to_http()
         self.send_response(status)
         for name, value in headers:
             if name not in ("content-length", "connection", "transfer-encoding"):
@@ -226,7 +231,7 @@ class GatewayServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]  # the bound address: a port 0 is resolved
         return f"http://{host}:{port}"
 
     def start(self) -> None:

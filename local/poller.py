@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .containers import FunctionError, Invoker
 from .events import sqs_event, sqs_record
-from .lambdas import FunctionError, Functions
 
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS's limit per ReceiveMessage call
 IDLE_WAIT_SECONDS = 2  # long-poll wait while idle; short so that shutdown is quick
@@ -28,7 +30,7 @@ IDLE_WAIT_SECONDS = 2  # long-poll wait while idle; short so that shutdown is qu
 
 def _message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     """ReceiveMessage's MessageAttributes in the Lambda event's spelling."""
-    converted = {}
+    converted: dict[str, Any] = {}
     for name, value in attributes.items():
         converted[name] = {
             "stringValue": value.get("StringValue"),
@@ -41,12 +43,14 @@ def _message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 class Poller:
+    """The event source mapping from the orders queue to `function`, invoked through `functions`."""
+
     def __init__(
         self,
-        sqs,
+        sqs: Any,
         queue_url: str,
         queue_arn: str,
-        functions: Functions,
+        functions: Invoker,
         batch_size: int,
         batch_window: float,
         log: Callable[[str], None] = print,
@@ -70,13 +74,14 @@ class Poller:
 
     # ------------------------------------------------------------------------------------------
     def _receive(self, limit: int, wait: int) -> list[dict[str, Any]]:
-        return self.sqs.receive_message(
+        messages: list[dict[str, Any]] = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=min(MAX_MESSAGES_PER_RECEIVE, limit),
             WaitTimeSeconds=wait,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        return messages
 
     def _gather(self) -> list[dict[str, Any]]:
         batch = self._receive(self.batch_size, IDLE_WAIT_SECONDS)
@@ -99,7 +104,7 @@ class Poller:
                 batch = self._gather()
                 if batch:
                     self._deliver(batch)
-            except Exception as error:  # noqa: BLE001 - the emulator going away at shutdown, or a transient error: the poller keeps going
+            except (BotoCoreError, ClientError) as error:  # the emulator going away at shutdown, or a transient error: keep polling
                 if self._stop.is_set():
                     return
                 self.log(f"  poller: {type(error).__name__}: {error}")
@@ -154,7 +159,7 @@ class Poller:
         if not isinstance(items, list):
             self.log("  poller: batchItemFailures is not a list: the whole batch fails")
             return ids
-        failed = set()
+        failed: set[str] = set()
         for item in items:
             identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
             if not identifier or identifier not in ids:

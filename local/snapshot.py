@@ -13,6 +13,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from todo_app.catalog import TABLES
 
@@ -21,11 +22,16 @@ from .emulator import table_name
 FILE = "dynamodb.json"
 
 
-def save(dynamodb, prefix: str, data_dir: Path) -> int:
+BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem call
+
+
+def save(dynamodb: Any, prefix: str, data_dir: Path) -> int:
     """Write every item of every catalog table; returns the item count."""
-    tables, count = {}, 0
+    tables: dict[str, list[dict[str, Any]]] = {}
+    count = 0
     for table in TABLES.values():
-        items, kwargs = [], {"TableName": table_name(prefix, table.key)}
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": table_name(prefix, table.key)}
         while True:
             page = dynamodb.scan(**kwargs)
             items += page.get("Items", [])
@@ -41,7 +47,7 @@ def save(dynamodb, prefix: str, data_dir: Path) -> int:
     return count
 
 
-def load(dynamodb, prefix: str, data_dir: Path) -> int:
+def load(dynamodb: Any, prefix: str, data_dir: Path) -> int:
     """Put back the items of the last snapshot, if any; returns the item count."""
     path = Path(data_dir) / FILE
     if not path.exists():
@@ -54,8 +60,8 @@ def load(dynamodb, prefix: str, data_dir: Path) -> int:
             continue
         if table.ttl_attribute:
             items = [i for i in items if table.ttl_attribute not in i or float(i[table.ttl_attribute].get("N", "inf")) > now]
-        for start in range(0, len(items), 25):
-            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_LIMIT]]
             pending = {table_name(prefix, key): requests}
             while pending:
                 pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}

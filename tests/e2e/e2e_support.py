@@ -19,22 +19,36 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 
 from client import Client
-from local.runtime import pid_alive
+from local.account import FAKE_CREDENTIALS
+from local.system import free_port, pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 2
 START_TIMEOUT = 60
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def local_command(port: int, data_dir: Path, outputs: Path, function_logs: Path, *options: str) -> list[str]:
+    """`python -m local` with its state (data, outputs, function logs) where a test wants it."""
+    return [
+        sys.executable,
+        "-m",
+        "local",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--outputs",
+        str(outputs),
+        "--function-logs",
+        str(function_logs),
+        *options,
+    ]
 
 
 def port_open(port: int) -> bool:
@@ -81,21 +95,14 @@ class LocalRuntime:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
     def start(self) -> LocalRuntime:
-        command = [
-            sys.executable,
-            "-m",
-            "local",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-            "--outputs",
-            str(self.outputs_path),
+        command = local_command(
+            self.port,
+            self.data_dir,
+            self.outputs_path,
+            self.function_log_path,
             "--visibility-timeout",
             str(self.visibility_timeout),
-            "--function-logs",
-            str(self.function_log_path),
-        ]
+        )
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -125,14 +132,14 @@ class LocalRuntime:
     def client(self) -> Client:
         return Client.from_outputs(self.outputs_path)
 
-    def sqs(self):
+    def sqs(self) -> Any:
         url = urlsplit(self.outputs["ordersQueueUrl"])
         return boto3.client(
             "sqs",
             endpoint_url=f"{url.scheme}://{url.netloc}",
             region_name=self.outputs["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
     def stop(self, check: bool = True, timeout: float = 30, sig: int = signal.SIGTERM) -> None:

@@ -6,11 +6,13 @@ import base64
 
 import pytest
 
+from local.containers import FunctionError
 from local.gateway import Gateway, GatewayResponse, to_http
-from local.lambdas import FunctionError
 
 
 class FakeFunctions:
+    """Stands in for the warm containers: canned answers (or exceptions) by function name."""
+
     def __init__(self, **behaviour):
         self.behaviour, self.calls = behaviour, []
 
@@ -38,6 +40,12 @@ def test_the_authorizer_context_reaches_the_route_as_requestcontext_authorizer_l
     assert event["requestContext"]["authorizer"] == {"lambda": {"userId": "u-1"}}
     assert event["pathParameters"] == {"userId": "u-1"} and event["queryStringParameters"] == {"x": "1"}
     assert event["routeKey"] == "GET /users/{userId}"
+
+
+def test_the_authorizer_and_the_route_see_the_requests_one_id():
+    functions = FakeFunctions(authorizer=ALLOW, users={"statusCode": 200})
+    Gateway(functions, log=lambda line: None).handle("GET", "/users/u-1", [("Authorization", "Bearer t")], b"", "127.0.0.1", "REQ-1")
+    assert [event["requestContext"]["requestId"] for _, event in functions.calls] == ["REQ-1", "REQ-1"]
 
 
 def test_public_routes_skip_the_authorizer():
@@ -82,7 +90,7 @@ def test_payload_2_0_response_mapping():
 def test_each_function_gets_its_own_copy_of_the_todo_app_package():
     import sys
 
-    from local.lambdas import import_isolated
+    from local.containers import import_isolated
 
     before = {name: module for name, module in sys.modules.items() if name.startswith("todo_app")}
     users = import_isolated("todo_app.handlers.users")

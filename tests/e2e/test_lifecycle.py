@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from e2e_support import ROOT, LocalRuntime, data_dir, signed_up
+from e2e_support import ROOT, LocalRuntime, data_dir, local_command, signed_up
 
 
 @pytest.fixture
@@ -44,14 +44,14 @@ def test_a_restart_with_the_same_data_dir_keeps_users_todos_and_sessions(workdir
         second.stop()
 
 
-def test_the_demo_walks_through_the_application_and_exits_0(runtime):
-    done = subprocess.run(
-        [sys.executable, "-m", "client", "demo", "--outputs", str(runtime.outputs_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def run_demo(outputs: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "client", "demo", "--outputs", str(outputs)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
+
+
+def test_the_demo_walks_through_the_application_and_exits_0(runtime):
+    done = run_demo(runtime.outputs_path)
     assert done.returncode == 0, done.stdout + done.stderr
     for step in (
         "health",
@@ -71,13 +71,7 @@ def test_the_demo_walks_through_the_application_and_exits_0(runtime):
 
 
 def test_the_demo_explains_a_missing_outputs_file(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "client", "demo", "--outputs", str(tmp_path / "none.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_demo(tmp_path / "none.json", timeout=60)
     assert done.returncode == 2 and "python -m local" in done.stderr
 
 
@@ -111,19 +105,7 @@ def test_a_failed_start_up_stops_what_it_had_started(workdir):
         port = taken.getsockname()[1]
         # the API port is taken: PostgreSQL and the emulator are already running when the bind fails
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "local",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(workdir / "data"),
-                "--outputs",
-                str(workdir / "outputs.json"),
-                "--function-logs",
-                str(workdir / "functions.log"),
-            ],
+            local_command(port, workdir / "data", workdir / "outputs.json", workdir / "functions.log"),
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -27,21 +27,32 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import Any, Protocol
 
 from todo_app.catalog import FUNCTIONS, FunctionSpec
 
 from .events import LambdaContext
 
 PACKAGE = "todo_app"
+Handler = Callable[[dict[str, Any], LambdaContext], Any]
+
+
+class Invoker(Protocol):
+    """What the gateway and the poller need: invoke a catalog function by name. `Containers` is one; a test
+    can stand in its own."""
+
+    def invoke(self, name: str, event: dict[str, Any]) -> Any: ...
+
+
 _IMPORT_LOCK = threading.Lock()  # sys.modules is swapped while one function imports
 
 
-def _package_modules() -> dict[str, Any]:
+def _package_modules() -> dict[str, ModuleType]:
     return {name: module for name, module in sys.modules.items() if name == PACKAGE or name.startswith(PACKAGE + ".")}
 
 
-def import_isolated(module_name: str) -> Any:
+def import_isolated(module_name: str) -> ModuleType:
     """Import `module_name` with a private copy of the `todo_app` package; sys.modules is left as it was."""
     with _IMPORT_LOCK:
         shared = _package_modules()
@@ -57,45 +68,55 @@ def import_isolated(module_name: str) -> Any:
 
 
 class FunctionError(Exception):
-    """The handler raised, could not be imported, or ran past its timeout: what Lambda reports as a function error."""
+    """The handler raised, could not be imported, or ran past its timeout: what Lambda reports as a function error.
+    `error_type` is Lambda's errorType: the exception's class name, Runtime.ImportModuleError or Sandbox.Timedout."""
 
-    def __init__(self, function: str, kind: str, message: str) -> None:
-        super().__init__(f"{function}: {kind}: {message}")
-        self.function, self.kind, self.message = function, kind, message
+    def __init__(self, function: str, error_type: str, message: str) -> None:
+        super().__init__(f"{function}: {error_type}: {message}")
+        self.function, self.error_type, self.message = function, error_type, message
 
 
 @dataclass
-class WarmFunction:
+class WarmContainer:
+    """One function's container: its handler, imported on first use and kept, run one invocation at a time."""
+
     spec: FunctionSpec
     physical_name: str
     memory_mb: int
     log: Callable[[str], None] = print
-    _handler: Callable[[dict, Any], Any] | None = None
+    _handler: Handler | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     invocations: int = 0
 
-    def _load(self) -> Callable[[dict, Any], Any]:
-        started = time.monotonic()
-        module_name, _, attribute = self.spec.handler.rpartition(".")
-        module = import_isolated(module_name)
-        handler = getattr(module, attribute)
-        self.log(f"  cold start {self.spec.name} ({self.spec.handler}) {(time.monotonic() - started) * 1000:.0f}ms")
-        return handler
+    @property
+    def handler(self) -> Handler:
+        """The handler function, imported (a cold start, logged with its duration) on first use."""
+        if self._handler is None:
+            started = time.monotonic()
+            module_name, _, attribute = self.spec.handler.rpartition(".")
+            self._handler = getattr(import_isolated(module_name), attribute)
+            self.log(f"  cold start {self.spec.name} ({self.spec.handler}) {(time.monotonic() - started) * 1000:.0f}ms")
+        return self._handler
+
+    def new_context(self) -> LambdaContext:
+        """The context object of one invocation: this container's name and memory, the function's timeout."""
+        return LambdaContext(function_name=self.physical_name, memory_limit_in_mb=self.memory_mb, timeout_seconds=self.spec.timeout)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the handler with a fresh LambdaContext; any failure becomes a FunctionError (logged with its traceback)."""
         with self._lock:
+            # Both catches below are the Lambda runtime's boundary: whatever the function's code raises is
+            # reported as a function error, never raised into the caller (the gateway or the poller).
             try:
-                if self._handler is None:
-                    self._handler = self._load()
+                handler = self.handler
             except Exception as error:  # Runtime.ImportModuleError on Lambda; the next invocation tries again
                 self.log(f"  {self.spec.name}: init error\n{traceback.format_exc().rstrip()}")
                 raise FunctionError(self.spec.name, "Runtime.ImportModuleError", str(error)) from error
-            context = LambdaContext(function_name=self.physical_name, memory_limit_in_mb=self.memory_mb, timeout_seconds=self.spec.timeout)
+            context = self.new_context()
             self.invocations += 1
             started = time.monotonic()
             try:
-                result = self._handler(event, context)
+                result = handler(event, context)
             except Exception as error:
                 self.log(f"  {self.spec.name}: unhandled {type(error).__name__}\n{traceback.format_exc().rstrip()}")
                 raise FunctionError(self.spec.name, type(error).__name__, str(error)) from error
@@ -107,16 +128,16 @@ class WarmFunction:
             return result
 
 
-class Functions:
-    """Every catalog function as a warm container, by catalog name."""
+class Containers:
+    """One warm container for every catalog function, by catalog name."""
 
     def __init__(self, prefix: str, memory: Callable[[FunctionSpec], int], log: Callable[[str], None] = print) -> None:
-        self._functions = {
-            name: WarmFunction(spec, physical_name=f"{prefix}-{name}", memory_mb=memory(spec), log=log) for name, spec in FUNCTIONS.items()
+        self._containers = {
+            name: WarmContainer(spec, physical_name=f"{prefix}-{name}", memory_mb=memory(spec), log=log) for name, spec in FUNCTIONS.items()
         }
 
-    def __getitem__(self, name: str) -> WarmFunction:
-        return self._functions[name]
+    def __getitem__(self, name: str) -> WarmContainer:
+        return self._containers[name]
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        return self._functions[name].invoke(event)
+        return self._containers[name].invoke(event)

@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 from local import events
-from todo_app import catalog, http
+from todo_app import catalog, http_api
 
 from .conftest import context_for, reply_of
 
@@ -18,7 +18,7 @@ def _sample_path(path: str) -> str:
 def test_resolver_routes_are_the_catalog_routes(function):
     module = importlib.import_module(catalog.FUNCTIONS[function].module)
     registered = {(r.method, r.rule.pattern) for r in module.app._static_routes + module.app._dynamic_routes}
-    expected = {(r.method, module.app._compile_regex(http.to_rule(r.path)).pattern) for r in catalog.routes_for(function)}
+    expected = {(r.method, module.app._compile_regex(http_api.to_rule(r.path)).pattern) for r in catalog.routes_for(function)}
     assert registered == expected
     assert len(module.app._static_routes + module.app._dynamic_routes) == len(catalog.routes_for(function))
 
@@ -52,6 +52,6 @@ def test_unmatched_method_inside_a_function_is_404(base_env):
 
 
 def test_missing_operation_fails_at_bind():
-    app = http.create_app()
+    app = http_api.create_app()
     with pytest.raises(RuntimeError, match="no route function"):
-        http.bind(app, "users", {"create_user": lambda: None})
+        http_api.bind(app, "users", {"create_user": lambda: None})

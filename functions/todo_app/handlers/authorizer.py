@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from todo_app import aws
-from todo_app.obs import logger
+from todo_app.telemetry import logger
 from todo_app.tokens import bearer_token, token_hash
 
 DENY = {"isAuthorized": False}

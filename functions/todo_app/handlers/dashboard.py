@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from todo_app import aws, db, http, store
-from todo_app.todos import todo_json
+from todo_app import aws, db, http_api, user_rows
+from todo_app.todo_items import todo_json
 
-app = http.create_app()
+app = http_api.create_app()
 STATUSES = ("open", "done")
 
 
@@ -84,12 +84,12 @@ def _order_summary(user_id: str) -> dict:
 
 
 def get_dashboard(userId: str):
-    http.require_self(app, userId)
-    row = db.run(lambda conn: store.get_active_user(conn, userId))
+    http_api.require_self(app, userId)
+    row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
     if row is None:
-        raise http.not_found("user")
-    return http.json_response(200, {"user": store.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)})
+        raise http_api.not_found("user")
+    return http_api.json_response(200, {"user": user_rows.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)})
 
 
-http.bind(app, "dashboard", globals())
-handler = http.lambda_handler(app)
+http_api.bind(app, "dashboard", globals())
+handler = http_api.lambda_handler(app)

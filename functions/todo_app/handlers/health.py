@@ -7,10 +7,10 @@ Env: SESSIONS_TABLE, DB_*.
 
 from __future__ import annotations
 
-from todo_app import aws, db, http
-from todo_app.obs import logger
+from todo_app import aws, db, http_api
+from todo_app.telemetry import logger
 
-app = http.create_app()
+app = http_api.create_app()
 SENTINEL = "health-check"
 
 
@@ -33,14 +33,14 @@ def health():
             checks[name] = "unavailable"
             failed.append(name)
     if not failed:
-        return http.json_response(200, {"status": "ok", "checks": checks})
-    body = http.error_body(
+        return http_api.json_response(200, {"status": "ok", "checks": checks})
+    body = http_api.error_body(
         "dependency_unavailable",
         "Unavailable: " + ", ".join(failed),
         [{"check": name, "message": f"{name} is unavailable"} for name in failed],
     )
-    return http.json_response(503, {"status": "unavailable", "checks": checks, **body})
+    return http_api.json_response(503, {"status": "unavailable", "checks": checks, **body})
 
 
-http.bind(app, "health", globals())
-handler = http.lambda_handler(app)
+http_api.bind(app, "health", globals())
+handler = http_api.lambda_handler(app)

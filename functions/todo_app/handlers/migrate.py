@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from todo_app import db, migrator
-from todo_app.obs import logger
+from todo_app.telemetry import logger
 
 
 @logger.inject_lambda_context

@@ -35,13 +35,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from todo_app import aws, http, ids
+from todo_app import aws, http_api, ids
 from todo_app.models import OrderCreate
-from todo_app.obs import MetricUnit, metrics
-from todo_app.orders import order_json
+from todo_app.order_items import order_json
+from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
 
-app = http.create_app()
+app = http_api.create_app()
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _config = IdempotencyConfig(
@@ -81,43 +81,43 @@ aws.on_reset(reset)
 
 
 def create_order():
-    caller = http.caller_id(app)
-    key = http.header(app, "idempotency-key")
+    caller = http_api.caller_id(app)
+    key = http_api.header(app, "idempotency-key")
     if key is not None and not _KEY.match(key):
-        raise http.bad_request("Idempotency-Key", "must be 1 to 128 printable characters without spaces")
-    order = http.parse(app, OrderCreate).normalized()
+        raise http_api.bad_request("Idempotency-Key", "must be 1 to 128 printable characters without spaces")
+    order = http_api.parse(app, OrderCreate).normalized()
     if key is None:
-        return http.json_response(202, send_order(caller, order))
+        return http_api.json_response(202, send_order(caller, order))
     _config.register_lambda_context(app.lambda_context)
     try:
         answer = _idempotent_send()(request={"userId": caller, "key": key, "order": order})
     except IdempotencyValidationError:
-        raise http.ApiError(
+        raise http_api.ApiError(
             409,
             "idempotency_key_reused",
             "This Idempotency-Key was used with a different order",
             [{"field": "Idempotency-Key", "message": "was used with a different order"}],
         ) from None
     except IdempotencyAlreadyInProgressError:
-        raise http.ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still in progress") from None
+        raise http_api.ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still in progress") from None
     except IdempotencyPersistenceLayerError as exc:
         raise aws.DependencyUnavailable("dynamodb", "the idempotency store failed") from exc
-    return http.json_response(202, answer)
+    return http_api.json_response(202, answer)
 
 
 def get_order(orderId: str):
-    caller = http.caller_id(app)
+    caller = http_api.caller_id(app)
     if not ids.is_id(orderId):
-        raise http.not_found("order")
+        raise http_api.not_found("order")
     item = (
         aws.client("dynamodb")
         .get_item(TableName=aws.table_name("orders"), Key={"userId": {"S": caller}, "orderId": {"S": orderId}})
         .get("Item")
     )
     if not item:
-        raise http.not_found("order")
-    return http.json_response(200, order_json(aws.from_item(item)))
+        raise http_api.not_found("order")
+    return http_api.json_response(200, order_json(aws.from_item(item)))
 
 
-http.bind(app, "orders", globals())
-handler = http.lambda_handler(app)
+http_api.bind(app, "orders", globals())
+handler = http_api.lambda_handler(app)

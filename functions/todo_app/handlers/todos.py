@@ -15,13 +15,13 @@ Env: TODOS_TABLE, DB_*.
 
 from __future__ import annotations
 
-from todo_app import aws, db, http, ids
+from todo_app import aws, db, http_api, ids
 from todo_app.models import TodoCreate, TodoUpdate
-from todo_app.obs import MetricUnit, metrics
+from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
-from todo_app.todos import status_key, todo_json
+from todo_app.todo_items import status_key, todo_json
 
-app = http.create_app()
+app = http_api.create_app()
 
 
 def _table() -> str:
@@ -29,8 +29,8 @@ def _table() -> str:
 
 
 def create_todo(userId: str):
-    http.require_self(app, userId)
-    body = http.parse(app, TodoCreate)
+    http_api.require_self(app, userId)
+    body = http_api.parse(app, TodoCreate)
     todo_id, now = ids.new_id(), now_iso()
     item = {
         "userId": userId,
@@ -64,17 +64,17 @@ def create_todo(userId: str):
             return True
 
     if not db.run(create):
-        raise http.not_found("user")
+        raise http_api.not_found("user")
     metrics.add_metric(name="TodosCreated", unit=MetricUnit.Count, value=1)
-    return http.json_response(201, todo_json(item))
+    return http_api.json_response(201, todo_json(item))
 
 
 def list_todos(userId: str):
-    http.require_self(app, userId)
-    status = http.query_param(app, "status")
+    http_api.require_self(app, userId)
+    status = http_api.query_param(app, "status")
     if status is not None and status not in ("open", "done"):
-        raise http.bad_request("status", "must be open or done")
-    limit = http.limit_param(app)
+        raise http_api.bad_request("status", "must be open or done")
+    limit = http_api.limit_param(app)
     args = {"TableName": _table(), "Limit": limit, "ScanIndexForward": False}
     if status is None:
         expected = {"userId", "todoId"}
@@ -85,21 +85,21 @@ def list_todos(userId: str):
         args["IndexName"] = "byStatus"
         args["KeyConditionExpression"] = "userId = :u AND begins_with(statusKey, :s)"
         args["ExpressionAttributeValues"] = {":u": {"S": userId}, ":s": {"S": f"{status}#"}}
-    cursor = http.decode_cursor(app, expected)
+    cursor = http_api.decode_cursor(app, expected)
     if cursor is not None:
         if cursor["userId"] != userId or not ids.is_id(cursor["todoId"]):
-            raise http.bad_request("cursor", "is not a cursor this API returned")
+            raise http_api.bad_request("cursor", "is not a cursor this API returned")
         if status is not None and cursor["statusKey"] != status_key(status, cursor["todoId"]):
-            raise http.bad_request("cursor", "is not a cursor this API returned")
+            raise http_api.bad_request("cursor", "is not a cursor this API returned")
         args["ExclusiveStartKey"] = {k: {"S": v} for k, v in cursor.items()}
     page = aws.client("dynamodb").query(**args)
     items = [todo_json(aws.from_item(i)) for i in page.get("Items", [])]
     last = page.get("LastEvaluatedKey")
-    next_cursor = http.encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
-    return http.json_response(200, {"items": items, "nextCursor": next_cursor})
+    next_cursor = http_api.encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
+    return http_api.json_response(200, {"items": items, "nextCursor": next_cursor})
 
 
-def _missing(todo_id: str) -> http.ApiError:
+def _missing(todo_id: str) -> http_api.ApiError:
     """Absent from the caller's partition: someone else's (403) or unknown (404)?"""
     found = aws.client("dynamodb").query(
         TableName=_table(),
@@ -108,7 +108,7 @@ def _missing(todo_id: str) -> http.ApiError:
         ExpressionAttributeValues={":t": {"S": todo_id}},
         Limit=1,
     )
-    return http.forbidden("This todo belongs to someone else") if found.get("Items") else http.not_found("todo")
+    return http_api.forbidden("This todo belongs to someone else") if found.get("Items") else http_api.not_found("todo")
 
 
 def _key(caller: str, todo_id: str) -> dict:
@@ -116,20 +116,20 @@ def _key(caller: str, todo_id: str) -> dict:
 
 
 def get_todo(todoId: str):
-    caller = http.caller_id(app)
+    caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
-        raise http.not_found("todo")
+        raise http_api.not_found("todo")
     item = aws.client("dynamodb").get_item(TableName=_table(), Key=_key(caller, todoId)).get("Item")
     if not item:
         raise _missing(todoId)
-    return http.json_response(200, todo_json(aws.from_item(item)))
+    return http_api.json_response(200, todo_json(aws.from_item(item)))
 
 
 def update_todo(todoId: str):
-    caller = http.caller_id(app)
+    caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
-        raise http.not_found("todo")
-    body = http.parse(app, TodoUpdate)
+        raise http_api.not_found("todo")
+    body = http_api.parse(app, TodoUpdate)
     sets, removes = {"updatedAt": now_iso()}, []
     for name in body.model_fields_set:
         value = getattr(body, name)
@@ -157,21 +157,21 @@ def update_todo(todoId: str):
         if aws.is_conditional_failure(exc):
             raise _missing(todoId) from None
         raise
-    return http.json_response(200, todo_json(aws.from_item(result["Attributes"])))
+    return http_api.json_response(200, todo_json(aws.from_item(result["Attributes"])))
 
 
 def delete_todo(todoId: str):
-    caller = http.caller_id(app)
+    caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
-        raise http.not_found("todo")
+        raise http_api.not_found("todo")
     try:
         aws.client("dynamodb").delete_item(TableName=_table(), Key=_key(caller, todoId), ConditionExpression="attribute_exists(todoId)")
     except Exception as exc:
         if aws.is_conditional_failure(exc):
             raise _missing(todoId) from None
         raise
-    return http.no_content()
+    return http_api.no_content()
 
 
-http.bind(app, "todos", globals())
-handler = http.lambda_handler(app)
+http_api.bind(app, "todos", globals())
+handler = http_api.lambda_handler(app)

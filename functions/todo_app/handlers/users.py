@@ -26,13 +26,13 @@ import uuid
 import psycopg
 from psycopg.rows import dict_row
 
-from todo_app import aws, db, http, store
+from todo_app import aws, db, http_api, user_rows
 from todo_app.models import UserCreate, UserUpdate
-from todo_app.obs import MetricUnit, logger, metrics
 from todo_app.passwords import hash_password
+from todo_app.telemetry import MetricUnit, logger, metrics
 from todo_app.tokens import bearer_token, token_hash
 
-app = http.create_app()
+app = http_api.create_app()
 EMAIL_INDEX = "users_email_lower_key"
 
 
@@ -42,14 +42,14 @@ def _run_unique_email(work):
         return db.run(work)
     except psycopg.errors.UniqueViolation as exc:
         if getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX:
-            raise http.ApiError(
+            raise http_api.ApiError(
                 409, "email_taken", "A user with this e-mail already exists", [{"field": "email", "message": "is already taken"}]
             ) from None
         raise
 
 
 def create_user():
-    body = http.parse(app, UserCreate)
+    body = http_api.parse(app, UserCreate)
     user_id = str(uuid.uuid4())
     password_hash = hash_password(body.password)
 
@@ -57,30 +57,30 @@ def create_user():
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 f"""INSERT INTO users (id, name, email, age, password_hash) VALUES (%s, %s, %s, %s, %s)
-                    RETURNING {store.USER_COLUMNS}""",
+                    RETURNING {user_rows.USER_COLUMNS}""",
                 (user_id, body.name, body.email, body.age, password_hash),
             )
             return cur.fetchone()
 
     row = _run_unique_email(insert)
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
-    return http.json_response(201, store.user_json(row))
+    return http_api.json_response(201, user_rows.user_json(row))
 
 
 def list_users():
-    http.caller_id(app)
-    limit = http.limit_param(app)
-    cursor = http.decode_cursor(app, {"id"})
-    if cursor is not None and not store.is_uuid(cursor["id"]):
-        raise http.bad_request("cursor", "is not a cursor this API returned")
+    http_api.caller_id(app)
+    limit = http_api.limit_param(app)
+    cursor = http_api.decode_cursor(app, {"id"})
+    if cursor is not None and not user_rows.is_uuid(cursor["id"]):
+        raise http_api.bad_request("cursor", "is not a cursor this API returned")
 
     def page(conn):
         with conn.cursor(row_factory=dict_row) as cur:
             if cursor is None:
-                cur.execute(f"SELECT {store.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
+                cur.execute(f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
             else:
                 cur.execute(
-                    f"SELECT {store.USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                    f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
                     (cursor["id"], limit + 1),
                 )
             return cur.fetchall()
@@ -88,21 +88,21 @@ def list_users():
     rows = db.run(page)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = http.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
-    return http.json_response(200, {"items": [store.user_json(r) for r in rows], "nextCursor": next_cursor})
+    next_cursor = http_api.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
+    return http_api.json_response(200, {"items": [user_rows.user_json(r) for r in rows], "nextCursor": next_cursor})
 
 
 def get_user(userId: str):
-    http.require_self(app, userId)
-    row = db.run(lambda conn: store.get_active_user(conn, userId))
+    http_api.require_self(app, userId)
+    row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
     if row is None:
-        raise http.not_found("user")
-    return http.json_response(200, store.user_json(row))
+        raise http_api.not_found("user")
+    return http_api.json_response(200, user_rows.user_json(row))
 
 
 def update_user(userId: str):
-    http.require_self(app, userId)
-    body = http.parse(app, UserUpdate)
+    http_api.require_self(app, userId)
+    body = http_api.parse(app, UserUpdate)
     fields = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
     assignments = ", ".join(f"{name} = %s" for name in fields)
 
@@ -110,15 +110,15 @@ def update_user(userId: str):
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 f"""UPDATE users SET {assignments}, updated_at = now()
-                    WHERE id = %s AND deleted_at IS NULL RETURNING {store.USER_COLUMNS}""",
+                    WHERE id = %s AND deleted_at IS NULL RETURNING {user_rows.USER_COLUMNS}""",
                 (*fields.values(), userId),
             )
             return cur.fetchone()
 
     row = _run_unique_email(update)
     if row is None:
-        raise http.not_found("user")
-    return http.json_response(200, store.user_json(row))
+        raise http_api.not_found("user")
+    return http_api.json_response(200, user_rows.user_json(row))
 
 
 # --------------------------------------------------------------------------- deletion
@@ -202,8 +202,8 @@ def delete_own_session(keep_hash: str | None) -> None:
 
 
 def delete_user(userId: str):
-    http.require_self(app, userId)
-    token = bearer_token(http.header(app, "authorization"))
+    http_api.require_self(app, userId)
+    token = bearer_token(http_api.header(app, "authorization"))
     own_hash = token_hash(token) if token else None
     existed = tombstone_user(userId)
     todos = delete_todos(userId)
@@ -212,8 +212,8 @@ def delete_user(userId: str):
     delete_own_session(own_hash)
     logger.info("user deleted", extra={"userId": userId, "resumed": not existed, "todos": todos, "sessions": sessions})
     metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=1)
-    return http.no_content()
+    return http_api.no_content()
 
 
-http.bind(app, "users", globals())
-handler = http.lambda_handler(app)
+http_api.bind(app, "users", globals())
+handler = http_api.lambda_handler(app)

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from todo_app import aws
 from todo_app.models import OrderMessage
-from todo_app.obs import MetricUnit, logger, metrics, publish_metrics
+from todo_app.telemetry import MetricUnit, logger, metrics, publish_metrics
 from todo_app.timeutil import now_iso
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

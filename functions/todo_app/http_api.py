@@ -1,4 +1,6 @@
-"""HTTP plumbing shared by the API functions, on top of Powertools' APIGatewayHttpResolver.
+"""The HTTP API plumbing shared by the API functions, on top of Powertools' APIGatewayHttpResolver.
+
+(Named `http_api`, not `http`, so that it never shadows the standard library's `http` package.)
 
 - Routes come from the catalog: `bind(app, "<function>", namespace)` registers, for each catalog
   route of that function, the module's function named by the route's `operation`; no handler module
@@ -27,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from todo_app import aws, catalog
 from todo_app.aws import DependencyUnavailable
-from todo_app.obs import logger, publish_metrics
+from todo_app.telemetry import logger, publish_metrics
 
 MAX_BODY_BYTES = 64 * 1024
 M = TypeVar("M", bound=BaseModel)

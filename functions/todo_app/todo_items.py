@@ -1,4 +1,4 @@
-"""The todos table: item layout and JSON view, shared by the todos and dashboard functions.
+"""Items of the DynamoDB todos table: their layout and JSON view, shared by the todos and dashboard functions.
 
 Item: userId (hash), todoId (range, time-ordered: newest first with ScanIndexForward=False),
 statusKey "<status>#<todoId>" (byStatus index), title, description?, status, dueDate? (YYYY-MM-DD,

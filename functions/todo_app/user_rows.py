@@ -1,4 +1,5 @@
-"""The users table in PostgreSQL: the queries the users, sessions, todos and dashboard functions share.
+"""Rows of the PostgreSQL `users` table: the columns the API shows, the JSON view, and the queries
+the users, sessions and dashboard functions share.
 
 A user whose row carries `deleted_at` (a deletion in progress) is absent for every reader.
 """

@@ -1,4 +1,4 @@
-"""Observability shared by every function: Powertools Logger (JSON) and Metrics (EMF).
+"""Telemetry shared by every function: Powertools Logger (JSON) and Metrics (EMF).
 
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
 (catalog.COMMON_ENV); the defaults below only keep a bare import working.

@@ -2,9 +2,10 @@
 
 (Named `http_api`, not `http`, so that it never shadows the standard library's `http` package.)
 
-- Routes come from the catalog: `bind(app, "<function>", namespace)` registers, for each catalog
-  route of that function, the module's function named by the route's `operation`; no handler module
-  writes a path or a method.
+- Routes come from the catalog: a handler module makes a `Router("<function>")` and decorates each
+  route function with `@router.operation`; the decorator finds the catalog route whose `operation`
+  is the function's name, so no handler module writes a path or a method. `router.lambda_handler()`
+  fails at import if a catalog route of the function has no operation.
 - Every error is JSON `{"error": {"code", "message", "details"}}`: `ApiError` for expected ones,
   400 with each bad field named for validation, 404 for an unknown route or method, 503 when a
   dependency is down, 500 with a generic message (the exception is logged, never returned).
@@ -33,6 +34,7 @@ from todo_app.telemetry import logger, publish_metrics
 
 MAX_BODY_BYTES = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 class ApiError(Exception):
@@ -112,29 +114,50 @@ def to_rule(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", path)
 
 
-def bind(app: APIGatewayHttpResolver, function: str, namespace: Mapping[str, Any]) -> None:
-    """Register the module's route functions for exactly the catalog's routes of `function`."""
-    routes = catalog.routes_for(function)
-    if not routes:
-        raise RuntimeError(f"the catalog has no routes for {function!r}")
-    for route in routes:
-        func = namespace.get(route.operation)
-        if not callable(func):
-            raise RuntimeError(f"{function}: no route function {route.operation!r} for {route.route_key}")
-        app.route(rule=to_rule(route.path), method=route.method)(func)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
-    """The Lambda entry point for a resolver: logs with the request id, flushes metrics."""
+class Router:
+    """The catalog's routes of one API function, bound to the route functions named by their `operation`.
 
-    @logger.inject_lambda_context
-    @publish_metrics
-    def handler(event: dict, context: Any) -> dict:
-        # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
-        logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
-        return app.resolve(event, context)
+    `app` is the function's resolver; the request helpers below read the current request from it.
+    """
 
-    return handler
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self.routes = {route.operation: route for route in catalog.routes_for(function)}
+        if not self.routes:
+            raise RuntimeError(f"the catalog has no routes for {function!r}")
+        self.app = create_app()
+        self.operations: dict[str, Callable[..., Any]] = {}  # operation name -> route function, as bound
+
+    def operation(self, func: F) -> F:
+        """Decorator: serve `func` on the catalog route whose operation is `func.__name__`."""
+        name = func.__name__
+        route = self.routes.get(name)
+        if route is None:
+            raise RuntimeError(f"{self.function}: {name!r} is not the operation of any catalog route of this function")
+        if name in self.operations:
+            raise RuntimeError(f"{self.function}: operation {name!r} is bound twice")
+        self.app.route(rule=to_rule(route.path), method=route.method)(func)
+        self.operations[name] = func
+        return func
+
+    def lambda_handler(self) -> LambdaHandler:
+        """The Lambda entry point; every catalog route of the function must have its operation by now."""
+        missing = [f"{route.route_key} ({name})" for name, route in self.routes.items() if name not in self.operations]
+        if missing:
+            raise RuntimeError(f"{self.function}: no route function for " + ", ".join(missing))
+        app = self.app
+
+        @logger.inject_lambda_context
+        @publish_metrics
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
+            logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
+            return app.resolve(event, context)
+
+        return handler
 
 
 # --------------------------------------------------------------------------- request helpers

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from todo_app import aws, db, http_api, user_rows
 from todo_app.todo_items import todo_json
 
-app = http_api.create_app()
+router = http_api.Router("dashboard")
+app = router.app
 STATUSES = ("open", "done")
 
 
@@ -83,6 +84,7 @@ def _order_summary(user_id: str) -> dict:
             return {"counts": dict(sorted(counts.items()))}
 
 
+@router.operation
 def get_dashboard(userId: str):
     http_api.require_self(app, userId)
     row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
@@ -91,5 +93,4 @@ def get_dashboard(userId: str):
     return http_api.json_response(200, {"user": user_rows.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)})
 
 
-http_api.bind(app, "dashboard", globals())
-handler = http_api.lambda_handler(app)
+handler = router.lambda_handler()

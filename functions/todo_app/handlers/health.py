@@ -10,7 +10,8 @@ from __future__ import annotations
 from todo_app import aws, db, http_api
 from todo_app.telemetry import logger
 
-app = http_api.create_app()
+router = http_api.Router("health")
+app = router.app
 SENTINEL = "health-check"
 
 
@@ -22,6 +23,7 @@ def _dynamodb() -> None:
     aws.client("dynamodb").get_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": SENTINEL}})
 
 
+@router.operation
 def health():
     checks, failed = {}, []
     for name, check in (("postgres", _postgres), ("dynamodb", _dynamodb)):
@@ -42,5 +44,4 @@ def health():
     return http_api.json_response(503, {"status": "unavailable", "checks": checks, **body})
 
 
-http_api.bind(app, "health", globals())
-handler = http_api.lambda_handler(app)
+handler = router.lambda_handler()

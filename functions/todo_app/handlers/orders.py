@@ -41,7 +41,8 @@ from todo_app.order_items import order_json
 from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
 
-app = http_api.create_app()
+router = http_api.Router("orders")
+app = router.app
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _config = IdempotencyConfig(
@@ -80,6 +81,7 @@ def reset() -> None:
 aws.on_reset(reset)
 
 
+@router.operation
 def create_order():
     caller = http_api.caller_id(app)
     key = http_api.header(app, "idempotency-key")
@@ -105,6 +107,7 @@ def create_order():
     return http_api.json_response(202, answer)
 
 
+@router.operation
 def get_order(orderId: str):
     caller = http_api.caller_id(app)
     if not ids.is_id(orderId):
@@ -119,5 +122,4 @@ def get_order(orderId: str):
     return http_api.json_response(200, order_json(aws.from_item(item)))
 
 
-http_api.bind(app, "orders", globals())
-handler = http_api.lambda_handler(app)
+handler = router.lambda_handler()

@@ -23,13 +23,15 @@ from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import iso, now_iso
 from todo_app.tokens import bearer_token, new_token, token_hash
 
-app = http_api.create_app()
+router = http_api.Router("sessions")
+app = router.app
 
 
 def session_ttl() -> int:
     return int(os.environ.get("SESSION_TTL_SECONDS") or 86400)
 
 
+@router.operation
 def log_in():
     body = http_api.parse(app, SessionCreate)
     row = db.run(lambda conn: user_rows.find_login(conn, body.email))
@@ -48,6 +50,7 @@ def log_in():
     return http_api.json_response(201, {"token": token, "userId": user_id, "expiresAt": expires_at})
 
 
+@router.operation
 def log_out():
     http_api.caller_id(app)
     token = bearer_token(http_api.header(app, "authorization"))
@@ -57,5 +60,4 @@ def log_out():
     return http_api.no_content()
 
 
-http_api.bind(app, "sessions", globals())
-handler = http_api.lambda_handler(app)
+handler = router.lambda_handler()

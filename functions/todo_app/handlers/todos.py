@@ -21,13 +21,15 @@ from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
 from todo_app.todo_items import status_key, todo_json
 
-app = http_api.create_app()
+router = http_api.Router("todos")
+app = router.app
 
 
 def _table() -> str:
     return aws.table_name("todos")
 
 
+@router.operation
 def create_todo(userId: str):
     http_api.require_self(app, userId)
     body = http_api.parse(app, TodoCreate)
@@ -69,6 +71,7 @@ def create_todo(userId: str):
     return http_api.json_response(201, todo_json(item))
 
 
+@router.operation
 def list_todos(userId: str):
     http_api.require_self(app, userId)
     status = http_api.query_param(app, "status")
@@ -115,6 +118,7 @@ def _key(caller: str, todo_id: str) -> dict:
     return {"userId": {"S": caller}, "todoId": {"S": todo_id}}
 
 
+@router.operation
 def get_todo(todoId: str):
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
@@ -125,6 +129,7 @@ def get_todo(todoId: str):
     return http_api.json_response(200, todo_json(aws.from_item(item)))
 
 
+@router.operation
 def update_todo(todoId: str):
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
@@ -160,6 +165,7 @@ def update_todo(todoId: str):
     return http_api.json_response(200, todo_json(aws.from_item(result["Attributes"])))
 
 
+@router.operation
 def delete_todo(todoId: str):
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
@@ -173,5 +179,4 @@ def delete_todo(todoId: str):
     return http_api.no_content()
 
 
-http_api.bind(app, "todos", globals())
-handler = http_api.lambda_handler(app)
+handler = router.lambda_handler()

@@ -32,7 +32,8 @@ from todo_app.passwords import hash_password
 from todo_app.telemetry import MetricUnit, logger, metrics
 from todo_app.tokens import bearer_token, token_hash
 
-app = http_api.create_app()
+router = http_api.Router("users")
+app = router.app
 EMAIL_INDEX = "users_email_lower_key"
 
 
@@ -48,6 +49,7 @@ def _run_unique_email(work):
         raise
 
 
+@router.operation
 def create_user():
     body = http_api.parse(app, UserCreate)
     user_id = str(uuid.uuid4())
@@ -67,6 +69,7 @@ def create_user():
     return http_api.json_response(201, user_rows.user_json(row))
 
 
+@router.operation
 def list_users():
     http_api.caller_id(app)
     limit = http_api.limit_param(app)
@@ -92,6 +95,7 @@ def list_users():
     return http_api.json_response(200, {"items": [user_rows.user_json(r) for r in rows], "nextCursor": next_cursor})
 
 
+@router.operation
 def get_user(userId: str):
     http_api.require_self(app, userId)
     row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
@@ -100,6 +104,7 @@ def get_user(userId: str):
     return http_api.json_response(200, user_rows.user_json(row))
 
 
+@router.operation
 def update_user(userId: str):
     http_api.require_self(app, userId)
     body = http_api.parse(app, UserUpdate)
@@ -201,6 +206,7 @@ def delete_own_session(keep_hash: str | None) -> None:
         aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": keep_hash}})
 
 
+@router.operation
 def delete_user(userId: str):
     http_api.require_self(app, userId)
     token = bearer_token(http_api.header(app, "authorization"))
@@ -215,5 +221,4 @@ def delete_user(userId: str):
     return http_api.no_content()
 
 
-http_api.bind(app, "users", globals())
-handler = http_api.lambda_handler(app)
+handler = router.lambda_handler()

@@ -4,7 +4,7 @@
  "todos": {"counts": {"open": n, "done": n}, "overdue": n, "recent": [5 newest todos]},
  "orders": {"counts": {"CONFIRMED": n, ...}}}
 
-Counts are Select=COUNT Queries on the byStatus index (paged until done); overdue = open todos with
+Counts are Select=COUNT Queries on the status index (catalog.TODOS_BY_STATUS) (paged until done); overdue = open todos with
 dueDate < today (UTC); orders are a Query of the user's partition projecting only the status.
 
 Env: TODOS_TABLE, ORDERS_TABLE, DB_*.
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from todo_app import aws, db, http_api, user_rows
-from todo_app.todo_items import todo_json
+from todo_app import aws, catalog, db, http_api, user_rows
+from todo_app.todo_items import status_prefix, todo_json
 
 router = http_api.Router("dashboard")
 app = router.app
@@ -40,19 +40,19 @@ def _todo_summary(user_id: str) -> dict:
     counts = {
         status: _count(
             TableName=table,
-            IndexName="byStatus",
+            IndexName=catalog.TODOS_BY_STATUS.name,
             KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
-            ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": f"{status}#"}},
+            ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": status_prefix(status)}},
         )
         for status in STATUSES
     }
     today = datetime.now(UTC).date().isoformat()
     overdue = _count(
         TableName=table,
-        IndexName="byStatus",
+        IndexName=catalog.TODOS_BY_STATUS.name,
         KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
         FilterExpression="dueDate < :today",
-        ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": "open#"}, ":today": {"S": today}},
+        ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": status_prefix("open")}, ":today": {"S": today}},
     )
     recent = aws.client("dynamodb").query(
         TableName=table,

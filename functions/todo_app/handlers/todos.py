@@ -3,11 +3,11 @@
 - POST /users/{userId}/todos (self): in ONE PostgreSQL transaction, `SELECT ... FOR SHARE` on the
   user row (missing or being deleted → 404, nothing written), the DynamoDB PutItem, then COMMIT: a
   creation cannot interleave with a deletion's tombstone, so no todo is left orphaned. 201 todo.
-- GET /users/{userId}/todos (self): a Query, newest first; `status` open|done queries the byStatus
-  index; `limit` 1..100 (default 20), `cursor` opaque (base64url of the last key). 200 {items,
+- GET /users/{userId}/todos (self): a Query, newest first; `status` open|done queries the status
+  index (catalog.TODOS_BY_STATUS); `limit` 1..100 (default 20), `cursor` opaque (base64url of the last key). 200 {items,
   nextCursor}. DynamoDB only.
-- GET/PUT/DELETE /todos/{todoId} (owner): the caller's item by key; if absent, the byTodoId index
-  tells someone else's (403) from unknown (404). PUT takes at least one field and keeps statusKey in
+- GET/PUT/DELETE /todos/{todoId} (owner): the caller's item by key; if absent, the todo-id index
+  (catalog.TODOS_BY_TODO_ID) tells someone else's (403) from unknown (404). PUT takes at least one field and keeps statusKey in
   sync; null description/dueDate removes them. DynamoDB only: these work while PostgreSQL is down.
 
 Env: TODOS_TABLE, DB_*.
@@ -15,11 +15,11 @@ Env: TODOS_TABLE, DB_*.
 
 from __future__ import annotations
 
-from todo_app import aws, db, http_api, ids
+from todo_app import aws, catalog, db, http_api, ids
 from todo_app.models import TodoCreate, TodoUpdate
 from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
-from todo_app.todo_items import status_key, todo_json
+from todo_app.todo_items import status_key, status_prefix, todo_json
 
 router = http_api.Router("todos")
 app = router.app
@@ -85,9 +85,9 @@ def list_todos(userId: str):
         args["ExpressionAttributeValues"] = {":u": {"S": userId}}
     else:
         expected = {"userId", "todoId", "statusKey"}
-        args["IndexName"] = "byStatus"
+        args["IndexName"] = catalog.TODOS_BY_STATUS.name
         args["KeyConditionExpression"] = "userId = :u AND begins_with(statusKey, :s)"
-        args["ExpressionAttributeValues"] = {":u": {"S": userId}, ":s": {"S": f"{status}#"}}
+        args["ExpressionAttributeValues"] = {":u": {"S": userId}, ":s": {"S": status_prefix(status)}}
     cursor = http_api.decode_cursor(app, expected)
     if cursor is not None:
         if cursor["userId"] != userId or not ids.is_id(cursor["todoId"]):
@@ -106,7 +106,7 @@ def _missing(todo_id: str) -> http_api.ApiError:
     """Absent from the caller's partition: someone else's (403) or unknown (404)?"""
     found = aws.client("dynamodb").query(
         TableName=_table(),
-        IndexName="byTodoId",
+        IndexName=catalog.TODOS_BY_TODO_ID.name,
         KeyConditionExpression="todoId = :t",
         ExpressionAttributeValues={":t": {"S": todo_id}},
         Limit=1,

@@ -10,7 +10,7 @@
   (1) tombstone: UPDATE users SET deleted_at (waits for in-flight todo creations, which hold a share
       lock on the row; from then on the user is 404 everywhere and cannot log in);
   (2) delete every todo of the user (Query + BatchWriteItem, unprocessed items retried);
-  (3) delete the user's other sessions (Query on byUser + BatchWriteItem);
+  (3) delete the user's other sessions (Query on the user index catalog.SESSIONS_BY_USER + BatchWriteItem);
   (4) DELETE the users row;
   (5) delete the caller's own session LAST, so that a failure at any earlier step leaves the token
       valid for the retry. A retry after (4) finds no row and just finishes the sweeps. → 204.
@@ -26,7 +26,7 @@ import uuid
 import psycopg
 from psycopg.rows import dict_row
 
-from todo_app import aws, db, http_api, user_rows
+from todo_app import aws, catalog, db, http_api, user_rows
 from todo_app.models import UserCreate, UserUpdate
 from todo_app.passwords import hash_password
 from todo_app.telemetry import MetricUnit, logger, metrics
@@ -180,7 +180,7 @@ def delete_other_sessions(user_id: str, keep_hash: str | None) -> int:
     while True:
         args = {
             "TableName": table,
-            "IndexName": "byUser",
+            "IndexName": catalog.SESSIONS_BY_USER.name,
             "KeyConditionExpression": "userId = :u",
             "ExpressionAttributeValues": {":u": {"S": user_id}},
         }

@@ -1,7 +1,7 @@
 """Users: sign-up, list, profile, update, deletion (PostgreSQL; deletion sweeps DynamoDB).
 
 - POST /users (public): 201 user JSON {id, name, email, age, createdAt, updatedAt}; 409
-  `email_taken` (case-insensitive).
+  `email_taken` (case-insensitive). Safe to repeat after a dropped connection (see create_user).
 - GET /users: keyset pagination over id (UUID order), `limit` 1..100 (default 20), `cursor` the
   opaque value of the previous page's `nextCursor`; users being deleted are left out.
 - GET/PUT/DELETE /users/{userId}: the caller only (403 otherwise); 404 when absent or being deleted.
@@ -37,15 +37,19 @@ app = router.app
 EMAIL_INDEX = "users_email_lower_key"
 
 
+def _email_taken() -> http_api.ApiError:
+    return http_api.ApiError(
+        409, "email_taken", "A user with this e-mail already exists", [{"field": "email", "message": "is already taken"}]
+    )
+
+
 def _run_unique_email(work):
     """db.run(work), with the e-mail's unique index answered as 409 email_taken."""
     try:
         return db.run(work)
     except psycopg.errors.UniqueViolation as exc:
-        if getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX:
-            raise http_api.ApiError(
-                409, "email_taken", "A user with this e-mail already exists", [{"field": "email", "message": "is already taken"}]
-            ) from None
+        if exc.diag.constraint_name == EMAIL_INDEX:
+            raise _email_taken() from None
         raise
 
 
@@ -56,15 +60,20 @@ def create_user():
     password_hash = hash_password(body.password)
 
     def insert(conn):
+        # Safe to repeat, as db.run may (a connection dropped after the commit): the id is fixed
+        # outside, a conflict inserts nothing, and the row is then read back by that id. Found: this
+        # sign-up created it (now or in the first attempt); absent: the e-mail belongs to someone else.
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 f"""INSERT INTO users (id, name, email, age, password_hash) VALUES (%s, %s, %s, %s, %s)
-                    RETURNING {user_rows.USER_COLUMNS}""",
+                    ON CONFLICT DO NOTHING RETURNING {user_rows.USER_COLUMNS}""",
                 (user_id, body.name, body.email, body.age, password_hash),
             )
-            return cur.fetchone()
+            return cur.fetchone() or user_rows.get_active_user(conn, user_id)
 
-    row = _run_unique_email(insert)
+    row = db.run(insert)
+    if row is None:
+        raise _email_taken()
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     return http_api.json_response(201, user_rows.user_json(row))
 

@@ -8,6 +8,7 @@ variables the catalog names.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -36,8 +37,18 @@ def client(service: str):
             service,
             config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
         )
+        # A request that gets no answer (connection refused, timeout) raises an error that names no
+        # operation; mark it with this client's service so that service_of can tell.
+        found.meta.events.register("after-call-error", functools.partial(_mark_request_failure, service))
         _clients[service] = found
     return found
+
+
+_SERVICE_MARK = "todo_app_service"  # attribute set on a failed request's exception
+
+
+def _mark_request_failure(service: str, exception: BaseException, **_: Any) -> None:
+    setattr(exception, _SERVICE_MARK, service)
 
 
 _reset_hooks: list = []
@@ -117,5 +128,14 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def service_of(exc: BaseException) -> str:
-    model = getattr(exc, "operation_name", "") or ""
-    return "sqs" if "Message" in model or "Queue" in model else "dynamodb"
+    """The service (as named to `client()`) whose client raised `exc`; "aws" when no client claims it.
+
+    A failed request carries the mark its client's event hook set; an error answer names its
+    operation, which belongs to the model of exactly one of the container's clients.
+    """
+    marked = getattr(exc, _SERVICE_MARK, None)
+    if isinstance(marked, str):
+        return marked
+    operation = getattr(exc, "operation_name", None)
+    owners = [service for service, found in _clients.items() if operation in found.meta.service_model.operation_names]
+    return owners[0] if len(owners) == 1 else "aws"

@@ -99,8 +99,15 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def is_conditional_failure(exc: BaseException) -> bool:
-    return error_code(exc) == "ConditionalCheckFailedException"
+def errors() -> tuple[type[Exception], ...]:
+    """botocore's errors: any failure of an AWS call, for `except aws.errors():`.
+
+    An except clause evaluates its expression only when something was raised, so a module that
+    catches these does not import botocore when it loads (the first client imports it).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
 
 
 _UNAVAILABLE_CODES = {
@@ -117,10 +124,8 @@ _UNAVAILABLE_CODES = {
 
 def is_unavailable(exc: BaseException) -> bool:
     """True for errors that mean 'the AWS dependency is down or overloaded' (→ 503)."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover - botocore is always present on Lambda
-        return False
+    from botocore.exceptions import BotoCoreError, ClientError
+
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error_code(exc) in _UNAVAILABLE_CODES or status >= 500

@@ -37,22 +37,19 @@ _credentials: dict | None = None
 
 def reset() -> None:
     """Close the connection and forget the cached secret (tests; a new database)."""
-    global _conn, _credentials
-    if _conn is not None:
-        try:
-            _conn.close()
-        except Exception:  # noqa: BLE001 - closing a dead connection may fail; nothing to keep
-            pass
-    _conn, _credentials = None, None
+    global _credentials
+    reset_connection()
+    _credentials = None
 
 
 def _read_secret() -> dict:
+    secrets = aws.client("secretsmanager")
     try:
-        value = aws.client("secretsmanager").get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])
-    except Exception as exc:
-        if aws.is_unavailable(exc):
-            raise DependencyUnavailable("postgres", "the database credentials could not be read") from exc
-        raise
+        value = secrets.get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])
+    except aws.errors() as exc:
+        if not aws.is_unavailable(exc):
+            raise  # e.g. access denied: a fault of the deployment, not an outage
+        raise DependencyUnavailable("postgres", "the database credentials could not be read") from exc
     secret = json.loads(value["SecretString"])
     return {"username": secret["username"], "password": secret["password"]}
 
@@ -109,8 +106,8 @@ def reset_connection() -> None:
     if _conn is not None:
         try:
             _conn.close()
-        except Exception:  # noqa: BLE001
-            pass
+        except psycopg.Error:
+            pass  # closing a dead connection may fail; there is nothing left to keep
     _conn = None
 
 

@@ -87,11 +87,15 @@ def create_app() -> APIGatewayHttpResolver:
     def _no_route(exc: NotFoundError) -> Response:
         return json_response(404, error_body("route_not_found", "No such route"))
 
+    @app.exception_handler(DependencyUnavailable)
+    def _dependency_unavailable(exc: DependencyUnavailable) -> Response:
+        logger.warning("dependency unavailable", extra={"dependency": exc.dependency, "reason": str(exc.__cause__ or exc)})
+        return unavailable(exc.dependency)
+
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        if isinstance(exc, DependencyUnavailable):
-            logger.warning("dependency unavailable", extra={"dependency": exc.dependency, "reason": str(exc.__cause__ or exc)})
-            return unavailable(exc.dependency)
+        # botocore's errors are told apart here, not registered as handlers of their own, so that
+        # loading this module does not import botocore
         if aws.is_unavailable(exc):
             service = aws.service_of(exc)
             logger.warning("dependency unavailable", extra={"dependency": service, "reason": str(exc)})

@@ -50,3 +50,12 @@ def test_service_of_names_the_client_that_raised(stack):
             QueueUrl=stack.queue_url + "-missing", Label="x", AWSAccountIds=["123456789012"], Actions=["SendMessage"]
         )
     assert aws.service_of(permission.value) == "sqs"
+
+
+def test_health_reports_only_dependency_failures_as_unavailable(api, stack, monkeypatch):
+    """A fault of the function itself (here its table setting is missing) is a 500, not a dependency 'unavailable'."""
+    assert api.get("/health").status == 200
+    monkeypatch.delenv(catalog.TABLES["sessions"].env)
+    reply = api.get("/health")
+    assert reply.status == 500, reply.body
+    assert reply.error["code"] == "internal_error"

@@ -7,7 +7,10 @@ Env: SESSIONS_TABLE, DB_*.
 
 from __future__ import annotations
 
+import psycopg
+
 from todo_app import aws, db, http_api
+from todo_app.aws import DependencyUnavailable
 from todo_app.telemetry import logger
 
 router = http_api.Router("health")
@@ -30,7 +33,7 @@ def health():
         try:
             check()
             checks[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure of a dependency is a failed check
+        except (DependencyUnavailable, psycopg.Error, *aws.errors()) as exc:  # the dependency failed, not this function
             logger.warning("health check failed", extra={"check": name, "reason": repr(exc)})
             checks[name] = "unavailable"
             failed.append(name)

@@ -56,13 +56,11 @@ def create_todo(userId: str):
             row = conn.execute("SELECT 1 FROM users WHERE id = %s AND deleted_at IS NULL FOR SHARE", (userId,)).fetchone()
             if row is None:
                 return False
+            dynamodb = aws.client("dynamodb")
             try:
-                aws.client("dynamodb").put_item(
-                    TableName=_table(), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(todoId)"
-                )
-            except Exception as exc:
-                if not aws.is_conditional_failure(exc):
-                    raise
+                dynamodb.put_item(TableName=_table(), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(todoId)")
+            except dynamodb.exceptions.ConditionalCheckFailedException:
+                pass  # the first attempt's item
             return True
 
     if not db.run(create):
@@ -148,8 +146,9 @@ def update_todo(todoId: str):
     expression = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
     if removes:
         expression += " REMOVE " + ", ".join(f"#{k}" for k in removes)
+    dynamodb = aws.client("dynamodb")
     try:
-        result = aws.client("dynamodb").update_item(
+        result = dynamodb.update_item(
             TableName=_table(),
             Key=_key(caller, todoId),
             UpdateExpression=expression,
@@ -158,10 +157,8 @@ def update_todo(todoId: str):
             ExpressionAttributeValues=aws.to_item({f":{k}": v for k, v in sets.items()}),
             ReturnValues="ALL_NEW",
         )
-    except Exception as exc:
-        if aws.is_conditional_failure(exc):
-            raise _missing(todoId) from None
-        raise
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise _missing(todoId) from None
     return http_api.json_response(200, todo_json(aws.from_item(result["Attributes"])))
 
 
@@ -170,12 +167,11 @@ def delete_todo(todoId: str):
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
         raise http_api.not_found("todo")
+    dynamodb = aws.client("dynamodb")
     try:
-        aws.client("dynamodb").delete_item(TableName=_table(), Key=_key(caller, todoId), ConditionExpression="attribute_exists(todoId)")
-    except Exception as exc:
-        if aws.is_conditional_failure(exc):
-            raise _missing(todoId) from None
-        raise
+        dynamodb.delete_item(TableName=_table(), Key=_key(caller, todoId), ConditionExpression="attribute_exists(todoId)")
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise _missing(todoId) from None
     return http_api.no_content()
 
 

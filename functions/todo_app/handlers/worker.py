@@ -39,14 +39,11 @@ def store_order(message: OrderMessage) -> bool:
         "createdAt": message.createdAt,
         "processedAt": now_iso(),
     }
+    dynamodb = aws.client("dynamodb")
     try:
-        aws.client("dynamodb").put_item(
-            TableName=aws.table_name("orders"), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(orderId)"
-        )
-    except Exception as exc:
-        if aws.is_conditional_failure(exc):
-            return False
-        raise
+        dynamodb.put_item(TableName=aws.table_name("orders"), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(orderId)")
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
     return True
 
 

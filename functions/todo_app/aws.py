@@ -9,10 +9,9 @@ variables the catalog names.
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
-from todo_app import catalog
+from todo_app import catalog, settings
 
 _clients: dict[str, Any] = {}
 _serializer = None
@@ -67,11 +66,11 @@ def reset() -> None:
 
 
 def table_name(key: str) -> str:
-    return os.environ[catalog.TABLES[key].env]
+    return settings.text(catalog.TABLES[key].env)
 
 
 def queue_url() -> str:
-    return os.environ[catalog.ORDERS_QUEUE.queue_url_env]
+    return settings.text(catalog.ORDERS_QUEUE.queue_url_env)
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 - Opened lazily on first use, never at import (DynamoDB-only routes keep working while PostgreSQL is
   down, and a cold start does not wait for the database).
-- Settings: DB_HOST, DB_PORT, DB_NAME, DB_SSLMODE (the stack sets `require`, the local runtime
-  `disable`), DB_SECRET_ARN names a Secrets Manager secret {"username", "password"} (RDS-managed
+- Settings (all required, read when a connection opens): DB_HOST, DB_PORT, DB_NAME, DB_SSLMODE
+  (the stack sets `require`, the local runtime `disable`), DB_SECRET_ARN names a Secrets Manager secret {"username", "password"} (RDS-managed
   format). connect_timeout is short (3 s): a dead database answers 503 quickly.
 - The secret is cached; a failed authentication (SQLSTATE 28P01, e.g. after a rotation) re-reads it
   and retries the connection once.
@@ -25,12 +25,13 @@ from typing import TypeVar
 
 import psycopg
 
-from todo_app import aws
+from todo_app import aws, settings
 from todo_app.aws import DependencyUnavailable
 
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 3
+SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})  # libpq's
 _conn: psycopg.Connection | None = None
 _credentials: dict | None = None
 
@@ -45,7 +46,7 @@ def reset() -> None:
 def _read_secret() -> dict:
     secrets = aws.client("secretsmanager")
     try:
-        value = secrets.get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])
+        value = secrets.get_secret_value(SecretId=settings.text("DB_SECRET_ARN"))
     except aws.errors() as exc:
         if not aws.is_unavailable(exc):
             raise  # e.g. access denied: a fault of the deployment, not an outage
@@ -60,13 +61,14 @@ def _auth_failed(exc: psycopg.OperationalError) -> bool:
 
 def _open(credentials: dict) -> psycopg.Connection:
     return psycopg.connect(
-        host=os.environ["DB_HOST"],
-        port=int(os.environ.get("DB_PORT") or 5432),
-        dbname=os.environ["DB_NAME"],
-        sslmode=os.environ.get("DB_SSLMODE") or "require",
+        host=settings.text("DB_HOST"),
+        port=settings.integer("DB_PORT", minimum=1, maximum=65535),
+        dbname=settings.text("DB_NAME"),
+        sslmode=settings.choice("DB_SSLMODE", SSL_MODES),
         user=credentials["username"],
         password=credentials["password"],
         connect_timeout=CONNECT_TIMEOUT,
+        # only a label in pg_stat_activity: Lambda sets the variable, elsewhere any name will do
         application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "todo-platform"),
         autocommit=True,
         prepare_threshold=None,

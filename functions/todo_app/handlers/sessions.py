@@ -3,7 +3,7 @@
 Log in: e-mail (case-insensitive) and password checked against PostgreSQL (a user being deleted
 cannot log in); a new random token is returned once, 201 {token, userId, expiresAt (ISO 8601)}, and
 only its SHA-256 is stored in the sessions table with `expiresAt` (epoch seconds, the TTL attribute)
-SESSION_TTL_SECONDS ahead (default 86400). Wrong e-mail or password: 401 `invalid_credentials`,
+SESSION_TTL_SECONDS ahead (required, no default). Wrong e-mail or password: 401 `invalid_credentials`,
 the same answer for both.
 Log out: deletes the session of the presented token; 204.
 
@@ -12,11 +12,10 @@ Env: SESSIONS_TABLE, SESSION_TTL_SECONDS, DB_*.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime
 
-from todo_app import aws, db, http_api, user_rows
+from todo_app import aws, db, http_api, settings, user_rows
 from todo_app.models import SessionCreate
 from todo_app.passwords import DUMMY_HASH, verify_password
 from todo_app.telemetry import MetricUnit, metrics
@@ -28,7 +27,7 @@ app = router.app
 
 
 def session_ttl() -> int:
-    return int(os.environ.get("SESSION_TTL_SECONDS") or 86400)
+    return settings.integer("SESSION_TTL_SECONDS", minimum=1)
 
 
 @router.operation

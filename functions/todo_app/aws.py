@@ -9,13 +9,21 @@ variables the catalog names.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from todo_app import catalog, settings
 
-_clients: dict[str, Any] = {}
-_serializer = None
-_deserializer = None
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+# boto3 publishes no type information (its clients are generated at run time from JSON models), so a
+# client is deliberately Any here, the one place clients are made.
+Client = Any
+
+_clients: dict[str, Client] = {}
+_serializer: TypeSerializer | None = None
+_deserializer: TypeDeserializer | None = None
 
 
 class DependencyUnavailable(Exception):
@@ -26,7 +34,7 @@ class DependencyUnavailable(Exception):
         self.dependency = dependency
 
 
-def client(service: str):
+def client(service: str) -> Client:
     found = _clients.get(service)
     if found is None:
         import boto3
@@ -50,10 +58,10 @@ def _mark_request_failure(service: str, exception: BaseException, **_: Any) -> N
     setattr(exception, _SERVICE_MARK, service)
 
 
-_reset_hooks: list = []
+_reset_hooks: list[Callable[[], None]] = []
 
 
-def on_reset(hook) -> None:
+def on_reset(hook: Callable[[], None]) -> None:
     """Register state to forget along with the clients (e.g. objects holding a client)."""
     _reset_hooks.append(hook)
 
@@ -91,13 +99,6 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
-def error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return response.get("Error", {}).get("Code", "")
-    return ""
-
-
 def errors() -> tuple[type[Exception], ...]:
     """botocore's errors: any failure of an AWS call, for `except aws.errors():`.
 
@@ -126,8 +127,9 @@ def is_unavailable(exc: BaseException) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in _UNAVAILABLE_CODES or status >= 500
+        return code in _UNAVAILABLE_CODES or status >= 500
     return isinstance(exc, BotoCoreError)  # connection errors, timeouts, credential errors
 
 

@@ -33,7 +33,7 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 3
 SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})  # libpq's
 _conn: psycopg.Connection | None = None
-_credentials: dict | None = None
+_credentials: dict[str, str] | None = None
 
 
 def reset() -> None:
@@ -43,7 +43,7 @@ def reset() -> None:
     _credentials = None
 
 
-def _read_secret() -> dict:
+def _read_secret() -> dict[str, str]:
     secrets = aws.client("secretsmanager")
     try:
         value = secrets.get_secret_value(SecretId=settings.text("DB_SECRET_ARN"))
@@ -59,7 +59,7 @@ def _auth_failed(exc: psycopg.OperationalError) -> bool:
     return getattr(exc, "sqlstate", None) == "28P01" or "password authentication failed" in str(exc)
 
 
-def _open(credentials: dict) -> psycopg.Connection:
+def _open(credentials: dict[str, str]) -> psycopg.Connection:
     return psycopg.connect(
         host=settings.text("DB_HOST"),
         port=settings.integer("DB_PORT", minimum=1, maximum=65535),

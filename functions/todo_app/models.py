@@ -167,7 +167,7 @@ class OrderCreate(_Body):
     currency: Currency
     items: Annotated[list[OrderItem], Field(max_length=50)] = []
 
-    def normalized(self) -> dict:
+    def normalized(self) -> dict[str, Any]:
         """The order as JSON-ready data, the same for every spelling of the same order."""
         return {
             "amount": format_amount(self.amount),

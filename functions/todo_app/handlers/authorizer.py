@@ -22,7 +22,7 @@ DENY = {"isAuthorized": False}
 
 
 @logger.inject_lambda_context
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = event.get("headers") or {}
     token = bearer_token(headers.get("authorization"))
     if token is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 from todo_app import aws, catalog, db, http_api, user_rows
 from todo_app.todo_items import status_prefix, todo_json
@@ -23,19 +24,19 @@ app = router.app
 STATUSES = ("open", "done")
 
 
-def _count(**args) -> int:
+def _count(**args: Any) -> int:
     total, start = 0, None
     while True:
         if start:
             args["ExclusiveStartKey"] = start
         page = aws.client("dynamodb").query(Select="COUNT", **args)
-        total += page.get("Count", 0)
+        total += int(page.get("Count", 0))
         start = page.get("LastEvaluatedKey")
         if not start:
             return total
 
 
-def _todo_summary(user_id: str) -> dict:
+def _todo_summary(user_id: str) -> dict[str, Any]:
     table = aws.table_name("todos")
     counts = {
         status: _count(
@@ -64,11 +65,11 @@ def _todo_summary(user_id: str) -> dict:
     return {"counts": counts, "overdue": overdue, "recent": [todo_json(aws.from_item(i)) for i in recent.get("Items", [])]}
 
 
-def _order_summary(user_id: str) -> dict:
-    counts: Counter = Counter()
+def _order_summary(user_id: str) -> dict[str, Any]:
+    counts: Counter[str] = Counter()
     start = None
     while True:
-        args = {
+        args: dict[str, Any] = {
             "TableName": aws.table_name("orders"),
             "KeyConditionExpression": "userId = :u",
             "ExpressionAttributeValues": {":u": {"S": user_id}},
@@ -85,7 +86,7 @@ def _order_summary(user_id: str) -> dict:
 
 
 @router.operation
-def get_dashboard(userId: str):
+def get_dashboard(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
     if row is None:

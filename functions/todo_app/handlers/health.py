@@ -19,22 +19,30 @@ SENTINEL = "health-check"
 
 
 def _postgres() -> None:
-    db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+    try:
+        db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+    except psycopg.Error as exc:  # the connection's own failures are DependencyUnavailable already
+        raise DependencyUnavailable("postgres") from exc
 
 
 def _dynamodb() -> None:
-    aws.client("dynamodb").get_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": SENTINEL}})
+    dynamodb, table = aws.client("dynamodb"), aws.table_name("sessions")
+    try:
+        dynamodb.get_item(TableName=table, Key={"tokenHash": {"S": SENTINEL}})
+    except aws.errors() as exc:
+        raise DependencyUnavailable("dynamodb") from exc
 
 
 @router.operation
-def health():
-    checks, failed = {}, []
+def health() -> http_api.HttpResponse:
+    checks: dict[str, str] = {}
+    failed: list[str] = []
     for name, check in (("postgres", _postgres), ("dynamodb", _dynamodb)):
         try:
             check()
             checks[name] = "ok"
-        except (DependencyUnavailable, psycopg.Error, *aws.errors()) as exc:  # the dependency failed, not this function
-            logger.warning("health check failed", extra={"check": name, "reason": repr(exc)})
+        except DependencyUnavailable as exc:  # only the dependency's failure; a fault of this function is a 500
+            logger.warning("health check failed", extra={"check": name, "reason": repr(exc.__cause__ or exc)})
             checks[name] = "unavailable"
             failed.append(name)
     if not failed:

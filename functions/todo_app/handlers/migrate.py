@@ -14,7 +14,7 @@ from todo_app.telemetry import logger
 
 
 @logger.inject_lambda_context
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> migrator.MigrationRun:
     result = db.run(migrator.migrate)
     logger.info("migrations", extra=result)
     return result

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -53,7 +55,7 @@ _config = IdempotencyConfig(
 )
 
 
-def send_order(user_id: str, order: dict) -> dict:
+def send_order(user_id: str, order: dict[str, Any]) -> dict[str, str]:
     order_id = ids.new_id()
     message = {"orderId": order_id, "userId": user_id, **order, "createdAt": now_iso()}
     aws.client("sqs").send_message(QueueUrl=aws.queue_url(), MessageBody=json.dumps(message, separators=(",", ":")))
@@ -62,15 +64,18 @@ def send_order(user_id: str, order: dict) -> dict:
 
 
 @lru_cache(maxsize=1)
-def _idempotent_send():
+def _idempotent_send() -> Callable[..., dict[str, str]]:
     """Built on first use: the persistence layer needs the table name and a client."""
     persistence = DynamoDBPersistenceLayer(table_name=aws.table_name("idempotency"), boto3_client=aws.client("dynamodb"))
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=_config)
-    def accept(request: dict) -> dict:
+    def accept(request: dict[str, Any]) -> dict[str, str]:
         return send_order(request["userId"], request["order"])
 
-    return accept
+    # called rather than applied with @: Powertools' decorator returns Any, the annotation keeps a type
+    idempotent_accept: Callable[..., dict[str, str]] = idempotent_function(
+        accept, data_keyword_argument="request", persistence_store=persistence, config=_config
+    )
+    return idempotent_accept
 
 
 def reset() -> None:
@@ -82,7 +87,7 @@ aws.on_reset(reset)
 
 
 @router.operation
-def create_order():
+def create_order() -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
     key = http_api.header(app, "idempotency-key")
     if key is not None and not _KEY.match(key):
@@ -108,7 +113,7 @@ def create_order():
 
 
 @router.operation
-def get_order(orderId: str):
+def get_order(orderId: str) -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
     if not ids.is_id(orderId):
         raise http_api.not_found("order")

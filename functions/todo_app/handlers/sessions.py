@@ -31,7 +31,7 @@ def session_ttl() -> int:
 
 
 @router.operation
-def log_in():
+def log_in() -> http_api.HttpResponse:
     body = http_api.parse(app, SessionCreate)
     row = db.run(lambda conn: user_rows.find_login(conn, body.email))
     ok = verify_password(body.password, row["password_hash"] if row else DUMMY_HASH)
@@ -50,7 +50,7 @@ def log_in():
 
 
 @router.operation
-def log_out():
+def log_out() -> http_api.HttpResponse:
     http_api.caller_id(app)
     token = bearer_token(http_api.header(app, "authorization"))
     if token is None:

@@ -15,6 +15,10 @@ Env: TODOS_TABLE, DB_*.
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from todo_app import aws, catalog, db, http_api, ids
 from todo_app.models import TodoCreate, TodoUpdate
 from todo_app.telemetry import MetricUnit, metrics
@@ -30,7 +34,7 @@ def _table() -> str:
 
 
 @router.operation
-def create_todo(userId: str):
+def create_todo(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     body = http_api.parse(app, TodoCreate)
     todo_id, now = ids.new_id(), now_iso()
@@ -49,7 +53,7 @@ def create_todo(userId: str):
     if body.dueDate is not None:
         item["dueDate"] = body.dueDate
 
-    def create(conn):
+    def create(conn: psycopg.Connection) -> bool:
         # Safe to run twice (db.run retries on a stale connection): the id is fixed outside, and a
         # repeated PutItem of the same item is caught by its condition.
         with conn.transaction():
@@ -70,7 +74,7 @@ def create_todo(userId: str):
 
 
 @router.operation
-def list_todos(userId: str):
+def list_todos(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     status = http_api.query_param(app, "status")
     if status is not None and status not in ("open", "done"):
@@ -112,12 +116,12 @@ def _missing(todo_id: str) -> http_api.ApiError:
     return http_api.forbidden("This todo belongs to someone else") if found.get("Items") else http_api.not_found("todo")
 
 
-def _key(caller: str, todo_id: str) -> dict:
+def _key(caller: str, todo_id: str) -> dict[str, Any]:
     return {"userId": {"S": caller}, "todoId": {"S": todo_id}}
 
 
 @router.operation
-def get_todo(todoId: str):
+def get_todo(todoId: str) -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
         raise http_api.not_found("todo")
@@ -128,7 +132,7 @@ def get_todo(todoId: str):
 
 
 @router.operation
-def update_todo(todoId: str):
+def update_todo(todoId: str) -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
         raise http_api.not_found("todo")
@@ -163,7 +167,7 @@ def update_todo(todoId: str):
 
 
 @router.operation
-def delete_todo(todoId: str):
+def delete_todo(todoId: str) -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
     if not ids.is_id(todoId):
         raise http_api.not_found("todo")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -35,6 +37,7 @@ from todo_app.tokens import bearer_token, token_hash
 router = http_api.Router("users")
 app = router.app
 EMAIL_INDEX = "users_email_lower_key"
+T = TypeVar("T")
 
 
 def _email_taken() -> http_api.ApiError:
@@ -43,7 +46,7 @@ def _email_taken() -> http_api.ApiError:
     )
 
 
-def _run_unique_email(work):
+def _run_unique_email(work: Callable[[psycopg.Connection], T]) -> T:
     """db.run(work), with the e-mail's unique index answered as 409 email_taken."""
     try:
         return db.run(work)
@@ -54,12 +57,12 @@ def _run_unique_email(work):
 
 
 @router.operation
-def create_user():
+def create_user() -> http_api.HttpResponse:
     body = http_api.parse(app, UserCreate)
     user_id = str(uuid.uuid4())
     password_hash = hash_password(body.password)
 
-    def insert(conn):
+    def insert(conn: psycopg.Connection) -> user_rows.UserRow | None:
         # Safe to repeat, as db.run may (a connection dropped after the commit): the id is fixed
         # outside, a conflict inserts nothing, and the row is then read back by that id. Found: this
         # sign-up created it (now or in the first attempt); absent: the e-mail belongs to someone else.
@@ -79,14 +82,14 @@ def create_user():
 
 
 @router.operation
-def list_users():
+def list_users() -> http_api.HttpResponse:
     http_api.caller_id(app)
     limit = http_api.limit_param(app)
     cursor = http_api.decode_cursor(app, {"id"})
     if cursor is not None and not user_rows.is_uuid(cursor["id"]):
         raise http_api.bad_request("cursor", "is not a cursor this API returned")
 
-    def page(conn):
+    def page(conn: psycopg.Connection) -> list[user_rows.UserRow]:
         with conn.cursor(row_factory=dict_row) as cur:
             if cursor is None:
                 cur.execute(f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
@@ -105,7 +108,7 @@ def list_users():
 
 
 @router.operation
-def get_user(userId: str):
+def get_user(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
     if row is None:
@@ -114,13 +117,13 @@ def get_user(userId: str):
 
 
 @router.operation
-def update_user(userId: str):
+def update_user(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     body = http_api.parse(app, UserUpdate)
     fields = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
     assignments = ", ".join(f"{name} = %s" for name in fields)
 
-    def update(conn):
+    def update(conn: psycopg.Connection) -> user_rows.UserRow | None:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 f"""UPDATE users SET {assignments}, updated_at = now()
@@ -141,13 +144,13 @@ def update_user(userId: str):
 def tombstone_user(user_id: str) -> bool:
     """Step 1; False when the row is already gone (a retry after step 4)."""
 
-    def mark(conn):
+    def mark(conn: psycopg.Connection) -> tuple[Any, ...] | None:
         return conn.execute("UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)).fetchone()
 
     return db.run(mark) is not None
 
 
-def _batch_delete(table: str, keys: list[dict]) -> None:
+def _batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
     """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
     dynamodb = aws.client("dynamodb")
     for start in range(0, len(keys), 25):
@@ -216,7 +219,7 @@ def delete_own_session(keep_hash: str | None) -> None:
 
 
 @router.operation
-def delete_user(userId: str):
+def delete_user(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     token = bearer_token(http_api.header(app, "authorization"))
     own_hash = token_hash(token) if token else None

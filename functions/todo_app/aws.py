@@ -8,14 +8,22 @@ variables the catalog names.
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from todo_app import catalog
+from todo_app import catalog, settings
 
-_clients: dict[str, Any] = {}
-_serializer = None
-_deserializer = None
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+# boto3 publishes no type information (its clients are generated at run time from JSON models), so a
+# client is deliberately Any here, the one place clients are made.
+Client = Any
+
+_clients: dict[str, Client] = {}
+_serializer: TypeSerializer | None = None
+_deserializer: TypeDeserializer | None = None
 
 
 class DependencyUnavailable(Exception):
@@ -26,7 +34,7 @@ class DependencyUnavailable(Exception):
         self.dependency = dependency
 
 
-def client(service: str):
+def client(service: str) -> Client:
     found = _clients.get(service)
     if found is None:
         import boto3
@@ -36,14 +44,24 @@ def client(service: str):
             service,
             config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
         )
+        # A request that gets no answer (connection refused, timeout) raises an error that names no
+        # operation; mark it with this client's service so that service_of can tell.
+        found.meta.events.register("after-call-error", functools.partial(_mark_request_failure, service))
         _clients[service] = found
     return found
 
 
-_reset_hooks: list = []
+_SERVICE_MARK = "todo_app_service"  # attribute set on a failed request's exception
 
 
-def on_reset(hook) -> None:
+def _mark_request_failure(service: str, exception: BaseException, **_: Any) -> None:
+    setattr(exception, _SERVICE_MARK, service)
+
+
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_reset(hook: Callable[[], None]) -> None:
     """Register state to forget along with the clients (e.g. objects holding a client)."""
     _reset_hooks.append(hook)
 
@@ -56,11 +74,11 @@ def reset() -> None:
 
 
 def table_name(key: str) -> str:
-    return os.environ[catalog.TABLES[key].env]
+    return settings.text(catalog.TABLES[key].env)
 
 
 def queue_url() -> str:
-    return os.environ[catalog.ORDERS_QUEUE.queue_url_env]
+    return settings.text(catalog.ORDERS_QUEUE.queue_url_env)
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -81,15 +99,15 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
-def error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return response.get("Error", {}).get("Code", "")
-    return ""
+def errors() -> tuple[type[Exception], ...]:
+    """botocore's errors: any failure of an AWS call, for `except aws.errors():`.
 
+    An except clause evaluates its expression only when something was raised, so a module that
+    catches these does not import botocore when it loads (the first client imports it).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
 
-def is_conditional_failure(exc: BaseException) -> bool:
-    return error_code(exc) == "ConditionalCheckFailedException"
+    return (BotoCoreError, ClientError)
 
 
 _UNAVAILABLE_CODES = {
@@ -106,16 +124,24 @@ _UNAVAILABLE_CODES = {
 
 def is_unavailable(exc: BaseException) -> bool:
     """True for errors that mean 'the AWS dependency is down or overloaded' (→ 503)."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover - botocore is always present on Lambda
-        return False
+    from botocore.exceptions import BotoCoreError, ClientError
+
     if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in _UNAVAILABLE_CODES or status >= 500
+        return code in _UNAVAILABLE_CODES or status >= 500
     return isinstance(exc, BotoCoreError)  # connection errors, timeouts, credential errors
 
 
 def service_of(exc: BaseException) -> str:
-    model = getattr(exc, "operation_name", "") or ""
-    return "sqs" if "Message" in model or "Queue" in model else "dynamodb"
+    """The service (as named to `client()`) whose client raised `exc`; "aws" when no client claims it.
+
+    A failed request carries the mark its client's event hook set; an error answer names its
+    operation, which belongs to the model of exactly one of the container's clients.
+    """
+    marked = getattr(exc, _SERVICE_MARK, None)
+    if isinstance(marked, str):
+        return marked
+    operation = getattr(exc, "operation_name", None)
+    owners = [service for service, found in _clients.items() if operation in found.meta.service_model.operation_names]
+    return owners[0] if len(owners) == 1 else "aws"

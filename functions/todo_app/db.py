@@ -2,8 +2,8 @@
 
 - Opened lazily on first use, never at import (DynamoDB-only routes keep working while PostgreSQL is
   down, and a cold start does not wait for the database).
-- Settings: DB_HOST, DB_PORT, DB_NAME, DB_SSLMODE (the stack sets `require`, the local runtime
-  `disable`), DB_SECRET_ARN names a Secrets Manager secret {"username", "password"} (RDS-managed
+- Settings (all required, read when a connection opens): DB_HOST, DB_PORT, DB_NAME, DB_SSLMODE
+  (the stack sets `require`, the local runtime `disable`), DB_SECRET_ARN names a Secrets Manager secret {"username", "password"} (RDS-managed
   format). connect_timeout is short (3 s): a dead database answers 503 quickly.
 - The secret is cached; a failed authentication (SQLSTATE 28P01, e.g. after a rotation) re-reads it
   and retries the connection once.
@@ -25,34 +25,32 @@ from typing import TypeVar
 
 import psycopg
 
-from todo_app import aws
+from todo_app import aws, settings
 from todo_app.aws import DependencyUnavailable
 
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 3
+SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})  # libpq's
 _conn: psycopg.Connection | None = None
-_credentials: dict | None = None
+_credentials: dict[str, str] | None = None
 
 
 def reset() -> None:
     """Close the connection and forget the cached secret (tests; a new database)."""
-    global _conn, _credentials
-    if _conn is not None:
-        try:
-            _conn.close()
-        except Exception:  # noqa: BLE001 - closing a dead connection may fail; nothing to keep
-            pass
-    _conn, _credentials = None, None
+    global _credentials
+    reset_connection()
+    _credentials = None
 
 
-def _read_secret() -> dict:
+def _read_secret() -> dict[str, str]:
+    secrets = aws.client("secretsmanager")
     try:
-        value = aws.client("secretsmanager").get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])
-    except Exception as exc:
-        if aws.is_unavailable(exc):
-            raise DependencyUnavailable("postgres", "the database credentials could not be read") from exc
-        raise
+        value = secrets.get_secret_value(SecretId=settings.text("DB_SECRET_ARN"))
+    except aws.errors() as exc:
+        if not aws.is_unavailable(exc):
+            raise  # e.g. access denied: a fault of the deployment, not an outage
+        raise DependencyUnavailable("postgres", "the database credentials could not be read") from exc
     secret = json.loads(value["SecretString"])
     return {"username": secret["username"], "password": secret["password"]}
 
@@ -61,15 +59,16 @@ def _auth_failed(exc: psycopg.OperationalError) -> bool:
     return getattr(exc, "sqlstate", None) == "28P01" or "password authentication failed" in str(exc)
 
 
-def _open(credentials: dict) -> psycopg.Connection:
+def _open(credentials: dict[str, str]) -> psycopg.Connection:
     return psycopg.connect(
-        host=os.environ["DB_HOST"],
-        port=int(os.environ.get("DB_PORT") or 5432),
-        dbname=os.environ["DB_NAME"],
-        sslmode=os.environ.get("DB_SSLMODE") or "require",
+        host=settings.text("DB_HOST"),
+        port=settings.integer("DB_PORT", minimum=1, maximum=65535),
+        dbname=settings.text("DB_NAME"),
+        sslmode=settings.choice("DB_SSLMODE", SSL_MODES),
         user=credentials["username"],
         password=credentials["password"],
         connect_timeout=CONNECT_TIMEOUT,
+        # only a label in pg_stat_activity: Lambda sets the variable, elsewhere any name will do
         application_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "todo-platform"),
         autocommit=True,
         prepare_threshold=None,
@@ -109,8 +108,8 @@ def reset_connection() -> None:
     if _conn is not None:
         try:
             _conn.close()
-        except Exception:  # noqa: BLE001
-            pass
+        except psycopg.Error:
+            pass  # closing a dead connection may fail; there is nothing left to keep
     _conn = None
 
 

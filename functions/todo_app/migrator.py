@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import psycopg
 
@@ -24,6 +25,11 @@ _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 class MigrationError(Exception):
     pass
+
+
+class MigrationRun(TypedDict):
+    applied: list[str]  # the versions this run applied, in order
+    current: str | None  # the latest applied version, None while nothing is
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def migrate(conn: psycopg.Connection, migrations: list[Migration] | None = None) -> dict:
+def migrate(conn: psycopg.Connection, migrations: list[Migration] | None = None) -> MigrationRun:
     """Apply pending migrations; returns {"applied": [versions], "current": version or None}."""
     migrations = discover() if migrations is None else migrations
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
@@ -63,14 +69,14 @@ def migrate(conn: psycopg.Connection, migrations: list[Migration] | None = None)
                    applied_at timestamptz NOT NULL DEFAULT now()
                )"""
         )
-        applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+        applied: dict[str, str] = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
         known = {m.version: m for m in migrations}
         for version, checksum in sorted(applied.items()):
             if version not in known:
                 raise MigrationError(f"migration {version} was applied but its file is missing")
             if known[version].checksum != checksum:
                 raise MigrationError(f"migration {version} changed after it was applied (checksum mismatch)")
-        done = []
+        done: list[str] = []
         for migration in migrations:
             if migration.version in applied:
                 continue
@@ -81,8 +87,8 @@ def migrate(conn: psycopg.Connection, migrations: list[Migration] | None = None)
                     (migration.version, migration.name, migration.checksum),
                 )
             done.append(migration.version)
-        current = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
-        return {"applied": done, "current": current}
+        # under the lock, what was applied before and what this run applied are all there is
+        return {"applied": done, "current": max([*applied, *done], default=None)}
     finally:
         if not conn.broken:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

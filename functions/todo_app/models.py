@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from todo_app.currencies import ISO_4217
+from todo_app.ids import ID_PATTERN
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal("1000000000")
@@ -166,7 +167,7 @@ class OrderCreate(_Body):
     currency: Currency
     items: Annotated[list[OrderItem], Field(max_length=50)] = []
 
-    def normalized(self) -> dict:
+    def normalized(self) -> dict[str, Any]:
         """The order as JSON-ready data, the same for every spelling of the same order."""
         return {
             "amount": format_amount(self.amount),
@@ -180,7 +181,7 @@ class OrderMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
-    orderId: Annotated[str, StringConstraints(strict=True, pattern=r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
+    orderId: Annotated[str, StringConstraints(strict=True, pattern=ID_PATTERN.pattern)]
     userId: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
     amount: Amount
     currency: Currency

@@ -19,11 +19,14 @@ def _derive(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=64 * 1024 * 1024)
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
     key = _derive(password, salt, N, R, P, DKLEN)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${N}${R}${P}${b64(salt)}${b64(key)}"
+    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(key)}"
 
 
 def verify_password(password: str, stored: str) -> bool:

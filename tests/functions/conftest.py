@@ -5,9 +5,10 @@
   application role, migrated; the emulator reset with the catalog's tables and queues and a Secrets
   Manager secret holding the role's credentials; the functions' module state (connection, cached
   secret, boto3 clients) reset.
-- `api` sends requests the way API Gateway would: route matching from the catalog (404 when nothing
-  matches), the REQUEST authorizer for protected routes (401 without a token, 403 when it says no),
-  then the function with a payload 2.0 event carrying the authorizer's context.
+- `api` sends requests through the local runtime's API Gateway stand-in (local.gateway.Gateway):
+  route matching from the catalog (404 when nothing matches), the REQUEST authorizer for protected
+  routes (401 without a token, 403 when it says no), then the function with a payload 2.0 event
+  carrying the authorizer's context; the functions run in this process.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from local import events
 from local.emulator import FAKE_CREDENTIALS, Emulator, create_queues, create_tables
+from local.gateway import Gateway, GatewayResponse
 from local.postgres import PostgresServer
 from todo_app import aws, catalog, db, migrator
 
@@ -179,17 +181,35 @@ class Reply:
         return [d.get("field") for d in self.body["error"]["details"]]
 
 
-def reply_of(result: dict) -> Reply:
-    raw = result.get("body") or ""
+def _json_or_text(raw: str | bytes) -> Any:
     try:
-        body = json.loads(raw) if raw else None
+        return json.loads(raw) if raw else None
     except ValueError:
-        body = raw
-    return Reply(result["statusCode"], body, result.get("headers") or {})
+        return raw
+
+
+def reply_of(result: dict) -> Reply:
+    """A function's payload 2.0 response, called directly (no gateway)."""
+    return Reply(result["statusCode"], _json_or_text(result.get("body") or ""), result.get("headers") or {})
+
+
+class InProcessFunctions:
+    """The catalog's functions, called in this process the way Lambda calls them: what the gateway invokes.
+
+    A handler's exception is not turned into a function error (the gateway's 500): it propagates,
+    so that a failing test shows it.
+    """
+
+    def invoke(self, name: str, event: dict) -> Any:
+        return handler_of(name)(event, context_for(name))
 
 
 class Api:
-    """API Gateway in front of the functions, as section 8 of the design describes it."""
+    """API Gateway in front of the functions: the local runtime's own Gateway (routing, its 401, 403
+    and 404 answers, the REQUEST authorizer, payload 2.0 events), without its HTTP server."""
+
+    def __init__(self) -> None:
+        self.gateway = Gateway(InProcessFunctions(), log=print)
 
     def request(
         self,
@@ -202,35 +222,19 @@ class Api:
         query: str = "",
         headers: dict | None = None,
     ) -> Reply:
-        found = events.match_route(method, path)
-        if found is None:
-            return Reply(404, {"message": "Not Found"}, {})
-        route, params = found
         headers = dict(headers or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if json_body is not None:
             body = json.dumps(json_body)
             headers.setdefault("Content-Type", "application/json")
-        context = None
-        if route.auth:
-            auth_value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-            if not auth_value:
-                return Reply(401, {"message": "Unauthorized"}, {})
-            decision = self.authorize(method, path, route, params, query, headers, [auth_value])
-            if not decision["isAuthorized"]:
-                return Reply(403, {"message": "Forbidden"}, {})
-            context = decision["context"]
-        event = events.http_event(
-            method, path, route=route, path_parameters=params, raw_query=query, headers=headers, body=body, authorizer_context=context
-        )
-        return reply_of(handler_of(route.function)(event, context_for(route.function)))
-
-    def authorize(self, method, path, route, params, query, headers, identity) -> dict:
-        event = events.authorizer_event(
-            method, path, route=route, identity=identity, path_parameters=params, raw_query=query, headers=headers
-        )
-        return handler_of("authorizer")(event, context_for("authorizer"))
+        raw = body.encode() if isinstance(body, str) else body or b""
+        target = f"{path}?{query}" if query else path
+        try:
+            status, answer_headers, payload = self.gateway.handle(method, target, list(headers.items()), raw, "127.0.0.1")
+        except GatewayResponse as answer:  # the gateway's own answer; its HTTP server sends it as {"message": ...}
+            return Reply(answer.status, {"message": answer.message}, {})
+        return Reply(status, _json_or_text(payload), dict(answer_headers))
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

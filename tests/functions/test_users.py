@@ -130,3 +130,39 @@ def test_list_users_bad_limit_and_cursor(api):
     for cursor in ("garbage!", "eyJpZCI6IDF9", "eyJpZCI6Im5vdC1hLXV1aWQifQ"):
         reply = api.get("/users", token=token, query=f"cursor={cursor}")
         assert reply.status == 400 and reply.fields() == ["cursor"], cursor
+
+
+def test_sign_up_survives_a_connection_dropped_after_its_commit(api, stack, monkeypatch):
+    """db.run repeats the work on a fresh connection when a reused one drops; the sign-up must be
+    safe to repeat: the first attempt's row is found again, not reported as a 500 or a false 409."""
+    from todo_app import db
+
+    api.sign_up("bob@example.com", name="Bob")  # the function's connection is now warm (a reused one is retried)
+    real_run, dropped = db.run, []
+
+    def run_dropping_the_connection_after_the_first_commit(work):
+        def work_then_drop(conn):
+            result = work(conn)
+            if not dropped:  # autocommit: the INSERT is committed by now
+                dropped.append(conn.info.backend_pid)
+                with stack.admin() as admin:
+                    assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,)).fetchone()[0]
+                conn.execute("SELECT 1")  # the client learns of the drop: OperationalError, connection broken
+            return result
+
+        return real_run(work_then_drop)
+
+    monkeypatch.setattr(db, "run", run_dropping_the_connection_after_the_first_commit)
+    reply = api.post("/users", json_body={"name": "Ada", "email": "ada@example.com", "password": "correct horse"})
+    assert dropped, "the connection was not dropped"
+    assert reply.status == 201, reply.body
+    with stack.admin() as conn:
+        assert conn.execute("SELECT id::text FROM users WHERE email = 'ada@example.com'").fetchall() == [(reply.body["id"],)]
+
+
+def test_sign_up_with_a_taken_email_is_still_409_and_writes_nothing(api, stack):
+    bob = api.sign_up("bob@example.com", name="Bob")
+    reply = api.post("/users", json_body={"name": "Bobby", "email": "BOB@example.com", "password": "12345678"})
+    assert reply.status == 409 and reply.error["code"] == "email_taken"
+    with stack.admin() as conn:
+        assert conn.execute("SELECT id::text, name FROM users").fetchall() == [(bob["id"], "Bob")]

@@ -15,14 +15,14 @@ import time
 from typing import Any
 
 from todo_app import aws
-from todo_app.obs import logger
+from todo_app.telemetry import logger
 from todo_app.tokens import bearer_token, token_hash
 
 DENY = {"isAuthorized": False}
 
 
 @logger.inject_lambda_context
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = event.get("headers") or {}
     token = bearer_token(headers.get("authorization"))
     if token is None:

@@ -4,7 +4,7 @@
  "todos": {"counts": {"open": n, "done": n}, "overdue": n, "recent": [5 newest todos]},
  "orders": {"counts": {"CONFIRMED": n, ...}}}
 
-Counts are Select=COUNT Queries on the byStatus index (paged until done); overdue = open todos with
+Counts are Select=COUNT Queries on the status index (catalog.TODOS_BY_STATUS) (paged until done); overdue = open todos with
 dueDate < today (UTC); orders are a Query of the user's partition projecting only the status.
 
 Env: TODOS_TABLE, ORDERS_TABLE, DB_*.
@@ -14,44 +14,46 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
-from todo_app import aws, db, http, store
-from todo_app.todos import todo_json
+from todo_app import aws, catalog, db, http_api, user_rows
+from todo_app.todo_items import status_prefix, todo_json
 
-app = http.create_app()
+router = http_api.Router("dashboard")
+app = router.app
 STATUSES = ("open", "done")
 
 
-def _count(**args) -> int:
+def _count(**args: Any) -> int:
     total, start = 0, None
     while True:
         if start:
             args["ExclusiveStartKey"] = start
         page = aws.client("dynamodb").query(Select="COUNT", **args)
-        total += page.get("Count", 0)
+        total += int(page.get("Count", 0))
         start = page.get("LastEvaluatedKey")
         if not start:
             return total
 
 
-def _todo_summary(user_id: str) -> dict:
+def _todo_summary(user_id: str) -> dict[str, Any]:
     table = aws.table_name("todos")
     counts = {
         status: _count(
             TableName=table,
-            IndexName="byStatus",
+            IndexName=catalog.TODOS_BY_STATUS.name,
             KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
-            ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": f"{status}#"}},
+            ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": status_prefix(status)}},
         )
         for status in STATUSES
     }
     today = datetime.now(UTC).date().isoformat()
     overdue = _count(
         TableName=table,
-        IndexName="byStatus",
+        IndexName=catalog.TODOS_BY_STATUS.name,
         KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
         FilterExpression="dueDate < :today",
-        ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": "open#"}, ":today": {"S": today}},
+        ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": status_prefix("open")}, ":today": {"S": today}},
     )
     recent = aws.client("dynamodb").query(
         TableName=table,
@@ -63,11 +65,11 @@ def _todo_summary(user_id: str) -> dict:
     return {"counts": counts, "overdue": overdue, "recent": [todo_json(aws.from_item(i)) for i in recent.get("Items", [])]}
 
 
-def _order_summary(user_id: str) -> dict:
-    counts: Counter = Counter()
+def _order_summary(user_id: str) -> dict[str, Any]:
+    counts: Counter[str] = Counter()
     start = None
     while True:
-        args = {
+        args: dict[str, Any] = {
             "TableName": aws.table_name("orders"),
             "KeyConditionExpression": "userId = :u",
             "ExpressionAttributeValues": {":u": {"S": user_id}},
@@ -83,13 +85,13 @@ def _order_summary(user_id: str) -> dict:
             return {"counts": dict(sorted(counts.items()))}
 
 
-def get_dashboard(userId: str):
-    http.require_self(app, userId)
-    row = db.run(lambda conn: store.get_active_user(conn, userId))
+@router.operation
+def get_dashboard(userId: str) -> http_api.HttpResponse:
+    http_api.require_self(app, userId)
+    row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
     if row is None:
-        raise http.not_found("user")
-    return http.json_response(200, {"user": store.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)})
+        raise http_api.not_found("user")
+    return http_api.json_response(200, {"user": user_rows.user_json(row), "todos": _todo_summary(userId), "orders": _order_summary(userId)})
 
 
-http.bind(app, "dashboard", globals())
-handler = http.lambda_handler(app)
+handler = router.lambda_handler()

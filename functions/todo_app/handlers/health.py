@@ -7,40 +7,52 @@ Env: SESSIONS_TABLE, DB_*.
 
 from __future__ import annotations
 
-from todo_app import aws, db, http
-from todo_app.obs import logger
+import psycopg
 
-app = http.create_app()
+from todo_app import aws, db, http_api
+from todo_app.aws import DependencyUnavailable
+from todo_app.telemetry import logger
+
+router = http_api.Router("health")
+app = router.app
 SENTINEL = "health-check"
 
 
 def _postgres() -> None:
-    db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+    try:
+        db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+    except psycopg.Error as exc:  # the connection's own failures are DependencyUnavailable already
+        raise DependencyUnavailable("postgres") from exc
 
 
 def _dynamodb() -> None:
-    aws.client("dynamodb").get_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": SENTINEL}})
+    dynamodb, table = aws.client("dynamodb"), aws.table_name("sessions")
+    try:
+        dynamodb.get_item(TableName=table, Key={"tokenHash": {"S": SENTINEL}})
+    except aws.errors() as exc:
+        raise DependencyUnavailable("dynamodb") from exc
 
 
-def health():
-    checks, failed = {}, []
+@router.operation
+def health() -> http_api.HttpResponse:
+    checks: dict[str, str] = {}
+    failed: list[str] = []
     for name, check in (("postgres", _postgres), ("dynamodb", _dynamodb)):
         try:
             check()
             checks[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure of a dependency is a failed check
-            logger.warning("health check failed", extra={"check": name, "reason": repr(exc)})
+        except DependencyUnavailable as exc:  # only the dependency's failure; a fault of this function is a 500
+            logger.warning("health check failed", extra={"check": name, "reason": repr(exc.__cause__ or exc)})
             checks[name] = "unavailable"
             failed.append(name)
     if not failed:
-        return http.json_response(200, {"status": "ok", "checks": checks})
-    body = http.error_body(
+        return http_api.json_response(200, {"status": "ok", "checks": checks})
+    body = http_api.error_body(
         "dependency_unavailable",
         "Unavailable: " + ", ".join(failed),
         [{"check": name, "message": f"{name} is unavailable"} for name in failed],
     )
-    return http.json_response(503, {"status": "unavailable", "checks": checks, **body})
+    return http_api.json_response(503, {"status": "unavailable", "checks": checks, **body})
 
 
-http.bind(app, "health", globals())
-handler = http.lambda_handler(app)
+handler = router.lambda_handler()

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from todo_app import db, migrator
-from todo_app.obs import logger
+from todo_app.telemetry import logger
 
 
 @logger.inject_lambda_context
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> migrator.MigrationRun:
     result = db.run(migrator.migrate)
     logger.info("migrations", extra=result)
     return result

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -35,13 +37,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from todo_app import aws, http, ids
+from todo_app import aws, http_api, ids
 from todo_app.models import OrderCreate
-from todo_app.obs import MetricUnit, metrics
-from todo_app.orders import order_json
+from todo_app.order_items import order_json
+from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
 
-app = http.create_app()
+router = http_api.Router("orders")
+app = router.app
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _config = IdempotencyConfig(
@@ -52,7 +55,7 @@ _config = IdempotencyConfig(
 )
 
 
-def send_order(user_id: str, order: dict) -> dict:
+def send_order(user_id: str, order: dict[str, Any]) -> dict[str, str]:
     order_id = ids.new_id()
     message = {"orderId": order_id, "userId": user_id, **order, "createdAt": now_iso()}
     aws.client("sqs").send_message(QueueUrl=aws.queue_url(), MessageBody=json.dumps(message, separators=(",", ":")))
@@ -61,15 +64,18 @@ def send_order(user_id: str, order: dict) -> dict:
 
 
 @lru_cache(maxsize=1)
-def _idempotent_send():
+def _idempotent_send() -> Callable[..., dict[str, str]]:
     """Built on first use: the persistence layer needs the table name and a client."""
     persistence = DynamoDBPersistenceLayer(table_name=aws.table_name("idempotency"), boto3_client=aws.client("dynamodb"))
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=_config)
-    def accept(request: dict) -> dict:
+    def accept(request: dict[str, Any]) -> dict[str, str]:
         return send_order(request["userId"], request["order"])
 
-    return accept
+    # called rather than applied with @: Powertools' decorator returns Any, the annotation keeps a type
+    idempotent_accept: Callable[..., dict[str, str]] = idempotent_function(
+        accept, data_keyword_argument="request", persistence_store=persistence, config=_config
+    )
+    return idempotent_accept
 
 
 def reset() -> None:
@@ -80,44 +86,45 @@ def reset() -> None:
 aws.on_reset(reset)
 
 
-def create_order():
-    caller = http.caller_id(app)
-    key = http.header(app, "idempotency-key")
+@router.operation
+def create_order() -> http_api.HttpResponse:
+    caller = http_api.caller_id(app)
+    key = http_api.header(app, "idempotency-key")
     if key is not None and not _KEY.match(key):
-        raise http.bad_request("Idempotency-Key", "must be 1 to 128 printable characters without spaces")
-    order = http.parse(app, OrderCreate).normalized()
+        raise http_api.bad_request("Idempotency-Key", "must be 1 to 128 printable characters without spaces")
+    order = http_api.parse(app, OrderCreate).normalized()
     if key is None:
-        return http.json_response(202, send_order(caller, order))
+        return http_api.json_response(202, send_order(caller, order))
     _config.register_lambda_context(app.lambda_context)
     try:
         answer = _idempotent_send()(request={"userId": caller, "key": key, "order": order})
     except IdempotencyValidationError:
-        raise http.ApiError(
+        raise http_api.ApiError(
             409,
             "idempotency_key_reused",
             "This Idempotency-Key was used with a different order",
             [{"field": "Idempotency-Key", "message": "was used with a different order"}],
         ) from None
     except IdempotencyAlreadyInProgressError:
-        raise http.ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still in progress") from None
+        raise http_api.ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still in progress") from None
     except IdempotencyPersistenceLayerError as exc:
         raise aws.DependencyUnavailable("dynamodb", "the idempotency store failed") from exc
-    return http.json_response(202, answer)
+    return http_api.json_response(202, answer)
 
 
-def get_order(orderId: str):
-    caller = http.caller_id(app)
+@router.operation
+def get_order(orderId: str) -> http_api.HttpResponse:
+    caller = http_api.caller_id(app)
     if not ids.is_id(orderId):
-        raise http.not_found("order")
+        raise http_api.not_found("order")
     item = (
         aws.client("dynamodb")
         .get_item(TableName=aws.table_name("orders"), Key={"userId": {"S": caller}, "orderId": {"S": orderId}})
         .get("Item")
     )
     if not item:
-        raise http.not_found("order")
-    return http.json_response(200, order_json(aws.from_item(item)))
+        raise http_api.not_found("order")
+    return http_api.json_response(200, order_json(aws.from_item(item)))
 
 
-http.bind(app, "orders", globals())
-handler = http.lambda_handler(app)
+handler = router.lambda_handler()

@@ -1,7 +1,7 @@
 """Users: sign-up, list, profile, update, deletion (PostgreSQL; deletion sweeps DynamoDB).
 
 - POST /users (public): 201 user JSON {id, name, email, age, createdAt, updatedAt}; 409
-  `email_taken` (case-insensitive).
+  `email_taken` (case-insensitive). Safe to repeat after a dropped connection (see create_user).
 - GET /users: keyset pagination over id (UUID order), `limit` 1..100 (default 20), `cursor` the
   opaque value of the previous page's `nextCursor`; users being deleted are left out.
 - GET/PUT/DELETE /users/{userId}: the caller only (403 otherwise); 404 when absent or being deleted.
@@ -10,7 +10,7 @@
   (1) tombstone: UPDATE users SET deleted_at (waits for in-flight todo creations, which hold a share
       lock on the row; from then on the user is 404 everywhere and cannot log in);
   (2) delete every todo of the user (Query + BatchWriteItem, unprocessed items retried);
-  (3) delete the user's other sessions (Query on byUser + BatchWriteItem);
+  (3) delete the user's other sessions (Query on the user index catalog.SESSIONS_BY_USER + BatchWriteItem);
   (4) DELETE the users row;
   (5) delete the caller's own session LAST, so that a failure at any earlier step leaves the token
       valid for the retry. A retry after (4) finds no row and just finishes the sweeps. → 204.
@@ -22,65 +22,80 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 
-from todo_app import aws, db, http, store
+from todo_app import aws, catalog, db, http_api, user_rows
 from todo_app.models import UserCreate, UserUpdate
-from todo_app.obs import MetricUnit, logger, metrics
 from todo_app.passwords import hash_password
+from todo_app.telemetry import MetricUnit, logger, metrics
 from todo_app.tokens import bearer_token, token_hash
 
-app = http.create_app()
+router = http_api.Router("users")
+app = router.app
 EMAIL_INDEX = "users_email_lower_key"
+T = TypeVar("T")
 
 
-def _run_unique_email(work):
+def _email_taken() -> http_api.ApiError:
+    return http_api.ApiError(
+        409, "email_taken", "A user with this e-mail already exists", [{"field": "email", "message": "is already taken"}]
+    )
+
+
+def _run_unique_email(work: Callable[[psycopg.Connection], T]) -> T:
     """db.run(work), with the e-mail's unique index answered as 409 email_taken."""
     try:
         return db.run(work)
     except psycopg.errors.UniqueViolation as exc:
-        if getattr(exc.diag, "constraint_name", None) == EMAIL_INDEX:
-            raise http.ApiError(
-                409, "email_taken", "A user with this e-mail already exists", [{"field": "email", "message": "is already taken"}]
-            ) from None
+        if exc.diag.constraint_name == EMAIL_INDEX:
+            raise _email_taken() from None
         raise
 
 
-def create_user():
-    body = http.parse(app, UserCreate)
+@router.operation
+def create_user() -> http_api.HttpResponse:
+    body = http_api.parse(app, UserCreate)
     user_id = str(uuid.uuid4())
     password_hash = hash_password(body.password)
 
-    def insert(conn):
+    def insert(conn: psycopg.Connection) -> user_rows.UserRow | None:
+        # Safe to repeat, as db.run may (a connection dropped after the commit): the id is fixed
+        # outside, a conflict inserts nothing, and the row is then read back by that id. Found: this
+        # sign-up created it (now or in the first attempt); absent: the e-mail belongs to someone else.
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 f"""INSERT INTO users (id, name, email, age, password_hash) VALUES (%s, %s, %s, %s, %s)
-                    RETURNING {store.USER_COLUMNS}""",
+                    ON CONFLICT DO NOTHING RETURNING {user_rows.USER_COLUMNS}""",
                 (user_id, body.name, body.email, body.age, password_hash),
             )
-            return cur.fetchone()
+            return cur.fetchone() or user_rows.get_active_user(conn, user_id)
 
-    row = _run_unique_email(insert)
+    row = db.run(insert)
+    if row is None:
+        raise _email_taken()
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
-    return http.json_response(201, store.user_json(row))
+    return http_api.json_response(201, user_rows.user_json(row))
 
 
-def list_users():
-    http.caller_id(app)
-    limit = http.limit_param(app)
-    cursor = http.decode_cursor(app, {"id"})
-    if cursor is not None and not store.is_uuid(cursor["id"]):
-        raise http.bad_request("cursor", "is not a cursor this API returned")
+@router.operation
+def list_users() -> http_api.HttpResponse:
+    http_api.caller_id(app)
+    limit = http_api.limit_param(app)
+    cursor = http_api.decode_cursor(app, {"id"})
+    if cursor is not None and not user_rows.is_uuid(cursor["id"]):
+        raise http_api.bad_request("cursor", "is not a cursor this API returned")
 
-    def page(conn):
+    def page(conn: psycopg.Connection) -> list[user_rows.UserRow]:
         with conn.cursor(row_factory=dict_row) as cur:
             if cursor is None:
-                cur.execute(f"SELECT {store.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
+                cur.execute(f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
             else:
                 cur.execute(
-                    f"SELECT {store.USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                    f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
                     (cursor["id"], limit + 1),
                 )
             return cur.fetchall()
@@ -88,37 +103,39 @@ def list_users():
     rows = db.run(page)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = http.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
-    return http.json_response(200, {"items": [store.user_json(r) for r in rows], "nextCursor": next_cursor})
+    next_cursor = http_api.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
+    return http_api.json_response(200, {"items": [user_rows.user_json(r) for r in rows], "nextCursor": next_cursor})
 
 
-def get_user(userId: str):
-    http.require_self(app, userId)
-    row = db.run(lambda conn: store.get_active_user(conn, userId))
+@router.operation
+def get_user(userId: str) -> http_api.HttpResponse:
+    http_api.require_self(app, userId)
+    row = db.run(lambda conn: user_rows.get_active_user(conn, userId))
     if row is None:
-        raise http.not_found("user")
-    return http.json_response(200, store.user_json(row))
+        raise http_api.not_found("user")
+    return http_api.json_response(200, user_rows.user_json(row))
 
 
-def update_user(userId: str):
-    http.require_self(app, userId)
-    body = http.parse(app, UserUpdate)
+@router.operation
+def update_user(userId: str) -> http_api.HttpResponse:
+    http_api.require_self(app, userId)
+    body = http_api.parse(app, UserUpdate)
     fields = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
     assignments = ", ".join(f"{name} = %s" for name in fields)
 
-    def update(conn):
+    def update(conn: psycopg.Connection) -> user_rows.UserRow | None:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 f"""UPDATE users SET {assignments}, updated_at = now()
-                    WHERE id = %s AND deleted_at IS NULL RETURNING {store.USER_COLUMNS}""",
+                    WHERE id = %s AND deleted_at IS NULL RETURNING {user_rows.USER_COLUMNS}""",
                 (*fields.values(), userId),
             )
             return cur.fetchone()
 
     row = _run_unique_email(update)
     if row is None:
-        raise http.not_found("user")
-    return http.json_response(200, store.user_json(row))
+        raise http_api.not_found("user")
+    return http_api.json_response(200, user_rows.user_json(row))
 
 
 # --------------------------------------------------------------------------- deletion
@@ -127,13 +144,13 @@ def update_user(userId: str):
 def tombstone_user(user_id: str) -> bool:
     """Step 1; False when the row is already gone (a retry after step 4)."""
 
-    def mark(conn):
+    def mark(conn: psycopg.Connection) -> tuple[Any, ...] | None:
         return conn.execute("UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)).fetchone()
 
     return db.run(mark) is not None
 
 
-def _batch_delete(table: str, keys: list[dict]) -> None:
+def _batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
     """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
     dynamodb = aws.client("dynamodb")
     for start in range(0, len(keys), 25):
@@ -175,7 +192,7 @@ def delete_other_sessions(user_id: str, keep_hash: str | None) -> int:
     while True:
         args = {
             "TableName": table,
-            "IndexName": "byUser",
+            "IndexName": catalog.SESSIONS_BY_USER.name,
             "KeyConditionExpression": "userId = :u",
             "ExpressionAttributeValues": {":u": {"S": user_id}},
         }
@@ -201,9 +218,10 @@ def delete_own_session(keep_hash: str | None) -> None:
         aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": keep_hash}})
 
 
-def delete_user(userId: str):
-    http.require_self(app, userId)
-    token = bearer_token(http.header(app, "authorization"))
+@router.operation
+def delete_user(userId: str) -> http_api.HttpResponse:
+    http_api.require_self(app, userId)
+    token = bearer_token(http_api.header(app, "authorization"))
     own_hash = token_hash(token) if token else None
     existed = tombstone_user(userId)
     todos = delete_todos(userId)
@@ -212,8 +230,7 @@ def delete_user(userId: str):
     delete_own_session(own_hash)
     logger.info("user deleted", extra={"userId": userId, "resumed": not existed, "todos": todos, "sessions": sessions})
     metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=1)
-    return http.no_content()
+    return http_api.no_content()
 
 
-http.bind(app, "users", globals())
-handler = http.lambda_handler(app)
+handler = router.lambda_handler()

@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from todo_app import aws
 from todo_app.models import OrderMessage
-from todo_app.obs import MetricUnit, logger, metrics, publish_metrics
+from todo_app.telemetry import MetricUnit, logger, metrics, publish_metrics
 from todo_app.timeutil import now_iso
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -39,14 +40,11 @@ def store_order(message: OrderMessage) -> bool:
         "createdAt": message.createdAt,
         "processedAt": now_iso(),
     }
+    dynamodb = aws.client("dynamodb")
     try:
-        aws.client("dynamodb").put_item(
-            TableName=aws.table_name("orders"), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(orderId)"
-        )
-    except Exception as exc:
-        if aws.is_conditional_failure(exc):
-            return False
-        raise
+        dynamodb.put_item(TableName=aws.table_name("orders"), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(orderId)")
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
     return True
 
 
@@ -61,5 +59,5 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @publish_metrics
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,8 +1,11 @@
-"""HTTP plumbing shared by the API functions, on top of Powertools' APIGatewayHttpResolver.
+"""The HTTP API plumbing shared by the API functions, on top of Powertools' APIGatewayHttpResolver.
 
-- Routes come from the catalog: `bind(app, "<function>", namespace)` registers, for each catalog
-  route of that function, the module's function named by the route's `operation`; no handler module
-  writes a path or a method.
+(Named `http_api`, not `http`, so that it never shadows the standard library's `http` package.)
+
+- Routes come from the catalog: a handler module makes a `Router("<function>")` and decorates each
+  route function with `@router.operation`; the decorator finds the catalog route whose `operation`
+  is the function's name, so no handler module writes a path or a method. `router.lambda_handler()`
+  fails at import if a catalog route of the function has no operation.
 - Every error is JSON `{"error": {"code", "message", "details"}}`: `ApiError` for expected ones,
   400 with each bad field named for validation, 404 for an unknown route or method, 503 when a
   dependency is down, 500 with a generic message (the exception is logged, never returned).
@@ -27,14 +30,18 @@ from pydantic import BaseModel, ValidationError
 
 from todo_app import aws, catalog
 from todo_app.aws import DependencyUnavailable
-from todo_app.obs import logger, publish_metrics
+from todo_app.telemetry import logger, publish_metrics
 
 MAX_BODY_BYTES = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+HttpResponse = Response[Any]  # what a route function returns
+Details = list[dict[str, Any]]  # an error's details: [{"field": ..., "message": ...}, ...]
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: list[dict] | None = None):
+    def __init__(self, status: int, code: str, message: str, details: Details | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or []
 
@@ -51,15 +58,15 @@ def forbidden(message: str = "This resource belongs to someone else") -> ApiErro
     return ApiError(403, "forbidden", message)
 
 
-def error_body(code: str, message: str, details: list[dict] | None = None) -> dict:
+def error_body(code: str, message: str, details: Details | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
     return Response(status_code=status, content_type="application/json", body=body, headers=dict(headers or {}))
 
 
-def no_content() -> Response:
+def no_content() -> HttpResponse:
     return Response(status_code=204, content_type=None, body=None)
 
 
@@ -75,19 +82,24 @@ def _dumps(value: Any) -> str:
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(serializer=_dumps)
 
-    @app.exception_handler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
+    # Powertools' exception_handler has no return annotation, so mypy calls the three handlers below untyped
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
+    def _api_error(exc: ApiError) -> HttpResponse:
         return json_response(exc.status, error_body(exc.code, exc.message, exc.details))
 
     @app.not_found
-    def _no_route(exc: NotFoundError) -> Response:
+    def _no_route(exc: NotFoundError) -> HttpResponse:
         return json_response(404, error_body("route_not_found", "No such route"))
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        if isinstance(exc, DependencyUnavailable):
-            logger.warning("dependency unavailable", extra={"dependency": exc.dependency, "reason": str(exc.__cause__ or exc)})
-            return unavailable(exc.dependency)
+    @app.exception_handler(DependencyUnavailable)  # type: ignore[untyped-decorator]
+    def _dependency_unavailable(exc: DependencyUnavailable) -> HttpResponse:
+        logger.warning("dependency unavailable", extra={"dependency": exc.dependency, "reason": str(exc.__cause__ or exc)})
+        return unavailable(exc.dependency)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(exc: Exception) -> HttpResponse:
+        # botocore's errors are told apart here, not registered as handlers of their own, so that
+        # loading this module does not import botocore
         if aws.is_unavailable(exc):
             service = aws.service_of(exc)
             logger.warning("dependency unavailable", extra={"dependency": service, "reason": str(exc)})
@@ -98,7 +110,7 @@ def create_app() -> APIGatewayHttpResolver:
     return app
 
 
-def unavailable(dependency: str) -> Response:
+def unavailable(dependency: str) -> HttpResponse:
     return json_response(
         503,
         error_body("dependency_unavailable", f"A dependency is unavailable: {dependency}", [{"dependency": dependency}]),
@@ -110,29 +122,47 @@ def to_rule(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", path)
 
 
-def bind(app: APIGatewayHttpResolver, function: str, namespace: Mapping[str, Any]) -> None:
-    """Register the module's route functions for exactly the catalog's routes of `function`."""
-    routes = catalog.routes_for(function)
-    if not routes:
-        raise RuntimeError(f"the catalog has no routes for {function!r}")
-    for route in routes:
-        func = namespace.get(route.operation)
-        if not callable(func):
-            raise RuntimeError(f"{function}: no route function {route.operation!r} for {route.route_key}")
-        app.route(rule=to_rule(route.path), method=route.method)(func)
+class Router:
+    """The catalog's routes of one API function, bound to the route functions named by their `operation`.
 
+    `app` is the function's resolver; the request helpers below read the current request from it.
+    """
 
-def lambda_handler(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
-    """The Lambda entry point for a resolver: logs with the request id, flushes metrics."""
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self.routes = {route.operation: route for route in catalog.routes_for(function)}
+        if not self.routes:
+            raise RuntimeError(f"the catalog has no routes for {function!r}")
+        self.app = create_app()
+        self.operations: dict[str, Callable[..., Any]] = {}  # operation name -> route function, as bound
 
-    @logger.inject_lambda_context
-    @publish_metrics
-    def handler(event: dict, context: Any) -> dict:
-        # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
-        logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
-        return app.resolve(event, context)
+    def operation(self, func: F) -> F:
+        """Decorator: serve `func` on the catalog route whose operation is `func.__name__`."""
+        name = func.__name__
+        route = self.routes.get(name)
+        if route is None:
+            raise RuntimeError(f"{self.function}: {name!r} is not the operation of any catalog route of this function")
+        if name in self.operations:
+            raise RuntimeError(f"{self.function}: operation {name!r} is bound twice")
+        self.app.route(rule=to_rule(route.path), method=route.method)(func)
+        self.operations[name] = func
+        return func
 
-    return handler
+    def lambda_handler(self) -> LambdaHandler:
+        """The Lambda entry point; every catalog route of the function must have its operation by now."""
+        missing = [f"{route.route_key} ({name})" for name, route in self.routes.items() if name not in self.operations]
+        if missing:
+            raise RuntimeError(f"{self.function}: no route function for " + ", ".join(missing))
+        app = self.app
+
+        @logger.inject_lambda_context
+        @publish_metrics
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
+            logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
+            return app.resolve(event, context)
+
+        return handler
 
 
 # --------------------------------------------------------------------------- request helpers
@@ -173,7 +203,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def json_body(app: APIGatewayHttpResolver) -> dict:
+def json_body(app: APIGatewayHttpResolver) -> dict[str, Any]:
     data = raw_body(app)
     if not data.strip():
         raise ApiError(400, "invalid_json", "A JSON object body is required")
@@ -186,8 +216,8 @@ def json_body(app: APIGatewayHttpResolver) -> dict:
     return value
 
 
-def validation_details(exc: ValidationError) -> list[dict]:
-    details = []
+def validation_details(exc: ValidationError) -> Details:
+    details: Details = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
         field = ".".join(str(part) for part in error["loc"]) or "body"
         message = error["msg"].removeprefix("Value error, ")
@@ -222,11 +252,11 @@ def limit_param(app: APIGatewayHttpResolver, default: int = 20, maximum: int = 1
     return int(raw)
 
 
-def encode_cursor(key: dict) -> str:
+def encode_cursor(key: dict[str, str]) -> str:
     return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_cursor(app: APIGatewayHttpResolver, required_keys: set[str]) -> dict | None:
+def decode_cursor(app: APIGatewayHttpResolver, required_keys: set[str]) -> dict[str, str] | None:
     """The opaque `cursor` query parameter back to its key; anything tampered with is a 400."""
     raw = query_param(app, "cursor")
     if raw is None or raw == "":

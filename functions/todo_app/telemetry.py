@@ -1,7 +1,10 @@
-"""Observability shared by every function: Powertools Logger (JSON) and Metrics (EMF).
+"""Telemetry shared by every function: Powertools Logger (JSON) and Metrics (EMF).
 
-Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
-(catalog.COMMON_ENV); the defaults below only keep a bare import working.
+Names and level come from POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE and LOG_LEVEL
+(catalog.COMMON_ENV). Unlike the settings in `settings`, these have fallbacks, deliberately: they are
+read at import (the logger decorates each handler as its module loads), and each fallback is the very
+value the stack and the local runtime set (catalog.common_environment), so a missing variable cannot
+give a wrong name, and a bare import (tools, tests of single modules) still works.
 
 Tracing is X-Ray "Active" mode, set on every function by the stack: Lambda itself records each
 invocation's segment (init, invocation, overhead). The Powertools Tracer is deliberately not used:

@@ -1,4 +1,5 @@
-"""The users table in PostgreSQL: the queries the users, sessions, todos and dashboard functions share.
+"""Rows of the PostgreSQL `users` table: the columns the API shows, the JSON view, and the queries
+the users, sessions and dashboard functions share.
 
 A user whose row carries `deleted_at` (a deletion in progress) is absent for every reader.
 """
@@ -13,9 +14,10 @@ from psycopg.rows import dict_row
 from todo_app.timeutil import iso
 
 USER_COLUMNS = "id, name, email, age, created_at, updated_at"
+UserRow = dict[str, Any]  # a row of USER_COLUMNS, by column name
 
 
-def user_json(row: dict[str, Any]) -> dict[str, Any]:
+def user_json(row: UserRow) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "name": row["name"],
@@ -35,7 +37,7 @@ def is_uuid(value: str) -> bool:
         return False
 
 
-def get_active_user(conn: psycopg.Connection, user_id: str) -> dict[str, Any] | None:
+def get_active_user(conn: psycopg.Connection, user_id: str) -> UserRow | None:
     if not is_uuid(user_id):
         return None
     with conn.cursor(row_factory=dict_row) as cur:
@@ -44,6 +46,7 @@ def get_active_user(conn: psycopg.Connection, user_id: str) -> dict[str, Any] | 
 
 
 def find_login(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
+    """The id and password hash of the active user with that e-mail (any case)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT id, password_hash FROM users WHERE lower(email) = lower(%s) AND deleted_at IS NULL",

@@ -1,4 +1,4 @@
-"""The orders table: item layout and JSON view (orders and worker functions).
+"""Items of the DynamoDB orders table: their layout and JSON view (orders and worker functions).
 
 Item: userId (hash), orderId (range, time-ordered), status ("CONFIRMED" once the worker stored it),
 amount (a DynamoDB number, 2 decimals), currency, items [{sku, quantity}], createdAt, processedAt.

@@ -232,8 +232,8 @@ class Api:
         target = f"{path}?{query}" if query else path
         try:
             status, answer_headers, payload = self.gateway.handle(method, target, list(headers.items()), raw, "127.0.0.1")
-        except GatewayResponse as answer:  # the gateway's own answer; its HTTP server sends it as {"message": ...}
-            return Reply(answer.status, {"message": answer.message}, {})
+        except GatewayResponse as answer:  # the gateway's own answer, as its HTTP server sends it
+            status, answer_headers, payload = answer.to_http()
         return Reply(status, _json_or_text(payload), dict(answer_headers))
 
     def get(self, path, **kw):

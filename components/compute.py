@@ -303,7 +303,10 @@ class LambdaFunction(pulumi.ComponentResource):
                 parent=self, ignore_changes=CODEDEPLOY_MANAGED_ALIAS_PROPERTIES if settings.gradual_deployment else None
             ),
         )
-        self.alias_dimensions = {"FunctionName": self.aws_function.name, "Resource": pulumi.Output.concat(self.aws_function.name, ":", ALIAS)}
+        self.alias_dimensions = {
+            "FunctionName": self.aws_function.name,
+            "Resource": pulumi.Output.concat(self.aws_function.name, ":", ALIAS),
+        }
         self.provisioned_concurrency = None
         if settings.cold_start == "provisioned":
             self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(

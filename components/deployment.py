@@ -131,7 +131,9 @@ class AliasDeployer:
             revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec(release, step.current_version)}},
             description=f"{release.function}:{release.alias} version {step.current_version} -> {release.target_version}",
         )["deploymentId"]
-        self._log(f"{release.function}:{release.alias}: CodeDeploy deployment {deployment_id}, {step.current_version} -> {release.target_version}")
+        self._log(
+            f"{release.function}:{release.alias}: CodeDeploy deployment {deployment_id}, {step.current_version} -> {release.target_version}"
+        )
         self._wait(release, deployment_id, step.current_version)
         return Outcome("codedeploy", release.target_version, deployment_id)
 

@@ -146,7 +146,9 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
 
-    codedeploy = deploy_gradually(config, name_prefix, functions, observability, region, after=[migration]) if config.gradual_deployment else None
+    codedeploy = (
+        deploy_gradually(config, name_prefix, functions, observability, region, after=[migration]) if config.gradual_deployment else None
+    )
 
     outputs = catalog.StackOutputs[pulumi.Input[str]](
         api_url=api.url,

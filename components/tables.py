@@ -110,9 +110,7 @@ class DynamoTables(pulumi.ComponentResource):
             server_side_encryption={"enabled": True},  # KMS (AWS-managed key) rather than the default owned key
             read_capacity=units,
             write_capacity=units,
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=CAPACITY_IGNORE_CHANGES if provisioned else None, protect=args.protect
-            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=CAPACITY_IGNORE_CHANGES if provisioned else None, protect=args.protect),
         )
 
     def _autoscale(

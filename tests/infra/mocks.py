@@ -100,9 +100,7 @@ class TodoMocks(pulumi.runtime.Mocks):
             )
         elif typ == "aws:lambda/alias:Alias":
             alias_arn = arn("lambda", f"function:{inputs['functionName']}:{inputs['name']}")
-            out.update(
-                arn=alias_arn, invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{alias_arn}/invocations"
-            )
+            out.update(arn=alias_arn, invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{alias_arn}/invocations")
             rid = f"{inputs['functionName']}:{inputs['name']}"
         elif typ == "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig":
             rid = f"{inputs['functionName']},{inputs['qualifier']}"

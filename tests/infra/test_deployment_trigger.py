@@ -103,7 +103,9 @@ def test_the_appspec_names_the_alias_and_both_versions():
 def test_first_deploy_points_the_alias_without_codedeploy(clients):
     lambda_client, lambda_stub, codedeploy, _ = clients
     _alias_serves(lambda_stub, "1")
-    lambda_stub.add_response("update_alias", {"Name": "live", "FunctionVersion": "8"}, {"FunctionName": RELEASE.function, "Name": "live", "FunctionVersion": "8"})
+    lambda_stub.add_response(
+        "update_alias", {"Name": "live", "FunctionVersion": "8"}, {"FunctionName": RELEASE.function, "Name": "live", "FunctionVersion": "8"}
+    )
     outcome = _deployer(lambda_client, codedeploy).deploy(RELEASE, previous_target=None)
     assert (outcome.action, outcome.version, outcome.deployment_id) == ("point-alias", "8", "")
 
@@ -139,7 +141,10 @@ def test_a_rolled_back_deployment_fails_the_update_with_a_clear_message(clients,
     _alias_serves(lambda_stub, "7")
     info = {
         "status": status,
-        "errorInformation": {"code": "ALARM_ACTIVE", "message": "One or more alarms have been activated: todo-platform-production-users-errors"},
+        "errorInformation": {
+            "code": "ALARM_ACTIVE",
+            "message": "One or more alarms have been activated: todo-platform-production-users-errors",
+        },
         "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK9"},
     }
     _expect_deployment(codedeploy_stub, "7", [{"status": "InProgress"}, info])

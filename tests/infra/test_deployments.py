@@ -218,7 +218,9 @@ def test_provisioned_without_a_count_is_refused():
 
 
 def test_an_unknown_cold_start_mitigation_names_the_allowed_values():
-    with pytest.raises(ConfigError, match=r"todo-platform:coldStartMitigation: got 'warmers'; allowed: 'none', 'snapstart' or 'provisioned'"):
+    with pytest.raises(
+        ConfigError, match=r"todo-platform:coldStartMitigation: got 'warmers'; allowed: 'none', 'snapstart' or 'provisioned'"
+    ):
         evaluate("staging", overrides={"coldStartMitigation": "warmers"})
 
 

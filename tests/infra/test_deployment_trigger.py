@@ -212,3 +212,17 @@ def test_create_is_a_first_deploy_and_update_deploys_from_the_old_target(monkeyp
     _expect_deployment(codedeploy_stub, "7", [{"status": "Succeeded"}])
     updated = provider.update(created.id, _props(targetVersion="7"), _props(targetVersion="8"))
     assert updated.outs["liveVersion"] == "8" and updated.outs["deploymentId"] == "d-CANARY123"
+
+
+def test_the_provider_is_stored_by_reference_so_it_runs_the_current_code():
+    """Pulumi keeps the pickled provider in the state; pickled by reference (module and class name), a later
+    `pulumi up` runs this module's current code, and an edit of it does not show as a diff on every resource."""
+    import base64
+    import pickletools
+
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    pickled = base64.b64decode(serialize_provider(AliasDeploymentProvider()))
+    opcodes = [(op.name, arg) for op, arg, _ in pickletools.genops(pickled)]
+    assert ("SHORT_BINUNICODE", "components.deployment") in opcodes and ("SHORT_BINUNICODE", "AliasDeploymentProvider") in opcodes
+    assert len(pickled) < 200  # no code object inside

@@ -98,6 +98,11 @@ class StackConfig(BaseModel):
             raise ValueError("workerBatchWindowSeconds: must be at least 1 when workerBatchSize is over 10")
         for problem in cold_start_problems(self.cold_start_mitigation, self.provisioned_concurrency, self.python_runtime):
             raise ValueError(problem)
+        if 0 <= self.api_reserved_concurrency < self.provisioned_concurrency:
+            # Lambda refuses provisioned concurrency above the function's reserved concurrency
+            raise ValueError(
+                f"provisionedConcurrency: {self.provisioned_concurrency} is more than apiReservedConcurrency {self.api_reserved_concurrency}"
+            )
         return self
 
     # -- derived values -----------------------------------------------------------------------

@@ -217,6 +217,12 @@ def test_provisioned_without_a_count_is_refused():
         evaluate("staging", overrides={"coldStartMitigation": "provisioned"})
 
 
+def test_provisioned_concurrency_above_the_reserved_concurrency_is_refused():
+    overrides = {"coldStartMitigation": "provisioned", "provisionedConcurrency": 150}  # production reserves 100
+    with pytest.raises(ConfigError, match="todo-platform:provisionedConcurrency: 150 is more than apiReservedConcurrency 100"):
+        evaluate("production", overrides=overrides)
+
+
 def test_an_unknown_cold_start_mitigation_names_the_allowed_values():
     with pytest.raises(
         ConfigError, match=r"todo-platform:coldStartMitigation: got 'warmers'; allowed: 'none', 'snapstart' or 'provisioned'"

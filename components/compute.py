@@ -382,6 +382,7 @@ class LambdaFunction(pulumi.ComponentResource):
                 region=args.region,
                 application_name=args.application.name,
                 deployment_group_name=self.deployment_group.deployment_group_name,
+                deployment_config_name=args.deployment_config_name,
                 function_name=self.aws_function.name,
                 alias_name=self.alias.name,
                 target_version=self.aws_function.version,

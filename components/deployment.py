@@ -28,8 +28,29 @@ import pulumi
 import pulumi.dynamic
 
 POLL_SECONDS = 10.0
-# A canary of 10% for 30 minutes, the longest predefined one, plus the time to start and finish.
-TIMEOUT_SECONDS = 45 * 60.0
+# How long each predefined Lambda config takes to shift all traffic, in minutes; the trigger waits that
+# long plus a margin for CodeDeploy to start and finish. An unknown (custom) config gets two hours.
+SHIFT_MINUTES = {
+    "CodeDeployDefault.LambdaAllAtOnce": 0,
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes": 5,
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes": 10,
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes": 15,
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes": 30,
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute": 10,
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes": 20,
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes": 30,
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes": 100,
+}
+MARGIN_MINUTES = 15
+TIMEOUT_SECONDS = 120 * 60.0
+
+
+def timeout_for(deployment_config_name: str) -> float:
+    """Seconds to wait for a deployment with this config before giving up on it."""
+    minutes = SHIFT_MINUTES.get(deployment_config_name)
+    return TIMEOUT_SECONDS if minutes is None else (minutes + MARGIN_MINUTES) * 60.0
+
+
 DONE = "Succeeded"
 ENDED_BADLY = ("Failed", "Stopped")
 
@@ -187,7 +208,12 @@ def _deployer(props: dict[str, Any]) -> AliasDeployer:
     import boto3  # in the provider's process, with the credentials `pulumi up` runs with
 
     session = boto3.session.Session(region_name=props["region"])
-    return AliasDeployer(session.client("lambda"), session.client("codedeploy"), log=lambda line: pulumi.log.info(line))
+    return AliasDeployer(
+        session.client("lambda"),
+        session.client("codedeploy"),
+        timeout_seconds=timeout_for(props.get("deploymentConfigName", "")),
+        log=lambda line: pulumi.log.info(line),
+    )
 
 
 def _outputs(props: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
@@ -219,6 +245,7 @@ class AliasDeploymentArgs:
     region: pulumi.Input[str]
     application_name: pulumi.Input[str]
     deployment_group_name: pulumi.Input[str]
+    deployment_config_name: pulumi.Input[str]  # how long a deployment may take
     function_name: pulumi.Input[str]
     alias_name: pulumi.Input[str]
     target_version: pulumi.Input[str]  # the function's latest published version
@@ -239,6 +266,7 @@ class AliasDeployment(pulumi.dynamic.Resource, module="codedeploy", name="AliasD
                 "region": args.region,
                 "applicationName": args.application_name,
                 "deploymentGroupName": args.deployment_group_name,
+                "deploymentConfigName": args.deployment_config_name,
                 "functionName": args.function_name,
                 "aliasName": args.alias_name,
                 "targetVersion": args.target_version,

@@ -8,11 +8,13 @@ deploy makes. No request leaves the process.
 from __future__ import annotations
 
 import json
+import typing
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
+from components import deployment
 from components.deployment import (
     AliasDeployer,
     AliasDeploymentProvider,
@@ -21,6 +23,7 @@ from components.deployment import (
     Release,
     appspec,
     plan,
+    timeout_for,
 )
 
 RELEASE = Release(
@@ -226,3 +229,12 @@ def test_the_provider_is_stored_by_reference_so_it_runs_the_current_code():
     opcodes = [(op.name, arg) for op, arg, _ in pickletools.genops(pickled)]
     assert ("SHORT_BINUNICODE", "components.deployment") in opcodes and ("SHORT_BINUNICODE", "AliasDeploymentProvider") in opcodes
     assert len(pickled) < 200  # no code object inside
+
+
+def test_the_wait_covers_the_whole_traffic_shift_of_the_config():
+    assert timeout_for("CodeDeployDefault.LambdaCanary10Percent5Minutes") == (5 + 15) * 60
+    assert timeout_for("CodeDeployDefault.LambdaLinear10PercentEvery10Minutes") == (100 + 15) * 60  # ten steps of 10 minutes
+    assert timeout_for("MyCustomConfig") == 2 * 3600
+    from components.config import DeploymentConfig
+
+    assert set(typing.get_args(DeploymentConfig)) - {"none"} == set(deployment.SHIFT_MINUTES)  # every allowed config has its figure

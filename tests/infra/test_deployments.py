@@ -132,7 +132,7 @@ def test_a_new_version_is_deployed_by_the_trigger_after_the_migration(production
         assert r["functionName"] == fn.outputs["name"] and r["aliasName"] == "live"
         assert r["targetVersion"] == fn.outputs["version"]  # a new published version changes it, and so deploys
         assert r["applicationName"] == "todo-platform-production" and r["deploymentGroupName"] == fn.outputs["name"]
-        assert r["region"] == "us-east-1"
+        assert r["region"] == "us-east-1" and r["deploymentConfigName"] == CANARY
         deps = set(release.dependencies)
         assert production.named(GROUP, f"{name}-deploy").urn in deps and alias(production, name).urn in deps
         assert {f"{name}-errors", f"{name}-throttles"} <= {a.name for a in production.of_type(ALARM) if a.urn in deps}

@@ -2,7 +2,8 @@
 
 One Lambda proxy integration (payload 2.0) per function that serves a route, one route per `Route`,
 the REQUEST authorizer on every route whose `auth` is true, and invoke permissions scoped to this
-API's execution ARN. The functions are built elsewhere and handed in.
+API's execution ARN. Integrations, the authorizer and the permissions all target each function's `live`
+alias. The functions are built elsewhere and handed in.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class ApiTier(pulumi.ComponentResource):
                 api_id=self.api.id,
                 integration_type="AWS_PROXY",
                 integration_method="POST",
-                integration_uri=fn.aws_function.invoke_arn,
+                integration_uri=fn.alias.invoke_arn,  # the live alias, never the unqualified function
                 payload_format_version="2.0",
                 opts=child,
             )
@@ -136,6 +137,7 @@ class ApiTier(pulumi.ComponentResource):
                 f"{name}-{fn_name}",
                 action="lambda:InvokeFunction",
                 function=fn.aws_function.name,
+                qualifier=fn.alias.name,
                 principal="apigateway.amazonaws.com",
                 # any stage and route of this API only
                 source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
@@ -164,7 +166,7 @@ class ApiTier(pulumi.ComponentResource):
             api_id=self.api.id,
             name="session-token",
             authorizer_type="REQUEST",
-            authorizer_uri=function.aws_function.invoke_arn,
+            authorizer_uri=function.alias.invoke_arn,
             authorizer_payload_format_version="2.0",
             enable_simple_responses=True,
             identity_sources=[f"$request.header.{catalog.AUTH_HEADER.capitalize()}"],
@@ -177,6 +179,7 @@ class ApiTier(pulumi.ComponentResource):
             f"{name}-{function.spec.name}",
             action="lambda:InvokeFunction",
             function=function.aws_function.name,
+            qualifier=function.alias.name,
             principal="apigateway.amazonaws.com",
             source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/", authorizer.id),
             opts=pulumi.ResourceOptions(parent=self),

@@ -1,4 +1,5 @@
-"""`LambdaFunction`: one function with its own role, least-privilege policy and log group.
+"""`LambdaFunction`: one function with its own role, least-privilege policy and log group, its published
+versions and the `live` alias that everything invokes.
 
 What a function may do is derived from its spec (`todo_app.catalog.FunctionSpec`) and the resources it
 is given (`FunctionResources`): the DynamoDB actions on the exact table (and, when asked, index) ARNs,
@@ -7,12 +8,19 @@ X-Ray, and the ENI actions only for functions that run in the VPC. Its environme
 settings of those resources (each table's variable, the queue URL, the `DB_*` settings) plus the
 common environment it is given.
 
+Every code or configuration change publishes a version; callers (API integrations, permissions, event
+source mappings, the migration invocation) use the `live` alias, never the unqualified function, so the
+version that serves traffic changes only when the alias moves: at once (Pulumi points it), or gradually
+with CodeDeploy (`deploy_gradually`, which rolls back on the alias's alarms). Where the stack asks, the
+published versions get SnapStart, or the alias gets provisioned concurrency.
+
 The spec names tables by key; `FunctionResources.tables` maps those keys to built tables, so the same
 component serves any catalog of functions and tables, not only this application's.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +29,9 @@ import pulumi
 import pulumi_aws as aws
 
 from todo_app import catalog
+
+from .config import cold_start_problems
+from .deployment import AliasDeployment, AliasDeploymentArgs
 
 # Lambda needs these to attach a VPC function to its subnets (AWSLambdaVPCAccessExecutionRole's
 # actions without DescribeSubnets). AWS offers no resource-level permissions for them, hence "*".
@@ -34,6 +45,11 @@ ENI_ACTIONS = (
 # X-Ray's write API has no resource-level permissions either.
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+ALIAS = "live"  # the alias every caller invokes
+# CodeDeploy moves the alias (weights during a canary, then the version): Pulumi must not move it back.
+CODEDEPLOY_MANAGED_ALIAS_PROPERTIES = ["functionVersion", "routingConfig"]
+ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
 
 LAMBDA_ASSUME_ROLE = {
     "Version": "2012-10-17",
@@ -109,6 +125,16 @@ class FunctionSettings:
     reserved_concurrency: int  # -1: unreserved
     log_retention_days: int
     environment: Mapping[str, str]  # variables every function gets, besides its resources' settings
+    cold_start: str = "none"  # "none" | "snapstart" (published versions) | "provisioned" (on the alias)
+    provisioned_concurrency: int = 0  # cold_start "provisioned" only
+    gradual_deployment: bool = False  # CodeDeploy moves the alias (see `deploy_gradually`), not Pulumi
+
+    def __post_init__(self) -> None:
+        if self.cold_start not in ("none", "snapstart", "provisioned"):
+            raise ValueError(f"FunctionSettings.cold_start: got {self.cold_start!r}; allowed: 'none', 'snapstart', 'provisioned'")
+        problems = cold_start_problems(self.cold_start, self.provisioned_concurrency, self.runtime)
+        if problems:
+            raise ValueError("FunctionSettings: " + "; ".join(problems))
 
 
 def environment_for(spec: catalog.FunctionSpec, resources: FunctionResources, common: Mapping[str, str]) -> dict[str, pulumi.Input[str]]:
@@ -184,8 +210,20 @@ class LambdaFunctionArgs:
     resources: FunctionResources
 
 
+@dataclass(frozen=True)
+class GradualDeploymentArgs:
+    """How CodeDeploy shifts the alias's traffic to a new version, and what stops and rolls it back."""
+
+    application: aws.codedeploy.Application  # compute platform Lambda
+    service_role: aws.iam.Role  # assumed by CodeDeploy; each function adds its own policy to it
+    deployment_config_name: str  # e.g. CodeDeployDefault.LambdaCanary10Percent5Minutes
+    alarms: Sequence[aws.cloudwatch.MetricAlarm]  # any of them in ALARM stops the deployment and rolls back
+    region: pulumi.Input[str]  # where the deployment trigger calls CodeDeploy
+    after: Sequence[pulumi.Resource] = ()  # shift traffic only once these exist (e.g. the schema migration)
+
+
 class LambdaFunction(pulumi.ComponentResource):
-    """One function: role + inline policy, log group, and the Lambda function itself."""
+    """One function: role + inline policy, log group, the Lambda function, and its `live` alias."""
 
     spec: catalog.FunctionSpec
     """The spec it was built from (its `name` is the logical name; `timeout` feeds the alarms)."""
@@ -195,7 +233,19 @@ class LambdaFunction(pulumi.ComponentResource):
     policy: aws.iam.RolePolicy
     """The inline least-privilege policy (see `policy_statements`)."""
     aws_function: aws.lambda_.Function
-    """The Lambda function resource."""
+    """The Lambda function resource; it publishes a version on every change (`version`)."""
+    alias: aws.lambda_.Alias
+    """`live`: what every caller invokes (`alias.arn`, `alias.invoke_arn`, qualifier `alias.name`)."""
+    alias_dimensions: dict[str, pulumi.Output[str]]
+    """CloudWatch dimensions of the alias's metrics: FunctionName and Resource (`<name>:live`)."""
+    provisioned_concurrency: aws.lambda_.ProvisionedConcurrencyConfig | None
+    """On the alias, when the settings ask for provisioned concurrency."""
+    deployment_group: aws.codedeploy.DeploymentGroup | None
+    """Set by `deploy_gradually()`; None while Pulumi moves the alias itself."""
+    deployment_policy: aws.iam.RolePolicy | None
+    """What CodeDeploy may do for this function: read and move its alias, read its rollback alarms."""
+    release: AliasDeployment | None
+    """Set by `deploy_gradually()`: starts a CodeDeploy deployment whenever the published version changes."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:compute:LambdaFunction", name, None, opts)
@@ -236,11 +286,138 @@ class LambdaFunction(pulumi.ComponentResource):
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": self.log_group.name},
             vpc_config={"subnet_ids": list(vpc.subnet_ids), "security_group_ids": list(vpc.security_group_ids)} if vpc else None,
+            publish=True,  # a version per change: what the alias points at, and what a rollback returns to
+            snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,
             # the log group must exist first (or Lambda creates one without retention), and the
             # policy must be in place before anything invokes the function
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
-        self.register_outputs({"functionName": self.aws_function.name, "functionArn": self.aws_function.arn, "roleArn": self.role.arn})
+        self.alias = aws.lambda_.Alias(
+            f"{name}-{ALIAS}",
+            name=ALIAS,
+            description=f"What every caller of {args.physical_name} invokes",
+            function_name=self.aws_function.name,
+            # the first version; afterwards CodeDeploy moves the alias where it manages it
+            function_version=self.aws_function.version,
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=CODEDEPLOY_MANAGED_ALIAS_PROPERTIES if settings.gradual_deployment else None
+            ),
+        )
+        self.alias_dimensions = {
+            "FunctionName": self.aws_function.name,
+            "Resource": pulumi.Output.concat(self.aws_function.name, ":", ALIAS),
+        }
+        self.provisioned_concurrency = None
+        if settings.cold_start == "provisioned":
+            self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-{ALIAS}",
+                function_name=self.aws_function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=settings.provisioned_concurrency,
+                opts=child,
+            )
+        self.deployment_group = self.deployment_policy = self.release = None
+        self._name, self._physical_name, self._gradual = name, args.physical_name, settings.gradual_deployment
+        self.register_outputs(
+            {
+                "functionName": self.aws_function.name,
+                "functionArn": self.aws_function.arn,
+                "roleArn": self.role.arn,
+                "aliasArn": self.alias.arn,
+                "version": self.aws_function.version,
+            }
+        )
+
+    def deploy_gradually(self, args: GradualDeploymentArgs) -> aws.codedeploy.DeploymentGroup:
+        """A CodeDeploy deployment group for the alias, and the trigger that deploys each new version through it.
+
+        Needs `FunctionSettings.gradual_deployment`, under which Pulumi leaves the alias's version and weights
+        to CodeDeploy. A deployment stops and rolls back when it fails or when any of `args.alarms` fires.
+        """
+        if not self._gradual:
+            raise ValueError(f"{self._name}: deploy_gradually needs FunctionSettings.gradual_deployment (else Pulumi moves the alias too)")
+        if self.deployment_group is not None:
+            raise ValueError(f"{self._name}: already deployed gradually")
+        if not args.alarms:
+            raise ValueError(f"{self._name}: a gradual deployment needs alarms to roll back on")
+        name = self._name
+        self.deployment_policy = aws.iam.RolePolicy(
+            f"{name}-deploy",
+            role=args.service_role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "MoveTheAlias",
+                            "Effect": "Allow",
+                            "Action": ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"],
+                            "Resource": [self.alias.arn],
+                        },
+                        {
+                            "Sid": "ReadTheRollbackAlarms",
+                            "Effect": "Allow",
+                            "Action": ["cloudwatch:DescribeAlarms"],
+                            "Resource": [alarm.arn for alarm in args.alarms],
+                        },
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.deployment_group = aws.codedeploy.DeploymentGroup(
+            f"{name}-deploy",
+            app_name=args.application.name,
+            deployment_group_name=self._physical_name,
+            service_role_arn=args.service_role.arn,
+            deployment_config_name=args.deployment_config_name,
+            deployment_style={"deployment_type": "BLUE_GREEN", "deployment_option": "WITH_TRAFFIC_CONTROL"},  # Lambda's only style
+            auto_rollback_configuration={"enabled": True, "events": list(ROLLBACK_EVENTS)},
+            alarm_configuration={"enabled": True, "alarms": [alarm.name for alarm in args.alarms]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment_policy]),
+        )
+        self.release = AliasDeployment(
+            f"{name}-release",
+            AliasDeploymentArgs(
+                region=args.region,
+                application_name=args.application.name,
+                deployment_group_name=self.deployment_group.deployment_group_name,
+                deployment_config_name=args.deployment_config_name,
+                function_name=self.aws_function.name,
+                alias_name=self.alias.name,
+                target_version=self.aws_function.version,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment_group, self.alias, *args.alarms, *args.after]),
+        )
+        return self.deployment_group
+
+
+class CodeDeployApplication(pulumi.ComponentResource):
+    """The CodeDeploy application (compute platform Lambda) and the role its deployment groups use.
+
+    The role starts with no permission: each function's `deploy_gradually` adds a policy for exactly its
+    own alias and alarms.
+    """
+
+    application: aws.codedeploy.Application
+    service_role: aws.iam.Role
+
+    def __init__(self, name: str, physical_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("todo:compute:CodeDeployApplication", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.application = aws.codedeploy.Application(name, name=physical_name, compute_platform="Lambda", opts=child)
+        self.service_role = aws.iam.Role(
+            f"{name}-codedeploy",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "codedeploy.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                }
+            ),
+            description=f"{physical_name}: CodeDeploy shifts the functions' live aliases",
+            opts=child,
+        )
+        self.register_outputs({"applicationName": self.application.name})
 
 
 def dependency_layer(name_prefix: str, layer_zip: str, runtime: str, architecture: str) -> aws.lambda_.LayerVersion:

@@ -20,6 +20,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MIGRATION_MEMORY_MB = 256  # applying a handful of SQL files needs little memory
 
+# How a new function version reaches the `live` alias: "none" lets Pulumi point the alias at it at once;
+# the others are CodeDeploy's predefined Lambda configs (traffic shifted by CodeDeploy, rolled back on alarm).
+DeploymentConfig = Literal[
+    "none",
+    "CodeDeployDefault.LambdaAllAtOnce",
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+]
+ColdStartMitigation = Literal["none", "snapstart", "provisioned"]
+# The function kinds that serve requests synchronously: cold-start mitigation applies to them. The
+# authorizer runs before every protected request, so its cold start adds to theirs.
+COLD_START_KINDS = ("api", "authorizer")
+# The function kinds that serve traffic: a new version reaches them through CodeDeploy when the stack
+# asks for it. The migration function is invoked by the deploy itself, so its alias simply follows.
+TRAFFIC_KINDS = ("api", "authorizer", "worker")
+SNAPSTART_MIN_PYTHON = (3, 12)
+
 # The values CloudWatch Logs accepts for retentionInDays.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
@@ -57,6 +80,11 @@ class StackConfig(BaseModel):
     cors_origins: tuple[str, ...]
     alarm_email: str = Field(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     session_ttl_hours: int = Field(ge=1, le=720)
+    deployment_config: DeploymentConfig
+    cold_start_mitigation: ColdStartMitigation
+    provisioned_concurrency: int = Field(ge=0, le=10000)
+    dynamodb_deletion_protection: bool
+    protect_stateful_resources: bool
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -68,6 +96,13 @@ class StackConfig(BaseModel):
             raise ValueError("dbMaxAllocatedStorageGb: must be at least dbAllocatedStorageGb")
         if self.worker_batch_size > 10 and self.worker_batch_window_seconds < 1:
             raise ValueError("workerBatchWindowSeconds: must be at least 1 when workerBatchSize is over 10")
+        for problem in cold_start_problems(self.cold_start_mitigation, self.provisioned_concurrency, self.python_runtime):
+            raise ValueError(problem)
+        if 0 <= self.api_reserved_concurrency < self.provisioned_concurrency:
+            # Lambda refuses provisioned concurrency above the function's reserved concurrency
+            raise ValueError(
+                f"provisionedConcurrency: {self.provisioned_concurrency} is more than apiReservedConcurrency {self.api_reserved_concurrency}"
+            )
         return self
 
     # -- derived values -----------------------------------------------------------------------
@@ -78,6 +113,11 @@ class StackConfig(BaseModel):
     @property
     def session_ttl_seconds(self) -> int:
         return self.session_ttl_hours * 3600
+
+    @property
+    def gradual_deployment(self) -> bool:
+        """CodeDeploy shifts traffic to each new version of the traffic-serving functions."""
+        return self.deployment_config != "none"
 
     def function_memory_mb(self, kind: str) -> int:
         """Memory of a function of a catalog kind: api functions and the authorizer share apiMemoryMb."""
@@ -126,6 +166,28 @@ class StackConfig(BaseModel):
     def config_keys(cls) -> list[str]:
         """The config keys, in declaration order: each field's camelCase alias."""
         return [field.alias or to_camel(name) for name, field in cls.model_fields.items()]
+
+
+def python_version(runtime: str) -> tuple[int, int]:
+    """(3, 12) for "python3.12"."""
+    major, _, minor = runtime.removeprefix("python").partition(".")
+    return int(major), int(minor)
+
+
+def cold_start_problems(mitigation: str, provisioned_concurrency: int, runtime: str) -> list[str]:
+    """What is wrong with a cold-start setting, each naming its keys; empty when it is consistent."""
+    problems = []
+    if mitigation == "snapstart" and python_version(runtime) < SNAPSTART_MIN_PYTHON:
+        problems.append(f"coldStartMitigation: snapstart needs pythonRuntime python3.12 or newer; got {runtime!r}")
+    if mitigation == "provisioned" and provisioned_concurrency < 1:
+        problems.append("provisionedConcurrency: must be at least 1 when coldStartMitigation is 'provisioned'")
+    if mitigation != "provisioned" and provisioned_concurrency > 0:
+        # SnapStart cannot be combined with provisioned concurrency (Lambda refuses it), and with "none" it would be ignored
+        problems.append(
+            f"provisionedConcurrency: {provisioned_concurrency} needs coldStartMitigation 'provisioned'; "
+            f"got {mitigation!r} (provisioned concurrency and SnapStart cannot be combined)"
+        )
+    return problems
 
 
 def _is_text(annotation: Any) -> bool:

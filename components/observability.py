@@ -1,6 +1,8 @@
 """`Observability`: the alarm topic, the alarms and one dashboard.
 
-Every alarm is named `<name prefix>-<what>` (so two stacks' alarms tell apart in the console) and
+Function alarms and widgets watch each function's `live` alias (CloudWatch's FunctionName + Resource
+dimensions), the version that serves traffic; a CodeDeploy canary rolls back on the errors and throttles
+alarms. Every alarm is named `<name prefix>-<what>` (so two stacks' alarms tell apart in the console) and
 notifies the topic on ALARM and on OK. Thresholds that can be derived are: a function's
 duration alarm fires at 90% of its timeout, the orders queue's age alarm at twice its visibility
 timeout (a message that has sat through two full visibility windows is not being worked off).
@@ -108,7 +110,8 @@ class Observability(pulumi.ComponentResource):
 
         self.alarms = {}
         for fn in args.functions:
-            dims = {"FunctionName": fn.aws_function.name}
+            # the live alias (FunctionName + Resource): what serves traffic, and what a canary's rollback watches
+            dims = fn.alias_dimensions
             self._alarm(f"{fn.spec.name}-errors", "AWS/Lambda", "Errors", dims, "Sum", ">=", 1, f"{fn.spec.name}: errors")
             self._alarm(f"{fn.spec.name}-throttles", "AWS/Lambda", "Throttles", dims, "Sum", ">=", 1, f"{fn.spec.name}: throttled")
             self._alarm(
@@ -240,15 +243,14 @@ def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
 
     api = ["AWS/ApiGateway"]
     api_dims = ["ApiId", args.api_id, "Stage", args.api_stage]
-    fns = [fn.aws_function.name for fn in args.functions]
+    # each function's live alias: FunctionName and Resource (`<name>:live`)
+    fns = [["FunctionName", fn.aws_function.name, "Resource", fn.alias_dimensions["Resource"]] for fn in args.functions]
     widgets = [
         widget("API requests and errors", [[*api, "Count", *api_dims], [*api, "4xx", *api_dims], [*api, "5xx", *api_dims]], 0, 0),
         widget("API latency (p90)", [[*api, "Latency", *api_dims], [*api, "IntegrationLatency", *api_dims]], 12, 0, "p90"),
-        widget("Function invocations", [["AWS/Lambda", "Invocations", "FunctionName", f] for f in fns], 0, 6),
-        widget(
-            "Function errors and throttles", [["AWS/Lambda", m, "FunctionName", f] for f in fns for m in ("Errors", "Throttles")], 12, 6
-        ),
-        widget("Function duration (max)", [["AWS/Lambda", "Duration", "FunctionName", f] for f in fns], 0, 12, "Maximum"),
+        widget("Function invocations", [["AWS/Lambda", "Invocations", *f] for f in fns], 0, 6),
+        widget("Function errors and throttles", [["AWS/Lambda", m, *f] for f in fns for m in ("Errors", "Throttles")], 12, 6),
+        widget("Function duration (max)", [["AWS/Lambda", "Duration", *f] for f in fns], 0, 12, "Maximum"),
         widget(
             "Orders queue",
             [

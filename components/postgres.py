@@ -41,6 +41,7 @@ class PostgresDatabaseArgs:
     physical_prefix: str  # names the proxy and the final snapshot: <prefix>-users
     instance: InstanceSettings
     proxy: bool  # put an RDS Proxy in front (connection pooling for many concurrent functions)
+    protect: bool = False  # Pulumi's protect on the instance (its secret is RDS's, deleted only with it)
 
 
 class PostgresDatabase(pulumi.ComponentResource):
@@ -102,7 +103,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             # a protected database keeps a final snapshot when it is finally destroyed
             skip_final_snapshot=not settings.deletion_protection,
             final_snapshot_identifier=f"{args.physical_prefix}-users-final" if settings.deletion_protection else None,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.secret_arn = self.instance.master_user_secrets.apply(_first_secret_arn)
 
@@ -242,12 +243,13 @@ class SchemaMigration(pulumi.ComponentResource):
         super().__init__("todo:database:SchemaMigration", name, None, opts)
         # The function reaches PostgreSQL through the security-group rules and reads its secret
         # through the interface endpoints: all of them, and the database itself, must exist first.
-        ready: list[pulumi.Resource] = [*args.database.ready, *args.network.function_paths, args.function]
+        ready: list[pulumi.Resource] = [*args.database.ready, *args.network.function_paths, args.function, args.function.alias]
         # The hash in `triggers` replaces (re-invokes) the Invocation only when a migration file changes;
         # the same hash in `input` lets the function log which set it applied.
         self.invocation = aws.lambda_.Invocation(
             name,
             function_name=args.function.aws_function.name,
+            qualifier=args.function.alias.name,  # the version the alias serves: the one just deployed
             input=json.dumps({"action": "migrate", "migrationsHash": args.migrations_hash}),
             triggers={"migrationsHash": args.migrations_hash},
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),

@@ -20,8 +20,17 @@ from todo_app import catalog
 
 from . import packaging
 from .api import STAGE, ApiTier, ApiTierArgs, Throttling
-from .compute import FunctionResources, FunctionSettings, LambdaFunction, LambdaFunctionArgs, SharedCode, dependency_layer
-from .config import PROJECT, StackConfig
+from .compute import (
+    CodeDeployApplication,
+    FunctionResources,
+    FunctionSettings,
+    GradualDeploymentArgs,
+    LambdaFunction,
+    LambdaFunctionArgs,
+    SharedCode,
+    dependency_layer,
+)
+from .config import COLD_START_KINDS, PROJECT, TRAFFIC_KINDS, StackConfig
 from .network import Network
 from .observability import Observability, ObservabilityArgs
 from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
@@ -41,6 +50,7 @@ class TodoStack:
     migration: SchemaMigration
     api: ApiTier
     observability: Observability
+    codedeploy: CodeDeployApplication | None  # only where the stack deploys gradually
     outputs: dict[str, pulumi.Input[str]]
 
 
@@ -58,6 +68,8 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             provisioned=ProvisionedCapacity(config.dynamodb_min_capacity, config.dynamodb_max_capacity, config.dynamodb_target_utilization)
             if config.provisioned
             else None,
+            deletion_protection=config.dynamodb_deletion_protection,
+            protect=config.protect_stateful_resources,
         ),
     )
     database = PostgresDatabase(
@@ -76,6 +88,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
                 performance_insights=config.db_performance_insights,
             ),
             proxy=config.db_proxy,
+            protect=config.protect_stateful_resources,
         ),
     )
     queue = QueueTier(
@@ -133,6 +146,10 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
 
+    codedeploy = (
+        deploy_gradually(config, name_prefix, functions, observability, region, after=[migration]) if config.gradual_deployment else None
+    )
+
     outputs = catalog.StackOutputs[pulumi.Input[str]](
         api_url=api.url,
         region=region,
@@ -161,6 +178,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         migration=migration,
         api=api,
         observability=observability,
+        codedeploy=codedeploy,
         outputs=outputs,
     )
 
@@ -177,12 +195,42 @@ def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, re
             reserved_concurrency=config.api_reserved_concurrency if spec.kind == "api" else -1,
             log_retention_days=config.log_retention_days,
             environment=common,
+            cold_start=config.cold_start_mitigation if spec.kind in COLD_START_KINDS else "none",
+            provisioned_concurrency=config.provisioned_concurrency if spec.kind in COLD_START_KINDS else 0,
+            gradual_deployment=config.gradual_deployment and spec.kind in TRAFFIC_KINDS,
         )
         functions[spec.name] = LambdaFunction(
             spec.name,
             LambdaFunctionArgs(spec=spec, physical_name=f"{name_prefix}-{spec.name}", code=code, settings=settings, resources=resources),
         )
     return functions
+
+
+def deploy_gradually(
+    config: StackConfig,
+    name_prefix: str,
+    functions: Mapping[str, LambdaFunction],
+    observability: Observability,
+    region: pulumi.Input[str],
+    after: list[pulumi.Resource],
+) -> CodeDeployApplication:
+    """One CodeDeploy application; a deployment group per traffic-serving function, rolled back by its alias's
+    errors and throttles alarms. Traffic shifts only after `after` (the schema migration): new code may need it."""
+    codedeploy = CodeDeployApplication("deployments", name_prefix)
+    for name, fn in functions.items():
+        if fn.spec.kind not in TRAFFIC_KINDS:
+            continue
+        fn.deploy_gradually(
+            GradualDeploymentArgs(
+                application=codedeploy.application,
+                service_role=codedeploy.service_role,
+                deployment_config_name=config.deployment_config,
+                alarms=[observability.alarms[f"{name}-errors"], observability.alarms[f"{name}-throttles"]],
+                region=region,
+                after=after,
+            )
+        )
+    return codedeploy
 
 
 # --------------------------------------------------------------------------- state compatibility

@@ -91,7 +91,7 @@ class QueueTier(pulumi.ComponentResource):
         self.event_source_mapping = aws.lambda_.EventSourceMapping(
             f"{self._name}-orders-worker",
             event_source_arn=self.queue.arn,
-            function_name=worker.aws_function.arn,
+            function_name=worker.alias.arn,  # the live alias: a new version gets messages once the alias moves
             batch_size=batch.batch_size,
             maximum_batching_window_in_seconds=batch.batch_window_seconds,
             function_response_types=["ReportBatchItemFailures"],  # a failed record is retried alone

@@ -1,5 +1,6 @@
 """`DynamoTables`: DynamoDB tables from table specs (keys, GSIs, TTL), with PITR and KMS encryption.
 
+Point-in-time recovery is always on; deletion protection (AWS's) and `protect` (Pulumi's) where asked.
 Capacity is on demand (PAY_PER_REQUEST), or PROVISIONED with target-tracking autoscaling on reads and
 writes of every table and every GSI; Pulumi then ignores the capacities autoscaling changes.
 """
@@ -43,6 +44,8 @@ class ProvisionedCapacity:
 class DynamoTablesArgs:
     tables: Sequence[catalog.Table]
     provisioned: ProvisionedCapacity | None = None  # None: on demand
+    deletion_protection: bool = False  # AWS refuses to delete a protected table
+    protect: bool = False  # Pulumi's protect: `pulumi destroy` (or a replacement) stops before each table
 
 
 class DynamoTables(pulumi.ComponentResource):
@@ -60,7 +63,7 @@ class DynamoTables(pulumi.ComponentResource):
         super().__init__("todo:database:DynamoTables", name, None, opts)
         self.tables, self.scaling_targets, self.scaling_policies = {}, [], []
         for spec in args.tables:
-            table = self._table(spec, args.provisioned)
+            table = self._table(spec, args)
             self.tables[spec.key] = table
             if args.provisioned:
                 self._autoscale(spec.key, pulumi.Output.concat("table/", table.name), "table", args.provisioned, table)
@@ -78,7 +81,8 @@ class DynamoTables(pulumi.ComponentResource):
         }
         self.register_outputs({f"{key}TableName": table.name for key, table in self.tables.items()})
 
-    def _table(self, spec: catalog.Table, provisioned: ProvisionedCapacity | None) -> aws.dynamodb.Table:
+    def _table(self, spec: catalog.Table, args: DynamoTablesArgs) -> aws.dynamodb.Table:
+        provisioned = args.provisioned
         units = provisioned.min_units if provisioned else None  # autoscaling takes over from the minimum
         indexes = [
             aws.dynamodb.TableGlobalSecondaryIndexArgs(
@@ -102,10 +106,11 @@ class DynamoTables(pulumi.ComponentResource):
             global_secondary_indexes=indexes or None,
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True) if spec.ttl_attribute else None,
             point_in_time_recovery={"enabled": True},
+            deletion_protection_enabled=args.deletion_protection,
             server_side_encryption={"enabled": True},  # KMS (AWS-managed key) rather than the default owned key
             read_capacity=units,
             write_capacity=units,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=CAPACITY_IGNORE_CHANGES if provisioned else None),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=CAPACITY_IGNORE_CHANGES if provisioned else None, protect=args.protect),
         )
 
     def _autoscale(

@@ -16,6 +16,8 @@ Options:
                            AWS: CloudWatch Logs); default .local/functions.log in the project, "-" for the
                            console. The console shows the runtime's lines: progress, one line per request
                            (METHOD PATH STATUS DURATIONms), one per worker batch, cold starts, tracebacks.
+  --snapstart              SnapStart mode: each function's before-snapshot hooks run right after its init and
+                           its after-restore hooks before its first request, as on a SnapStart version
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="stack outputs file (default .local/outputs.json)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' LOG_LEVEL")
     parser.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="run each function's SnapStart hooks as Lambda does: before-snapshot after its init, after-restore before its first request",
+    )
+    parser.add_argument(
         "--function-logs",
         default=str(DEFAULT_FUNCTION_LOGS),
         help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)',
@@ -72,6 +79,7 @@ def parse(argv: list[str] | None = None) -> Options:
         outputs=args.outputs.resolve(),
         log_level=args.log_level,
         function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve(),
+        snapstart=args.snapstart,
     )
 
 

@@ -16,6 +16,12 @@ psycopg) stay shared: their global state (the Logger's appended keys, the pendin
 cold-start flag) is shared by the functions, which only affects log and metric lines. A `todo_app`
 import executed inside a function body at call time would resolve to the shared copy; the handlers
 import at module level.
+
+SnapStart mode (`snapstart=True`, `python -m local --snapstart`): each container runs the SnapStart
+runtime hooks its function registered during init (`snapshot_restore_py`), as Lambda does for a
+published version: the before-snapshot hooks right after the init, the after-restore hooks before the
+first invocation. The registry is shared by every function's copy of `todo_app`, so each container
+takes the hooks its own import added (imports are serialised by a lock).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
+
+import snapshot_restore_py
 
 from todo_app.catalog import FUNCTIONS, FunctionSpec
 
@@ -52,19 +60,45 @@ def _package_modules() -> dict[str, ModuleType]:
     return {name: module for name, module in sys.modules.items() if name == PACKAGE or name.startswith(PACKAGE + ".")}
 
 
+Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]  # snapshot_restore_py's (function, args, kwargs)
+
+
+@dataclass(frozen=True)
+class RuntimeHooks:
+    """The SnapStart hooks one function's init registered."""
+
+    before_snapshot: list[Hook] = field(default_factory=list)
+    after_restore: list[Hook] = field(default_factory=list)
+
+
 def import_isolated(module_name: str) -> ModuleType:
     """Import `module_name` with a private copy of the `todo_app` package; sys.modules is left as it was."""
+    return import_with_hooks(module_name)[0]
+
+
+def import_with_hooks(module_name: str) -> tuple[ModuleType, RuntimeHooks]:
+    """`import_isolated`, and the SnapStart hooks that this import registered."""
     with _IMPORT_LOCK:
+        before, after = snapshot_restore_py.get_before_snapshot(), snapshot_restore_py.get_after_restore()
+        known = len(before), len(after)
         shared = _package_modules()
         for name in shared:
             del sys.modules[name]
         try:
             importlib.invalidate_caches()
-            return importlib.import_module(module_name)
+            module = importlib.import_module(module_name)
+            return module, RuntimeHooks(list(before[known[0] :]), list(after[known[1] :]))
         finally:
             for name in _package_modules():
                 del sys.modules[name]
             sys.modules.update(shared)
+
+
+def run_hooks(hooks: list[Hook]) -> int:
+    """Run hooks in the order they were registered, as the Lambda runtime does; returns how many ran."""
+    for function, args, kwargs in hooks:
+        function(*args, **kwargs)
+    return len(hooks)
 
 
 class FunctionError(Exception):
@@ -84,8 +118,10 @@ class WarmContainer:
     physical_name: str
     memory_mb: int
     log: Callable[[str], None] = print
+    snapstart: bool = False  # run the SnapStart hooks: before-snapshot after init, after-restore before the first invocation
     _handler: Handler | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _restore_hooks: list[Hook] | None = None  # after-restore hooks still to run (SnapStart mode)
     invocations: int = 0
 
     @property
@@ -94,9 +130,24 @@ class WarmContainer:
         if self._handler is None:
             started = time.monotonic()
             module_name, _, attribute = self.spec.handler.rpartition(".")
-            self._handler = getattr(import_isolated(module_name), attribute)
+            module, hooks = import_with_hooks(module_name)
+            handler = getattr(module, attribute)
             self.log(f"  cold start {self.spec.name} ({self.spec.handler}) {(time.monotonic() - started) * 1000:.0f}ms")
+            if self.snapstart:
+                # as Lambda does once the init of a published version is done; a failing hook fails the init
+                ran = run_hooks(hooks.before_snapshot)
+                self.log(f"  snapstart {self.spec.name}: snapshot taken after {ran} before-snapshot hooks")
+                self._restore_hooks = hooks.after_restore
+            self._handler = handler
         return self._handler
+
+    def _restore(self) -> None:
+        """Before the first invocation after the snapshot: the after-restore hooks (SnapStart mode)."""
+        if self._restore_hooks is None:
+            return
+        hooks, self._restore_hooks = self._restore_hooks, None
+        ran = run_hooks(hooks)
+        self.log(f"  snapstart {self.spec.name}: restored, {ran} after-restore hooks ran")
 
     def new_context(self) -> LambdaContext:
         """The context object of one invocation: this container's name and memory, the function's timeout."""
@@ -112,6 +163,11 @@ class WarmContainer:
             except Exception as error:  # Runtime.ImportModuleError on Lambda; the next invocation tries again
                 self.log(f"  {self.spec.name}: init error\n{traceback.format_exc().rstrip()}")
                 raise FunctionError(self.spec.name, "Runtime.ImportModuleError", str(error)) from error
+            try:
+                self._restore()
+            except Exception as error:  # a failed restore fails the invocation, as on Lambda
+                self.log(f"  {self.spec.name}: after-restore hook failed\n{traceback.format_exc().rstrip()}")
+                raise FunctionError(self.spec.name, "Runtime.AfterRestoreError", str(error)) from error
             context = self.new_context()
             self.invocations += 1
             started = time.monotonic()
@@ -131,9 +187,12 @@ class WarmContainer:
 class Containers:
     """One warm container for every catalog function, by catalog name."""
 
-    def __init__(self, prefix: str, memory: Callable[[FunctionSpec], int], log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, prefix: str, memory: Callable[[FunctionSpec], int], log: Callable[[str], None] = print, *, snapstart: bool = False
+    ) -> None:
         self._containers = {
-            name: WarmContainer(spec, physical_name=f"{prefix}-{name}", memory_mb=memory(spec), log=log) for name, spec in FUNCTIONS.items()
+            name: WarmContainer(spec, physical_name=f"{prefix}-{name}", memory_mb=memory(spec), log=log, snapstart=snapstart)
+            for name, spec in FUNCTIONS.items()
         }
 
     def __getitem__(self, name: str) -> WarmContainer:

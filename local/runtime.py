@@ -141,6 +141,7 @@ class Options:
     outputs: Path = DEFAULT_OUTPUTS
     log_level: str = "INFO"
     function_logs: Path | None = DEFAULT_FUNCTION_LOGS  # None: the functions print to the console
+    snapstart: bool = False  # run each function's SnapStart hooks: before-snapshot after init, after-restore before its first request
 
 
 class Logger:
@@ -187,7 +188,9 @@ class Runtime:
             os.environ.update(self.environment)
             self._redirect_function_output()
             step = time.monotonic()
-            containers = self.containers = Containers(self.prefix, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log)
+            containers = self.containers = Containers(
+                self.prefix, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log, snapstart=self.options.snapstart
+            )
             self._migrate(containers)
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
             server = self.server = GatewayServer(Gateway(containers, log=self.log), self.options.host, self.options.port, log=self.log)

@@ -1,6 +1,9 @@
 """boto3 clients, one per service per container, created on first use (not at import: a cold start
 pays only for the services its function touches).
 
+Under SnapStart the clients (and their connection pools) are dropped before the snapshot and made again
+after a restore (`todo_app.snapstart`).
+
 Endpoints and credentials come from boto3's standard chain; AWS_ENDPOINT_URL points it at an
 emulator offline, with no branch here. Table names and the queue URL come only from the environment
 variables the catalog names.
@@ -12,7 +15,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from todo_app import catalog, settings
+from todo_app import catalog, settings, snapstart
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -67,10 +70,13 @@ def on_reset(hook: Callable[[], None]) -> None:
 
 
 def reset() -> None:
-    """Forget the clients (tests: a new emulator or environment)."""
+    """Forget the clients (before a SnapStart snapshot; tests: a new emulator or environment)."""
     _clients.clear()
     for hook in _reset_hooks:
         hook()
+
+
+snapstart.forget_before_snapshot("the AWS clients", reset)
 
 
 def table_name(key: str) -> str:

@@ -12,6 +12,8 @@
   or failover), so callers pass work that is safe to repeat. Otherwise the error becomes
   `DependencyUnavailable("postgres")` → 503.
 - Autocommit; transactions are explicit (`with conn.transaction()`). Queries are parameterised.
+- Under SnapStart the connection is closed and the secret forgotten before the snapshot
+  (`todo_app.snapstart`); both come back lazily after a restore.
 - prepare_threshold=None: no server-side prepared statements, which keeps the connection usable
   through RDS Proxy without pinning.
 """
@@ -25,7 +27,7 @@ from typing import TypeVar
 
 import psycopg
 
-from todo_app import aws, settings
+from todo_app import aws, settings, snapstart
 from todo_app.aws import DependencyUnavailable
 
 T = TypeVar("T")
@@ -37,10 +39,13 @@ _credentials: dict[str, str] | None = None
 
 
 def reset() -> None:
-    """Close the connection and forget the cached secret (tests; a new database)."""
+    """Close the connection and forget the cached secret (before a SnapStart snapshot; tests; a new database)."""
     global _credentials
     reset_connection()
     _credentials = None
+
+
+snapstart.forget_before_snapshot("the PostgreSQL connection and the database secret", reset)
 
 
 def _read_secret() -> dict[str, str]:

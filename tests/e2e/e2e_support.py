@@ -75,8 +75,9 @@ def children(parent: int) -> list[tuple[int, str]]:
 class LocalRuntime:
     """One `python -m local` subprocess."""
 
-    def __init__(self, workdir: Path, data_dir: Path, visibility_timeout: int = VISIBILITY_TIMEOUT) -> None:
+    def __init__(self, workdir: Path, data_dir: Path, visibility_timeout: int = VISIBILITY_TIMEOUT, options: tuple[str, ...] = ()) -> None:
         self.workdir, self.data_dir = workdir, data_dir
+        self.options = options  # further `python -m local` options, e.g. --snapstart
         self.port = free_port()
         self.outputs_path = workdir / f"outputs-{self.port}.json"
         self.log_path = workdir / f"local-{self.port}.log"
@@ -102,6 +103,7 @@ class LocalRuntime:
             self.function_log_path,
             "--visibility-timeout",
             str(self.visibility_timeout),
+            *self.options,
         )
         began = time.monotonic()
         with open(self.log_path, "ab") as log:

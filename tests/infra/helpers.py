@@ -10,6 +10,7 @@ from todo_app import catalog
 from .mocks import Evaluation, Resource
 
 FUNCTION = "aws:lambda/function:Function"
+ALIAS = "aws:lambda/alias:Alias"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TABLE = "aws:dynamodb/table:Table"
@@ -19,6 +20,11 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 def function(ev: Evaluation, name: str) -> Resource:
     return ev.named(FUNCTION, f"{name}-function")
+
+
+def alias(ev: Evaluation, name: str) -> Resource:
+    """The `live` alias of a catalog function: what every caller invokes."""
+    return ev.named(ALIAS, f"{name}-live")
 
 
 def functions(ev: Evaluation) -> dict[str, Resource]:

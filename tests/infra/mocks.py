@@ -89,13 +89,32 @@ class TodoMocks(pulumi.runtime.Mocks):
 
         if typ == "aws:lambda/function:Function":
             fn_arn = arn("lambda", f"function:{physical}")
+            version = "1" if inputs.get("publish") else "$LATEST"  # a first deploy publishes version 1
             out.update(
                 name=physical,
                 arn=fn_arn,
-                qualifiedArn=f"{fn_arn}:$LATEST",
-                version="$LATEST",
+                qualifiedArn=f"{fn_arn}:{version}",
+                version=version,
                 invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+                qualifiedInvokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}:{version}/invocations",
             )
+        elif typ == "aws:lambda/alias:Alias":
+            alias_arn = arn("lambda", f"function:{inputs['functionName']}:{inputs['name']}")
+            out.update(arn=alias_arn, invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{alias_arn}/invocations")
+            rid = f"{inputs['functionName']}:{inputs['name']}"
+        elif typ == "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig":
+            rid = f"{inputs['functionName']},{inputs['qualifier']}"
+        elif typ == "aws:codedeploy/application:Application":
+            out.update(arn=arn("codedeploy", f"application:{physical}"), applicationId=f"app-{_suffix(name)}", name=physical)
+            rid = f"app-{_suffix(name)}:{physical}"
+        elif typ == "aws:codedeploy/deploymentGroup:DeploymentGroup":
+            group = inputs["deploymentGroupName"]
+            out.update(arn=arn("codedeploy", f"deploymentgroup:{inputs['appName']}/{group}"), deploymentGroupId=f"dg-{_suffix(name)}")
+            rid = f"{inputs['appName']}:{group}"
+        elif typ == "pulumi-python:dynamic/codedeploy:AliasDeployment":
+            # what the provider returns on a first deploy: the alias pointed at the target, no CodeDeploy
+            out.update(liveVersion=inputs["targetVersion"], deploymentId="")
+            rid = f"{inputs['functionName']}:{inputs['aliasName']}"
         elif typ == "aws:lambda/layerVersion:LayerVersion":
             out.update(
                 arn=arn("lambda", f"layer:{inputs['layerName']}:1"), layerArn=arn("lambda", f"layer:{inputs['layerName']}"), version="1"
@@ -208,6 +227,7 @@ class Resource:
     dependencies: list[str] = field(default_factory=list)  # URNs this resource depends on
     parent: str = ""  # the parent's URN
     alias_parents: list[str] = field(default_factory=list)  # former parents' URNs, from Alias(parent=...)
+    protect: bool = False  # Pulumi's protect option
 
     @property
     def parent_types(self) -> list[str]:
@@ -235,10 +255,13 @@ class RecordingMonitor(MockMonitor):
         self.dependencies: dict[str, list[str]] = {}
         self.parents: dict[str, str] = {}
         self.alias_parents: dict[str, list[str]] = {}
+        self.protected: set[str] = set()
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         self.ignore_changes[response.urn] = list(request.ignoreChanges)
+        if request.protect:
+            self.protected.add(response.urn)
         self.dependencies[response.urn] = list(request.dependencies)
         self.parents[response.urn] = request.parent
         for alias in request.aliases:
@@ -358,6 +381,7 @@ def evaluate(stack: str, overrides: dict[str, Any] | None = None, program: Calla
                 dependencies=monitor.dependencies.get(urn, []),
                 parent=monitor.parents.get(urn, ""),
                 alias_parents=monitor.alias_parents.get(urn, []),
+                protect=urn in monitor.protected,
             )
         )
     return Evaluation(

@@ -10,7 +10,7 @@ import pytest
 
 from todo_app import catalog
 
-from .helpers import ALARM, FUNCTION, LOG_GROUP, TABLE, function, functions, table
+from .helpers import ALARM, FUNCTION, LOG_GROUP, TABLE, alias, function, functions, table
 
 MATRIX = {
     "staging": dict(
@@ -164,7 +164,8 @@ def test_worker_event_source(stack):
     assert mapping.inputs["maximumBatchingWindowInSeconds"] == config.worker_batch_window_seconds == 1
     queue = stack.named("aws:sqs/queue:Queue", "queue-orders")
     assert mapping.inputs["eventSourceArn"] == queue.outputs["arn"]
-    assert mapping.inputs["functionName"] == function(stack, "worker").outputs["arn"]
+    # the live alias, so that a new worker version gets messages only once the alias moves
+    assert mapping.inputs["functionName"] == alias(stack, "worker").outputs["arn"] == function(stack, "worker").outputs["arn"] + ":live"
 
 
 def test_architecture_and_runtime(stack):

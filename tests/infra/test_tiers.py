@@ -10,7 +10,7 @@ import pytest
 from todo_app import catalog
 from todo_app.catalog import OUTPUT_KEYS
 
-from .helpers import ALARM, FUNCTION, function, functions
+from .helpers import ALARM, FUNCTION, alias, function, functions
 from .mocks import MOCK_DB_PASSWORD
 
 # --------------------------------------------------------------------------- queue and derived settings
@@ -46,7 +46,9 @@ def test_duration_alarms_at_90_percent_of_each_timeout(stack):
         alarm = alarms[f"{name}-duration"]
         assert alarm["metricName"] == "Duration" and alarm["namespace"] == "AWS/Lambda"
         assert alarm["threshold"] == pytest.approx(spec.timeout * 1000 * 0.9)
-        assert alarm["dimensions"] == {"FunctionName": function(stack, name).outputs["name"]}
+        # the live alias: FunctionName + Resource, as CloudWatch names an alias's metrics
+        fn_name = function(stack, name).outputs["name"]
+        assert alarm["dimensions"] == {"FunctionName": fn_name, "Resource": f"{fn_name}:live"}
         for kind in ("errors", "throttles"):
             assert alarms[f"{name}-{kind}"]["dimensions"] == alarm["dimensions"]
 
@@ -104,6 +106,11 @@ def test_dashboard_covers_every_tier(stack):
     text = json.dumps(body)
     for fn in stack.of_type(FUNCTION):
         assert fn.inputs["name"] in text
+    # every Lambda metric is the live alias's (FunctionName + Resource)
+    lambda_metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "AWS/Lambda"]
+    assert lambda_metrics
+    for metric in lambda_metrics:
+        assert metric[2::2] == ["FunctionName", "Resource"] and metric[5] == f"{metric[3]}:live", metric
     assert dashboard.inputs["dashboardName"] == stack.outputs["dashboardName"]
 
 
@@ -133,7 +140,9 @@ def test_integrations_are_lambda_proxy_payload_2(stack):
         fn = function(stack, integration.name.removeprefix("api-"))
         assert integration.inputs["integrationType"] == "AWS_PROXY"
         assert integration.inputs["payloadFormatVersion"] == "2.0"
-        assert integration.inputs["integrationUri"] == fn.outputs["invokeArn"]
+        live = alias(stack, integration.name.removeprefix("api-"))
+        assert integration.inputs["integrationUri"] == live.outputs["invokeArn"]
+        assert live.inputs["functionName"] == fn.outputs["name"] and live.outputs["invokeArn"].endswith(":live/invocations")
 
 
 def test_authorizer(stack):
@@ -144,7 +153,8 @@ def test_authorizer(stack):
     assert a["enableSimpleResponses"] is True
     assert a["identitySources"] == ["$request.header.Authorization"]
     assert a["authorizerResultTtlInSeconds"] == 0
-    assert a["authorizerUri"] == function(stack, "authorizer").outputs["invokeArn"]
+    assert a["authorizerUri"] == alias(stack, "authorizer").outputs["invokeArn"]
+    assert a["authorizerUri"] != function(stack, "authorizer").outputs["invokeArn"]
 
 
 def test_invoke_permissions_scoped_to_the_api(stack):
@@ -158,6 +168,7 @@ def test_invoke_permissions_scoped_to_the_api(stack):
         assert permission["principal"] == "apigateway.amazonaws.com"
         assert permission["action"] == "lambda:InvokeFunction"
         assert permission["sourceArn"].startswith(execution_arn + "/")
+        assert permission["qualifier"] == "live"  # invoking the alias, which is all API Gateway does
 
 
 def test_migration_runs_on_deploy_keyed_by_the_sql_files(stack):
@@ -166,6 +177,7 @@ def test_migration_runs_on_deploy_keyed_by_the_sql_files(stack):
     (invocation,) = stack.of_type("aws:lambda/invocation:Invocation")
     digest = migrations_hash()
     assert invocation.inputs["functionName"] == function(stack, "migrate").outputs["name"]
+    assert invocation.inputs["qualifier"] == alias(stack, "migrate").inputs["name"] == "live"
     assert invocation.inputs["triggers"] == {"migrationsHash": digest}
     assert json.loads(invocation.inputs["input"])["migrationsHash"] == digest
     (db,) = stack.of_type("aws:rds/instance:Instance")

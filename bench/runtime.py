@@ -39,6 +39,7 @@ class Local:
         self.outputs = self.dir / "outputs.json"
         self.port = free_port()
         args = [sys.executable, "-m", "local", "--port", str(self.port), "--outputs", str(self.outputs), "--log-level", "WARNING"]
+        args += ["--web-port", str(free_port())]  # never the API port + 1 by chance
         if data_dir:
             args += ["--data-dir", str(data_dir)]
         args += ["--function-logs", str(self.dir / "functions.log")]

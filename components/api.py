@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from todo_app import catalog
 
 from .compute import LambdaFunction
+from .web import cors_configuration
 
 STAGE = "$default"
 # API Gateway's own access log fields, one JSON object per request.
@@ -39,7 +40,6 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
-CORS_HEADERS = ("authorization", "content-type", "idempotency-key")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ class ApiTierArgs:
     physical_name: str  # the API's name; its access log group is /aws/apigateway/<name>
     throttling: Throttling
     log_retention_days: int
-    cors_origins: Sequence[str] = ()  # browser origins allowed to call the API; none: no CORS
+    cors_origins: Sequence[str] = ()  # extra browser origins allowed to call the API
+    web_origin: pulumi.Input[str] | None = None  # a web app's https origin (`WebTier.url`), always allowed; neither: no CORS
 
 
 class ApiTier(pulumi.ComponentResource):
@@ -84,14 +85,7 @@ class ApiTier(pulumi.ComponentResource):
         if args.authorizer is None and any(route.auth for route in args.routes):
             raise ValueError("ApiTier: routes with auth need an authorizer function")
 
-        cors = None
-        if args.cors_origins:
-            cors = {
-                "allow_origins": list(args.cors_origins),
-                "allow_methods": sorted({r.method for r in args.routes} | {"OPTIONS"}),
-                "allow_headers": list(CORS_HEADERS),
-                "max_age": 600,
-            }
+        cors = cors_configuration(args.web_origin, args.cors_origins, methods=sorted({r.method for r in args.routes} | {"OPTIONS"}))
         self.api = aws.apigatewayv2.Api(
             f"{name}-http",
             name=args.physical_name,

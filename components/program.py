@@ -36,6 +36,7 @@ from .observability import Observability, ObservabilityArgs
 from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
 from .queue import BatchSettings, QueueTier, QueueTierArgs
 from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
+from .web import WebTier, WebTierArgs
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class TodoStack:
     migration: SchemaMigration
     api: ApiTier
     observability: Observability
+    web: WebTier
     codedeploy: CodeDeployApplication | None  # only where the stack deploys gradually
     outputs: dict[str, pulumi.Input[str]]
 
@@ -114,6 +116,9 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         SchemaMigrationArgs(function=functions["migrate"], migrations_hash=packaging.migrations_hash(), database=database, network=network),
     )
     queue.subscribe(functions["worker"])
+    # The site first: the API's CORS names its origin. Its files after the API: config.json names the API.
+    region = aws.get_region_output().region
+    web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=region))
     api = ApiTier(
         "api",
         ApiTierArgs(
@@ -124,10 +129,11 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             throttling=Throttling(config.api_throttle_rate_limit, config.api_throttle_burst_limit),
             log_retention_days=config.log_retention_days,
             cors_origins=config.cors_origins,
+            web_origin=web.url,
         ),
     )
+    web.publish(api.url)
 
-    region = aws.get_region_output().region
     observability = Observability(
         "observability",
         ObservabilityArgs(
@@ -164,6 +170,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         orders_dlq_url=queue.dlq.url,
         alarm_topic_arn=observability.topic.arn,
         dashboard_name=observability.dashboard.dashboard_name,
+        web_url=web.url,
     ).as_dict()
     for key, value in outputs.items():
         pulumi.export(key, value)
@@ -178,6 +185,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         migration=migration,
         api=api,
         observability=observability,
+        web=web,
         codedeploy=codedeploy,
         outputs=outputs,
     )

@@ -11,7 +11,9 @@ For each request, in API Gateway's order:
    a function error (exception, timeout, bad response) -> 500 {"message": "Internal Server Error"}.
 
 The authorizer's result is not cached (API Gateway may cache it for the configured TTL): locally a
-logged-out token is refused at once. There is no throttling and no CORS handling.
+logged-out token is refused at once. There is no throttling. CORS, when the runtime sets `Gateway.cors`
+(local/cors.py), is answered as the HTTP API's CORS configuration does: preflights first, then
+Access-Control-Allow-Origin on every answer to an allowed origin.
 Each request prints one line: METHOD PATH STATUS DURATIONms.
 """
 
@@ -29,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 from todo_app.catalog import AUTH_HEADER
 
 from .containers import FunctionError, Invoker
+from .cors import CorsRules
 from .events import authorizer_event, http_event, match_route, new_request_id
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
@@ -61,6 +64,7 @@ class Gateway:
     def __init__(self, functions: Invoker, log: Callable[[str], None] = print) -> None:
         self.functions = functions  # the warm containers (or a test's stand-in), invoked by catalog name
         self.log = log
+        self.cors: CorsRules | None = None  # the stack's CORS allow-list, when the runtime serves the web app
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str, request_id: str | None = None
@@ -190,9 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         request_id = new_request_id()
         method = self.command
+        cors = self.server.gateway.cors
+        preflight = cors.preflight(method, list(self.headers.items())) if cors else None
         try:
             body = self._read_body()
-            status, headers, payload = self.server.gateway.handle(
+            status, headers, payload = preflight or self.server.gateway.handle(
                 method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
             )
         except GatewayResponse as answer:
@@ -202,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # noqa: BLE001 - the HTTP server's boundary: a bug in the runtime itself (a handler's never gets here) still gets API Gateway's 500
             self.server.log(f"  gateway error: {error!r}")
             status, headers, payload = GatewayResponse(*INTERNAL).to_http()
+        if cors and not preflight:
+            headers = cors.apply(list(self.headers.items()), headers)
         self.send_response(status)
         for name, value in headers:
             if name not in ("content-length", "connection", "transfer-encoding"):

@@ -51,6 +51,7 @@ from .gateway import Gateway, GatewayServer
 from .poller import Poller
 from .postgres import SUPERUSER, PostgresServer
 from .system import pid_alive
+from .web import WebServer, serve_web_app
 
 STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors
@@ -142,6 +143,7 @@ class Options:
     log_level: str = "INFO"
     function_logs: Path | None = DEFAULT_FUNCTION_LOGS  # None: the functions print to the console
     snapstart: bool = False  # run each function's SnapStart hooks: before-snapshot after init, after-restore before its first request
+    web_port: int | None = None  # the web app's port; None: the API port + 1 (a free port when the API's is 0)
 
 
 class Logger:
@@ -169,6 +171,7 @@ class Runtime:
         self.emulator: Emulator | None = None
         self.resources: Resources | None = None
         self.server: GatewayServer | None = None
+        self.web: WebServer | None = None
         self.poller: Poller | None = None
         self.containers: Containers | None = None
         self.outputs: dict[str, str] = {}
@@ -194,6 +197,14 @@ class Runtime:
             self._migrate(containers)
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
             server = self.server = GatewayServer(Gateway(containers, log=self.log), self.options.host, self.options.port, log=self.log)
+            web = self.web = serve_web_app(
+                server,
+                self.config.cors_origins,
+                host=self.options.host,
+                api_port=self.options.port,
+                web_port=self.options.web_port,
+                log=self.log,
+            )
             poller = self.poller = Poller(
                 emulator.client("sqs"),
                 resources.queue_url,
@@ -205,7 +216,7 @@ class Runtime:
             )
             server.start()
             poller.start()
-            self.outputs = self._outputs(server, postgres, resources)
+            self.outputs = self._outputs(server, web, postgres, resources)
             self._write_outputs()
         except BaseException:
             self.log("[local] start-up failed; stopping what was started")
@@ -213,7 +224,7 @@ class Runtime:
             raise
         self.started_in = time.monotonic() - began
         self.log(f"[local] outputs written to {self.options.outputs}")
-        self.log(f"[local] ready in {self.started_in:.2f}s: API {server.url}  (Ctrl-C stops)")
+        self.log(f"[local] ready in {self.started_in:.2f}s: API {server.url}  web app {web.url}  (Ctrl-C stops)")
         return self
 
     def start_servers(self) -> tuple[PostgresServer, Emulator, Resources]:
@@ -301,7 +312,7 @@ class Runtime:
             raise RuntimeError(f"the migrate function failed: {result}")
         self.log(f"[local] migrate: {json.dumps(result, default=str)[:300]}")
 
-    def _outputs(self, server: GatewayServer, postgres: PostgresServer, resources: Resources) -> dict[str, str]:
+    def _outputs(self, server: GatewayServer, web: WebServer, postgres: PostgresServer, resources: Resources) -> dict[str, str]:
         return StackOutputs(
             api_url=server.url,
             region=REGION,
@@ -316,6 +327,7 @@ class Runtime:
             orders_dlq_url=resources.dlq_url,
             alarm_topic_arn=resources.topic_arn,
             dashboard_name=resources.dashboard_name,
+            web_url=web.url,
         ).as_dict()
 
     def _write_outputs(self) -> None:
@@ -331,6 +343,8 @@ class Runtime:
         steps: list[tuple[str, Callable[[], None]]] = []
         if self.server is not None:
             steps.append(("HTTP server", self.server.stop))
+        if self.web is not None:
+            steps.append(("web server", self.web.stop))
         if self.poller is not None:
             steps.append(("SQS poller", self.poller.stop))
         if self.outputs:
@@ -348,6 +362,7 @@ class Runtime:
             except Exception as error:  # noqa: BLE001 - the clean-up's boundary: every later step still runs
                 self.log(f"[local] stopping the {name} failed: {error!r}")
         self.server = self.poller = self.emulator = self.postgres = self.containers = self.resources = None
+        self.web = None
         if len(steps) > 1:
             self.log("[local] stopped")
 

@@ -313,6 +313,7 @@ class StackOutputs(Generic[T]):
     orders_dlq_url: T
     alarm_topic_arn: T
     dashboard_name: T
+    web_url: T  # the web app's https origin (local: its http origin)
 
     def as_dict(self) -> dict[str, T]:
         return {_camel(f.name): getattr(self, f.name) for f in fields(self)}

@@ -33,8 +33,9 @@ VISIBILITY_TIMEOUT = 2
 START_TIMEOUT = 60
 
 
-def local_command(port: int, data_dir: Path, outputs: Path, function_logs: Path, *options: str) -> list[str]:
-    """`python -m local` with its state (data, outputs, function logs) where a test wants it."""
+def local_command(port: int, data_dir: Path, outputs: Path, function_logs: Path, *options: str, web_port: int | None = None) -> list[str]:
+    """`python -m local` with its state (data, outputs, function logs) where a test wants it, and the web app
+    on a free port of its own (never the API port + 1 by chance: that may be PostgreSQL's or the emulator's)."""
     return [
         sys.executable,
         "-m",
@@ -47,6 +48,8 @@ def local_command(port: int, data_dir: Path, outputs: Path, function_logs: Path,
         str(outputs),
         "--function-logs",
         str(function_logs),
+        "--web-port",
+        str(web_port or free_port()),
         *options,
     ]
 
@@ -79,6 +82,7 @@ class LocalRuntime:
         self.workdir, self.data_dir = workdir, data_dir
         self.options = options  # further `python -m local` options, e.g. --snapstart
         self.port = free_port()
+        self.web_port = free_port()
         self.outputs_path = workdir / f"outputs-{self.port}.json"
         self.log_path = workdir / f"local-{self.port}.log"
         self.function_log_path = workdir / f"functions-{self.port}.log"
@@ -104,6 +108,7 @@ class LocalRuntime:
             "--visibility-timeout",
             str(self.visibility_timeout),
             *self.options,
+            web_port=self.web_port,
         )
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
@@ -161,7 +166,9 @@ class LocalRuntime:
         deadline = time.monotonic() + 10
         while True:
             leftovers = [name for name, pid in (("postgres", self.postgres_pid), ("moto", self.emulator_pid)) if pid and pid_alive(pid)]
-            leftovers += [f"port {port}" for port in (self.postgres_port, self.emulator_port, self.port) if port and port_open(port)]
+            leftovers += [
+                f"port {port}" for port in (self.postgres_port, self.emulator_port, self.port, self.web_port) if port and port_open(port)
+            ]
             if not leftovers or time.monotonic() > deadline:
                 break
             time.sleep(0.1)

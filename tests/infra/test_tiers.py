@@ -235,6 +235,7 @@ def test_outputs_are_exactly_the_design_keys(stack):
             "ordersDlqUrl",
             "alarmTopicArn",
             "dashboardName",
+            "webUrl",
         }
     )
     assert all(isinstance(v, str) and v for v in stack.outputs.values())

@@ -17,6 +17,7 @@ from todo_app import catalog
 
 from .compute import FunctionContext, LambdaFunction, LambdaFunctionArgs, build_functions
 from .config import StackConfig
+from .web import cors_configuration  # web app hook: the site's origin + corsOrigins
 
 STAGE = "$default"
 # API Gateway's own access log fields, one JSON object per request.
@@ -38,13 +39,13 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
-CORS_HEADERS = ("authorization", "content-type", "idempotency-key")
 
 
 @dataclass(frozen=True)
 class ApiTierArgs:
     config: StackConfig
     function_context: FunctionContext  # with tables, queue and database
+    web_origin: pulumi.Input[str] | None = None  # web app hook: the site's https origin, allowed by CORS
 
 
 class ApiTier(pulumi.ComponentResource):
@@ -63,14 +64,7 @@ class ApiTier(pulumi.ComponentResource):
         config, ctx = args.config, args.function_context
         child = pulumi.ResourceOptions(parent=self)
 
-        cors = None
-        if config.cors_origins:
-            cors = {
-                "allow_origins": list(config.cors_origins),
-                "allow_methods": sorted({r.method for r in catalog.ROUTES} | {"OPTIONS"}),
-                "allow_headers": list(CORS_HEADERS),
-                "max_age": 600,
-            }
+        cors = cors_configuration(args.web_origin, config.cors_origins)  # web app hook
         self.api = aws.apigatewayv2.Api(
             f"{name}-http",
             name=f"{ctx.name_prefix}-http",

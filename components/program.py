@@ -20,6 +20,7 @@ from .database import DatabaseTier, DatabaseTierArgs
 from .network import Network
 from .observability import Observability, ObservabilityArgs
 from .queue import QueueTier, QueueTierArgs
+from .web import WebTier, WebTierArgs
 
 
 
@@ -32,6 +33,7 @@ class TodoStack:
     queue: QueueTier
     api: ApiTier
     observability: Observability
+    web: WebTier
     outputs: dict[str, pulumi.Input[str]]
 
 
@@ -51,7 +53,11 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         DatabaseTierArgs(config=config, network=network, function_context=FunctionContext(config=config, name_prefix=name_prefix, code=code)),
     )
     queue = QueueTier("queue", QueueTierArgs(config=config, function_context=database.function_context))
-    api = ApiTier("api", ApiTierArgs(config=config, function_context=queue.function_context))
+    # web app hook: the site first, since the API's CORS names its origin; its files after the API,
+    # since config.json names the API's URL (no cycle: see components/web.py)
+    web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=aws.get_region_output().region))
+    api = ApiTier("api", ApiTierArgs(config=config, function_context=queue.function_context, web_origin=web.url))
+    web.publish(api.url)  # web app hook
 
     functions = [database.migrate, queue.worker, api.authorizer_function, *api.functions.values()]
     region = aws.get_region_output().region
@@ -86,10 +92,11 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         "ordersDlqUrl": queue.dlq.url,
         "alarmTopicArn": observability.topic.arn,
         "dashboardName": observability.dashboard.dashboard_name,
+        "webUrl": web.url,  # web app hook
     }
     assert tuple(outputs) == catalog.OUTPUT_KEYS
     for key, value in outputs.items():
         pulumi.export(key, value)
     return TodoStack(
-        config=config, layer=layer, network=network, database=database, queue=queue, api=api, observability=observability, outputs=outputs
+        config=config, layer=layer, network=network, database=database, queue=queue, api=api, observability=observability, web=web, outputs=outputs
     )

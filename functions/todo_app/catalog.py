@@ -274,6 +274,7 @@ OUTPUT_KEYS = (
     "ordersDlqUrl",
     "alarmTopicArn",
     "dashboardName",
+    "webUrl",  # the web app's https origin (local: its http origin)
 )
 
 # The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.

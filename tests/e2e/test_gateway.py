@@ -11,7 +11,7 @@ from client import OPERATIONS, ApiError, Client
 from todo_app.catalog import ROUTES
 
 OUTPUT_KEYS = {"apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
-               "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName"}
+               "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName", "webUrl"}
 
 
 def test_the_client_has_one_method_per_catalog_route():

@@ -26,6 +26,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, stack_region, stack_values
 
+from .web_mocks import web_outputs  # web app hook
+
 ACCOUNT = "123456789012"
 PARTITION = "aws"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -169,6 +171,9 @@ class TodoMocks(pulumi.runtime.Mocks):
         elif typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
             rid = f"esm-{_suffix(name)}"
             out.update(uuid=rid, arn=arn("lambda", f"event-source-mapping:{rid}"), functionArn=inputs.get("functionName"))
+        elif (web := web_outputs(typ, name, inputs, region, account)) is not None:  # web app hook: S3 and CloudFront
+            rid, extra = web
+            out.update(extra)
         return rid, out
 
 

@@ -286,16 +286,16 @@ def test_cors_origins(stack_name, origins, request):
     ev = request.getfixturevalue(stack_name)
     (api,) = ev.of_type("aws:apigatewayv2/api:Api")
     cors = api.inputs["corsConfiguration"]
-    assert cors["allowOrigins"] == origins
+    assert cors["allowOrigins"] == [ev.outputs["webUrl"], *origins]  # the web app's own origin first
     assert set(cors["allowMethods"]) >= {r.method for r in catalog.ROUTES}
 
 
-def test_no_cors_when_no_origins():
+def test_without_extra_origins_cors_allows_the_web_app_only():
     from .mocks import evaluate
 
     ev = evaluate("staging", overrides={"corsOrigins": []})
     (api,) = ev.of_type("aws:apigatewayv2/api:Api")
-    assert "corsConfiguration" not in api.inputs
+    assert api.inputs["corsConfiguration"]["allowOrigins"] == [ev.outputs["webUrl"]]
 
 
 def test_alarm_resources_exist(stack):

@@ -184,7 +184,7 @@ def test_migrations_hash_changes_only_with_the_sql(tmp_path):
 def test_outputs_are_exactly_the_design_keys(stack):
     assert set(stack.outputs) == set(OUTPUT_KEYS) == {
         "apiUrl", "region", "stack", "usersDbEndpoint", "usersDbName", "usersDbSecretArn", "todosTableName",
-        "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName",
+        "sessionsTableName", "ordersTableName", "ordersQueueUrl", "ordersDlqUrl", "alarmTopicArn", "dashboardName", "webUrl",
     }
     assert all(isinstance(v, str) and v for v in stack.outputs.values())
 

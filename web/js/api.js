@@ -1,0 +1,71 @@
+// The HTTP API, as the app calls it: JSON in and out, every failure an ApiError.
+// The API's own errors are {"error": {"code", "message", "details": [{"field", "message"}]}};
+// API Gateway's own answers (401, 403, 404 before any function) are {"message": ...}.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = []) {
+    super(message);
+    this.status = status; // 0: the API could not be reached
+    this.code = code;
+    this.details = Array.isArray(details) ? details : [];
+  }
+}
+
+let apiUrl = null;
+
+// config.json sits beside index.html; the deploy (or the local runtime) writes it.
+export async function loadConfig() {
+  let config;
+  try {
+    const response = await fetch("config.json", { cache: "no-cache", credentials: "omit" });
+    if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+    config = await response.json();
+  } catch (error) {
+    throw new Error(`The app could not read its config.json: ${error.message}`);
+  }
+  if (typeof config.apiUrl !== "string" || !/^https?:\/\/[^/]+/.test(config.apiUrl)) {
+    throw new Error("config.json has no valid apiUrl");
+  }
+  apiUrl = config.apiUrl.replace(/\/+$/, "");
+  return apiUrl;
+}
+
+const GATEWAY_CODES = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large", 429: "too_many_requests" };
+
+export async function request(method, path, { body, token, headers = {} } = {}) {
+  if (!apiUrl) throw new Error("loadConfig() first");
+  const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store", credentials: "omit" };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(apiUrl + path, init);
+  } catch {
+    throw new ApiError(0, "network_error", `The API at ${apiUrl} cannot be reached. Check your connection and try again.`);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (response.ok) return data;
+  const error = data && typeof data === "object" ? data.error : null;
+  if (error && typeof error === "object") {
+    throw new ApiError(response.status, String(error.code || "error"), String(error.message || `HTTP ${response.status}`), error.details);
+  }
+  const message = data && typeof data === "object" && data.message ? String(data.message) : `HTTP ${response.status}`;
+  throw new ApiError(response.status, GATEWAY_CODES[response.status] || "error", message);
+}
+
+// A fresh random key: one per order submission, so a repeated submission places one order.
+export function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}

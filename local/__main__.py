@@ -3,6 +3,7 @@
 Options:
   --port N                 HTTP API port on 127.0.0.1 (default 3000; 0 picks a free one)
   --host H                 address to bind (default 127.0.0.1)
+  --web-port N             the web app's port, its own origin (default: the API port + 1; with --port 0 a free one)
   --data-dir DIR           keep PostgreSQL's data (users) and a DynamoDB snapshot (todos, sessions, orders,
                            idempotency records; saved on a clean stop) in DIR between runs; without it
                            everything lives in temporary storage and is gone at stop
@@ -38,6 +39,7 @@ def parse(argv: list[str] | None = None) -> Options:
                                      "an AWS emulator, the functions behind a local HTTP API, and the SQS worker poller.")
     parser.add_argument("--port", type=int, default=3000, help="HTTP API port (default 3000; 0 picks a free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--web-port", type=int, help="web app port (default: the API port + 1; 0 picks a free port)")  # web app hook
     parser.add_argument("--data-dir", type=Path, help="keep PostgreSQL data and a DynamoDB snapshot here between runs")
     parser.add_argument("--visibility-timeout", type=int, metavar="SECONDS",
                         help=f"orders queue visibility timeout (default {default_visibility_timeout()}: 6 x the worker's timeout)")
@@ -48,9 +50,12 @@ def parse(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= 43200:
         parser.error("--visibility-timeout must be 0..43200 seconds")
+    if args.web_port is not None and (not 0 <= args.web_port <= 65535 or (args.web_port == args.port != 0)):  # web app hook
+        parser.error("--web-port must be 0..65535 and differ from --port")
     return Options(host=args.host, port=args.port, data_dir=args.data_dir.resolve() if args.data_dir else None,
                    visibility_timeout=args.visibility_timeout, outputs=args.outputs.resolve(), log_level=args.log_level,
-                   function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve())
+                   function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve(),
+                   web_port=args.web_port)  # web app hook
 
 
 def main(argv: list[str] | None = None) -> int:

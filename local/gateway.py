@@ -11,7 +11,9 @@ For each request, in API Gateway's order:
    a function error (exception, timeout, bad response) -> 500 {"message": "Internal Server Error"}.
 
 The authorizer's result is not cached (API Gateway may cache it for the configured TTL): locally a
-logged-out token is refused at once. There is no throttling and no CORS handling.
+logged-out token is refused at once. There is no throttling. CORS, when the runtime sets `Gateway.cors`
+(local/cors.py), is answered as the HTTP API's CORS configuration does: preflights first, then
+Access-Control-Allow-Origin on every answer to an allowed origin.
 Each request prints one line: METHOD PATH STATUS DURATIONms.
 """
 
@@ -28,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from todo_app.catalog import AUTH_HEADER
 
+from .cors import CorsRules
 from .events import authorizer_event, http_event, match_route
 from .lambdas import FunctionError, Functions
 
@@ -57,6 +60,7 @@ class Gateway:
     def __init__(self, functions: Functions, log: Callable[[str], None] = print) -> None:
         self.functions = functions
         self.log = log
+        self.cors: CorsRules | None = None  # web app hook: set by local/web.py, the stack's allow-list
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """One request in, (status, headers, body) out."""
@@ -160,9 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         request_id = base64.b32encode(uuid.uuid4().bytes)[:16].decode()
         method = self.command
+        cors = self.server.gateway.cors  # web app hook
+        preflight = cors.preflight(method, list(self.headers.items())) if cors else None  # web app hook
         try:
             body = self._read_body()
-            status, headers, payload = self.server.gateway.handle(method, self.path, list(self.headers.items()), body, self.client_address[0])
+            status, headers, payload = preflight or self.server.gateway.handle(method, self.path, list(self.headers.items()), body, self.client_address[0])
         except GatewayResponse as answer:
             if answer.status == 413:
                 self.close_connection = True  # the unread body makes the connection unusable
@@ -170,6 +176,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug in the runtime itself, never a handler's
             self.server.log(f"  gateway error: {error!r}")
             status, headers, payload = INTERNAL[0], [("content-type", "application/json")], json.dumps({"message": INTERNAL[1]}).encode()
+        if cors and not preflight:  # web app hook
+            headers = cors.apply(list(self.headers.items()), headers)
         self.send_response(status)
         for name, value in headers:
             if name not in ("content-length", "connection", "transfer-encoding"):

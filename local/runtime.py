@@ -44,6 +44,8 @@ if str(ROOT) not in sys.path:
 
 from components.config import PROJECT, StackConfig  # noqa: E402
 
+from .web import WebServer, serve_web_app  # noqa: E402  (web app hook; reads components/)
+
 STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors
 PREFIX = f"{PROJECT}-{STACK}"
@@ -106,6 +108,7 @@ class Options:
     outputs: Path = DEFAULT_OUTPUTS
     log_level: str = "INFO"
     function_logs: Path | None = DEFAULT_FUNCTION_LOGS  # None: the functions print to the console
+    web_port: int | None = None  # web app hook: None is the API port + 1 (a free port when --port is 0)
 
 
 class Logger:
@@ -129,6 +132,7 @@ class Runtime:
         self.postgres: PostgresServer | None = None
         self.emulator: Emulator | None = None
         self.server: GatewayServer | None = None
+        self.web: WebServer | None = None  # web app hook
         self.poller: Poller | None = None
         self.functions: Functions | None = None
         self.outputs: dict[str, str] = {}
@@ -152,6 +156,8 @@ class Runtime:
             self._migrate()
             self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
             self.server = GatewayServer(Gateway(self.functions, log=self.log), self.options.host, self.options.port, log=self.log)
+            self.web = serve_web_app(self.server, self.config.cors_origins, host=self.options.host, api_port=self.options.port,  # web app hook
+                                     web_port=self.options.web_port, log=self.log)
             self.poller = Poller(self._client("sqs"), resources["queue_url"], resources["queue_arn"], self.functions,
                                  batch_size=self.config.worker_batch_size, batch_window=self.config.worker_batch_window_seconds, log=self.log)
             self.server.start()
@@ -164,7 +170,7 @@ class Runtime:
             raise
         self.started_in = time.monotonic() - began
         self.log(f"[local] outputs written to {self.options.outputs}")
-        self.log(f"[local] ready in {self.started_in:.2f}s: API {self.server.url}  (Ctrl-C stops)")
+        self.log(f"[local] ready in {self.started_in:.2f}s: API {self.server.url}  web app {self.web.url}  (Ctrl-C stops)")  # web app hook
         return self
 
     def _start_servers(self) -> dict[str, Any]:
@@ -290,6 +296,7 @@ class Runtime:
             "ordersDlqUrl": resources["dlq_url"],
             "alarmTopicArn": resources["topic_arn"],
             "dashboardName": DASHBOARD_NAME,
+            "webUrl": self.web.url,  # web app hook
         }
         assert tuple(outputs) == OUTPUT_KEYS  # the catalog's, as a deployed stack exports them
         return outputs
@@ -307,6 +314,8 @@ class Runtime:
         steps: list[tuple[str, Callable[[], None]]] = []
         if self.server is not None:
             steps.append(("HTTP server", self.server.stop))
+        if self.web is not None:  # web app hook
+            steps.append(("web server", self.web.stop))
         if self.poller is not None:
             steps.append(("SQS poller", self.poller.stop))
         if self.outputs:
@@ -324,6 +333,7 @@ class Runtime:
             except Exception as error:
                 self.log(f"[local] stopping the {name} failed: {error!r}")
         self.server = self.poller = self.emulator = self.postgres = None
+        self.web = None  # web app hook
         if len(steps) > 1:
             self.log("[local] stopped")
 

@@ -64,6 +64,7 @@ class LocalRuntime:
     def __init__(self, workdir: Path, data_dir: Path, visibility_timeout: int = VISIBILITY_TIMEOUT) -> None:
         self.workdir, self.data_dir = workdir, data_dir
         self.port = free_port()
+        self.web_port = free_port()  # web app hook: its own origin, never the API port + 1 by chance
         self.outputs_path = workdir / f"outputs-{self.port}.json"
         self.log_path = workdir / f"local-{self.port}.log"
         self.function_log_path = workdir / f"functions-{self.port}.log"
@@ -83,7 +84,7 @@ class LocalRuntime:
     def start(self) -> "LocalRuntime":
         command = [sys.executable, "-m", "local", "--port", str(self.port), "--data-dir", str(self.data_dir),
                    "--outputs", str(self.outputs_path), "--visibility-timeout", str(self.visibility_timeout),
-                   "--function-logs", str(self.function_log_path)]
+                   "--function-logs", str(self.function_log_path), "--web-port", str(self.web_port)]
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -133,7 +134,7 @@ class LocalRuntime:
         deadline = time.monotonic() + 10
         while True:
             leftovers = [name for name, pid in (("postgres", self.postgres_pid), ("moto", self.emulator_pid)) if pid and pid_alive(pid)]
-            leftovers += [f"port {port}" for port in (self.postgres_port, self.emulator_port, self.port) if port and port_open(port)]
+            leftovers += [f"port {port}" for port in (self.postgres_port, self.emulator_port, self.port, self.web_port) if port and port_open(port)]
             if not leftovers or time.monotonic() > deadline:
                 break
             time.sleep(0.1)

@@ -1,0 +1,155 @@
+"""The web app on its own origin, the way the deployed stack serves it from CloudFront and S3.
+
+- web/'s files with the stack's Content-Type and Cache-Control (`components.webapp`), read at each
+  request so an edited file shows on reload; `/` is index.html.
+- index.html with the <meta> CSP and config.json naming the local API, rendered by the same functions
+  the stack uses.
+- The response-headers policy's security headers on every answer; locally the CSP header names the
+  exact API origin (there is no distribution whose creation must not wait for the API).
+- gzip for text when the browser accepts it, as CloudFront compresses; ETag and 304 for revalidation.
+- GET and HEAD only; anything else is 405, an unknown path 404.
+
+`serve_web_app` also hands the gateway its CORS rules: the web app's origin plus the staging config's
+`corsOrigins`, the allow-list the stack gives the HTTP API.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from components import webapp
+
+from .cors import CorsRules
+from .gateway import GatewayServer
+
+COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
+MIN_COMPRESS_BYTES = 1000  # CloudFront compresses from 1,000 bytes on
+
+
+class WebServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, api_url: str, host: str, port: int, log: Callable[[str], None] = print, root: Path | None = None) -> None:
+        self.api_url = api_url
+        self.host = host
+        self.root = (root or webapp.WEB_DIR).resolve()
+        self.log = log
+        webapp.site_files(self.root)  # refuse to start on a web/ the stack could not deploy
+        self.security_headers = webapp.security_headers([webapp.origin_of(api_url)])
+        super().__init__((host, port), _Handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="web", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(5)
+        self.server_close()
+
+    def content(self, key: str) -> bytes | None:
+        """The bytes served for an object key, None when there is no such file."""
+        if key == webapp.CONFIG:
+            return webapp.config_json(self.api_url).encode()
+        if not key or any(part.startswith(".") or part == "" for part in key.split("/")):
+            return None
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            return None
+        try:
+            webapp.content_type(key)
+        except ValueError:
+            return None
+        if key == webapp.INDEX:
+            return webapp.render_index(path.read_text(encoding="utf-8"), self.api_url).encode()
+        return path.read_bytes()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: WebServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # one line per request, below
+        pass
+
+    def _answer(self, status: int, body: bytes, headers: Sequence[tuple[str, str]]) -> None:
+        self.send_response(status)
+        for name, value in [*self.server.security_headers.items(), *headers]:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _serve(self) -> None:
+        started = time.monotonic()
+        path = unquote(urlsplit(self.path).path)
+        key = webapp.INDEX if path == "/" else path.removeprefix("/")
+        body = self.server.content(key)
+        if body is None:
+            status = 404
+            self._answer(status, b"Not Found\n", [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache")])
+        else:
+            content_type = webapp.content_type(key)
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            headers = [
+                ("Content-Type", content_type),
+                ("Cache-Control", webapp.cache_control(key)),
+                ("ETag", etag),
+                ("Vary", "Accept-Encoding"),
+            ]
+            if etag in (self.headers.get("If-None-Match") or ""):
+                status = 304
+                self._answer(status, b"", headers)
+            else:
+                status = 200
+                accepts_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
+                if accepts_gzip and content_type.startswith(COMPRESSIBLE) and len(body) >= MIN_COMPRESS_BYTES:
+                    body = gzip.compress(body, mtime=0)
+                    headers.append(("Content-Encoding", "gzip"))
+                self._answer(status, body, headers)
+        self.server.log(f"web {self.command} {path} {status} {(time.monotonic() - started) * 1000:.0f}ms")
+
+    do_GET = do_HEAD = _serve
+
+    def _refuse(self) -> None:
+        self._answer(405, b"Method Not Allowed\n", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")])
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
+
+
+def default_web_port(api_port: int, requested: int | None) -> int:
+    """--web-port, or the API's port + 1; with a free API port (0), a free one too."""
+    if requested is not None:
+        return requested
+    return 0 if api_port == 0 else api_port + 1
+
+
+def serve_web_app(
+    gateway: GatewayServer, extra_origins: Sequence[str], *, host: str, api_port: int, web_port: int | None, log: Callable[[str], None]
+) -> WebServer:
+    """Start the web app beside the gateway (`api_port` as requested, 0 for a free one), and give the
+    gateway the stack's CORS rules for it."""
+    chosen = default_web_port(api_port, web_port)
+    try:
+        server = WebServer(gateway.url, host, chosen, log=log)
+    except OSError as error:
+        raise RuntimeError(f"the web app cannot listen on {host}:{chosen} ({error.strerror}); choose a port with --web-port") from None
+    gateway.gateway.cors = CorsRules.for_site(server.url, extra_origins)
+    server.start()
+    return server

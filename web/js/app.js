@@ -10,7 +10,8 @@ import { h } from "./dom.js";
 import { loginView, signupView } from "./auth.js";
 import { todosView } from "./todos.js";
 
-const SESSION_KEY = "todo-platform.session";
+export const STORAGE_PREFIX = "todo-platform.";
+const SESSION_KEY = `${STORAGE_PREFIX}session`;
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 
@@ -28,8 +29,11 @@ export const session = {
   set(value) {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
   },
+  // Logging out forgets everything this app kept in the tab (the token, the orders placed).
   clear() {
-    sessionStorage.removeItem(SESSION_KEY);
+    for (const key of Object.keys(sessionStorage)) {
+      if (key.startsWith(STORAGE_PREFIX)) sessionStorage.removeItem(key);
+    }
   },
 };
 
@@ -51,7 +55,8 @@ export class SessionEnded extends Error {}
 export async function api(method, path, options = {}) {
   const current = session.get();
   if (!current) {
-    endSession("Please log in.");
+    // e.g. an order still being followed after logging out: stop it, and stay on a public screen
+    if (!ROUTES[currentRoute()]?.public) endSession("Please log in.");
     throw new SessionEnded();
   }
   try {

@@ -6,10 +6,10 @@
 // There is no route that lists orders, so this screen shows the orders placed in this tab.
 
 import { ApiError, newIdempotencyKey } from "./api.js";
-import { api, session, SessionEnded } from "./app.js";
+import { api, session, SessionEnded, STORAGE_PREFIX } from "./app.js";
 import { clearErrors, field, formError, formatTime, h, setBusy, showErrors } from "./dom.js";
 
-const STORE_PREFIX = "todo-platform.orders.";
+const STORE_PREFIX = `${STORAGE_PREFIX}orders.`;
 const FIRST_DELAY_MS = 250;
 const BACKOFF = 1.6;
 const MAX_DELAY_MS = 4000;

@@ -1,0 +1,200 @@
+"""Each screen's own behaviour: paging, editing, the profile, a rejected token, the keyboard, the devices screen."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from e2e_support import LocalRuntime, signed_up
+from playwright.sync_api import Page, Route, expect
+
+from client import Client
+from tests.browser.watch import Watched
+
+
+def log_in(browser: Watched, user: Client) -> Page:
+    page = browser.page
+    page.goto(browser.web)
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My todos")).to_be_visible()
+    return page
+
+
+def test_load_more_pages_through_the_list_newest_first(browser: Watched, site: LocalRuntime) -> None:
+    user = signed_up(site)
+    for n in range(23):
+        user.create_todo(None, f"Task {n:02d}")
+    page = log_in(browser, user)
+    items = page.get_by_role("list", name="List").get_by_role("listitem")
+    expect(items).to_have_count(20)
+    expect(items.first).to_contain_text("Task 22")
+    page.get_by_role("button", name="Load more").click()
+    expect(items).to_have_count(23)
+    expect(items.last).to_contain_text("Task 00")
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    browser.assert_clean()
+
+
+def test_edit_and_delete_a_todo(browser: Watched, site: LocalRuntime) -> None:
+    user = signed_up(site)
+    user.create_todo(None, "Draft", description="old words", due_date="2030-05-01", priority="low")
+    page = log_in(browser, user)
+    page.get_by_role("button", name="Edit: Draft").click()
+    editor = page.get_by_role("form", name="Edit todo")
+    expect(editor.get_by_label("Title")).to_be_focused()
+    editor.get_by_label("Title").fill("")
+    editor.get_by_role("button", name="Save").click()
+    expect(editor.get_by_label("Title")).to_have_attribute("aria-invalid", "true")  # the API's 400, beside the field
+    editor.get_by_label("Title").fill("Final")
+    editor.get_by_label("Description").fill("")
+    editor.get_by_label("Priority").select_option("high")
+    editor.get_by_role("button", name="Save").click()
+    item = page.get_by_role("list", name="List").get_by_role("listitem").filter(has_text="Final")
+    expect(item).to_contain_text("Priority: high")
+    expect(item).not_to_contain_text("old words")
+    stored = user.all_todos()
+    assert [(t["title"], t.get("description"), t["priority"], t["dueDate"]) for t in stored] == [("Final", None, "high", "2030-05-01")]
+    page.get_by_role("button", name="Delete: Final").click()
+    expect(page.get_by_role("list", name="List").get_by_role("listitem")).to_have_count(0)
+    assert user.all_todos() == []
+    browser.assert_clean()
+
+
+def test_a_rejected_token_goes_back_to_log_in_with_a_message(browser: Watched, site: LocalRuntime) -> None:
+    browser.expected_api_statuses |= {403}  # the authorizer's answer is the point of this test
+    page = log_in(browser, signed_up(site))
+    page.evaluate(
+        """() => {
+            const key = "todo-platform.session";
+            sessionStorage.setItem(key, JSON.stringify({ ...JSON.parse(sessionStorage.getItem(key)), token: "forged" }));
+        }"""
+    )
+    page.get_by_role("link", name="Report").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Your session has ended. Please log in again.")
+    assert page.evaluate("() => Object.keys(sessionStorage)") == []
+    browser.assert_clean()
+
+
+def test_the_keyboard_alone_logs_in_and_adds_a_todo(browser: Watched, site: LocalRuntime) -> None:
+    user = signed_up(site)
+    page = browser.page
+    page.goto(browser.web)
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.keyboard.type(user.email)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(user.password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My todos")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Title")).to_be_focused()
+    page.keyboard.type("Typed, not clicked")
+    page.keyboard.press("Enter")
+    item = page.get_by_role("list", name="List").get_by_role("listitem").filter(has_text="Typed, not clicked")
+    expect(item).to_be_visible()
+    expect(page.get_by_label("Title")).to_be_focused()  # ready for the next one
+    page.get_by_role("button", name="Mark done: Typed, not clicked").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Mark open: Typed, not clicked")).to_be_focused()
+    browser.assert_clean()
+
+
+def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: Watched, site: LocalRuntime) -> None:
+    browser.expected_api_statuses |= {401, 409}  # a taken e-mail; a deleted user's log-in
+    user, other = signed_up(site), signed_up(site)
+    page = log_in(browser, user)
+    page.get_by_role("link", name="Profile").click()
+    form = page.get_by_role("form", name="Edit profile")
+    form.get_by_label("Name").fill("Grace Hopper")
+    form.get_by_role("button", name="Save changes").click()
+    expect(form.get_by_role("status")).to_have_text("Saved.")
+    expect(page.get_by_role("definition").filter(has_text="Grace Hopper")).to_be_visible()
+
+    form.get_by_label("Email").fill(other.email)
+    form.get_by_role("button", name="Save changes").click()
+    expect(form.get_by_label("Email")).to_have_accessible_description(re.compile("is already taken"))
+
+    page.get_by_role("button", name="Delete my account").click()
+    dialog = page.get_by_role("dialog", name="Delete your account?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    browser.shot("08-delete-confirmation")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("button", name="Delete my account")).to_be_focused()
+    assert user.get_user()["name"] == "Grace Hopper"  # cancelling deleted nothing
+
+    page.get_by_role("button", name="Delete my account").click()
+    dialog.get_by_role("button", name="Delete account").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Your account has been deleted.")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("The e-mail or the password is wrong")
+    browser.assert_clean()
+
+
+def test_the_devices_screen_is_hidden_while_the_api_has_no_sessions_route(browser: Watched, site: LocalRuntime) -> None:
+    page = log_in(browser, signed_up(site))
+    expect(page.get_by_role("link", name="Report")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # the GET /sessions probe has answered (404)
+    expect(page.get_by_role("link", name="Devices")).to_have_count(0)
+    page.goto(f"{browser.web}/#/devices")
+    expect(page.get_by_role("heading", name="My todos")).to_be_visible()
+    browser.assert_clean()
+
+
+def test_the_devices_screen_appears_once_the_api_answers_get_sessions(browser: Watched, site: LocalRuntime) -> None:
+    """The sessions routes are not in the API yet: this stands them in with Playwright, as the API describes them."""
+    page = browser.page
+    calls: list[str] = []
+
+    def sessions(route: Route) -> None:
+        request = route.request
+        cors = {"access-control-allow-origin": browser.web}
+        if request.method in ("OPTIONS", "POST"):
+            route.continue_()  # preflights and logging in: the local gateway's real answers
+            return
+        calls.append(f"{request.method} {request.url.removeprefix(browser.api)}")
+        if request.method == "GET":
+            body = [
+                {
+                    "sessionId": "s-1",
+                    "createdAt": "2026-01-02T10:00:00Z",
+                    "expiresAt": "2026-01-03T10:00:00Z",
+                    "userAgent": "Firefox on Linux",
+                    "sourceIp": "198.51.100.7",
+                    "current": False,
+                },
+                {
+                    "sessionId": "s-2",
+                    "createdAt": "2026-01-02T11:00:00Z",
+                    "expiresAt": "2026-01-03T11:00:00Z",
+                    "userAgent": "This browser",
+                    "sourceIp": "127.0.0.1",
+                    "current": True,
+                },
+            ]
+            route.fulfill(status=200, headers=cors, content_type="application/json", body=json.dumps(body))
+        else:
+            route.fulfill(status=204, headers=cors)
+
+    page.route(re.compile(re.escape(browser.api) + r"/sessions(/s-\d)?$"), sessions)
+    log_in(browser, signed_up(site))
+    page.get_by_role("link", name="Devices").click()
+    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text="This browser").get_by_text("This device", exact=True)).to_be_visible()
+    browser.shot("09-devices")
+    with page.expect_response(lambda response: response.request.method == "DELETE" and response.url.endswith("/sessions/s-1")):
+        page.get_by_role("button", name="Sign out this device: Firefox on Linux").click()
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("You have signed out everywhere.")
+    assert "DELETE /sessions/s-1" in calls and "DELETE /sessions" in calls
+    browser.assert_clean()

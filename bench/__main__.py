@@ -26,6 +26,7 @@ SECTIONS = [
     ("infra", "5. Infrastructure under Pulumi mocks"),
     ("package", "6. Package size"),
     ("cost", "7. Monthly cost (prices as published, may have changed)"),
+    ("web", "8. Web app (local runtime, headless Chromium)"),  # web app hook
 ]
 
 

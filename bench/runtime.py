@@ -32,6 +32,7 @@ class Local:
         self.outputs = self.dir / "outputs.json"
         self.port = free_port()
         args = [sys.executable, "-m", "local", "--port", str(self.port), "--outputs", str(self.outputs), "--log-level", "WARNING"]
+        args += ["--web-port", str(free_port())]  # web app hook: an explicit free port, never API port + 1 by chance
         if data_dir:
             args += ["--data-dir", str(data_dir)]
         if "--function-logs" in (ROOT / "local" / "__main__.py").read_text():  # keep the project's .local/ untouched

@@ -17,7 +17,8 @@ let apiUrl = null;
 export async function loadConfig() {
   let config;
   try {
-    const response = await fetch("config.json", { cache: "no-cache", credentials: "omit" });
+    // the same request as index.html's preload (served with Cache-Control: no-cache), so that one is used
+    const response = await fetch("config.json");
     if (!response.ok) throw new Error(`config.json answered ${response.status}`);
     config = await response.json();
   } catch (error) {

@@ -1,8 +1,9 @@
 """8. The web app on the local runtime, in Debian's headless Chromium (the browser tests' launcher and flags):
 
-- the time from opening the site to the todo list visible after logging in: `page.goto` of the web
-  origin, the log-in form filled and sent, until the user's todo is on screen (config.json, the API
-  calls, the rendering all included); each run in a new browser profile, so nothing is cached;
+- the time from opening the site to the todo list visible after logging in: from `page.goto` of the
+  web origin to the log-in form on screen, plus from the click on "Log in" to the user's todo on screen
+  (config.json, the API calls with their CORS preflights, the rendering all included; the typing is
+  not: a person types at their own pace); each run in a new browser profile, so nothing is cached;
 - the bytes of HTML, JavaScript and CSS that the first load transfers (response bodies as sent, gzip
   where the server compresses, as CloudFront does), and the same uncompressed.
 Goals: under 1 s and under 100 KB. The median of the runs is reported.
@@ -60,7 +61,7 @@ def run(section: Section, world: Any, quick: bool, shared: dict) -> None:
         "s",
         goal=f"< {GOAL_SECONDS:g} s",
         goal_value=GOAL_SECONDS,
-        note=f"of which {form * 1000:.0f} ms to the log-in form; a new browser profile each run",
+        note=f"of which {form * 1000:.0f} ms to the log-in form; typing excluded; a new browser profile each run",
     )
     section.add(
         "first load: HTML + JS + CSS transferred",
@@ -92,9 +93,10 @@ def first_visit(executable: str, web: str, email: str) -> dict[str, Any]:
         first_load = [r for r in responses if r.url.startswith(web) and r.request.resource_type in FIRST_LOAD_TYPES]
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
+        clicked = time.perf_counter()
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("list", name="List").get_by_text(TODO).wait_for()
-        total_s = time.perf_counter() - started
+        total_s = form_s + time.perf_counter() - clicked
         sent = sum(r.request.sizes()["responseBodySize"] for r in first_load)
         raw = sum(len(r.body()) for r in first_load)
         return {

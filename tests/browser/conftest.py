@@ -30,9 +30,10 @@ VIEWPORT = {"width": 1100, "height": 860}
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     try:
-        import playwright.sync_api  # noqa: F401
+        from playwright.sync_api import expect
     except ImportError:
         chromium.unavailable("the playwright package is missing: `python3 dev.py test` installs requirements-dev.txt")
+    expect.set_options(timeout=15_000)  # the machine is shared: give a busy CPU time before calling it a failure
     try:
         return chromium.ensure()
     except chromium.BrowserUnavailable as error:

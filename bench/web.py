@@ -1,9 +1,10 @@
 """8. The web app on the local runtime, in Debian's headless Chromium (the browser tests' launcher and flags):
 
-- the time from opening the site to the todo list visible after logging in: from `page.goto` of the
-  web origin to the log-in form on screen, plus from the click on "Log in" to the user's todo on screen
-  (config.json, the API calls with their CORS preflights, the rendering all included; the typing is
-  not: a person types at their own pace); each run in a new browser profile, so nothing is cached;
+- the time from opening the site to the todo list visible after logging in: from the navigation's start
+  to the frame that draws the log-in form, plus from the click on "Log in" to the frame that draws the
+  user's todo (config.json, the API calls with their CORS preflights, the rendering all included; the
+  typing is not: a person types at their own pace). Measured inside the page with performance.now(),
+  so the driver's round trips are not counted; each run in a new browser profile, so nothing is cached;
 - the bytes of HTML, JavaScript and CSS that the first load transfers (response bodies as sent, gzip
   where the server compresses, as CloudFront does), and the same uncompressed.
 Goals: under 1 s and under 100 KB. The median of the runs is reported.
@@ -78,29 +79,44 @@ def run(section: Section, world: Any, quick: bool, shared: dict) -> None:
     section.data.update({"runs": samples, "files": files})
 
 
+# Runs in the page before its own scripts: notes (performance.now(), ms since the navigation started) the
+# frame in which the log-in form is first drawn, the click on "Log in", and the frame in which the
+# first todo is drawn. Measured in the page, so the driver's own round trips are not counted.
+OBSERVER = """
+window.__bench = {};
+const mark = (name) => requestAnimationFrame(() => { window.__bench[name] ??= performance.now(); });
+new MutationObserver(() => {
+  const b = window.__bench;
+  if (!b.formSeen && document.querySelector("input[name=email]")) { b.formSeen = true; mark("form"); }
+  if (b.clicked !== undefined && !b.listSeen && document.querySelector("li.todo")) { b.listSeen = true; mark("list"); }
+}).observe(document, { subtree: true, childList: true });
+document.addEventListener("click", () => { window.__bench.clicked ??= performance.now(); }, true);
+"""
+
+
 def first_visit(executable: str, web: str, email: str) -> dict[str, Any]:
     from tests.browser import chromium
 
     with chromium.launch(executable, viewport={"width": 1100, "height": 860}) as context:
         page = context.new_page()
+        page.add_init_script(OBSERVER)
         responses = []
         page.on("response", lambda response: responses.append(response))
         page.goto("about:blank")  # the browser is up, as when a person opens the site
-        started = time.perf_counter()
         page.goto(web, wait_until="commit")
         page.get_by_label("Email").wait_for()
-        form_s = time.perf_counter() - started
         first_load = [r for r in responses if r.url.startswith(web) and r.request.resource_type in FIRST_LOAD_TYPES]
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
-        clicked = time.perf_counter()
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("list", name="List").get_by_text(TODO).wait_for()
-        total_s = form_s + time.perf_counter() - clicked
+        page.wait_for_function("() => window.__bench.list !== undefined")
+        marks = page.evaluate("() => window.__bench")
         sent = sum(r.request.sizes()["responseBodySize"] for r in first_load)
         raw = sum(len(r.body()) for r in first_load)
+        form_s = marks["form"] / 1000
         return {
-            "total_s": total_s,
+            "total_s": form_s + (marks["list"] - marks["clicked"]) / 1000,
             "form_s": form_s,
             "sent_bytes": sent,
             "raw_bytes": raw,

@@ -198,3 +198,12 @@ def test_the_devices_screen_appears_once_the_api_answers_get_sessions(browser: W
     expect(page.get_by_role("status")).to_have_text("You have signed out everywhere.")
     assert "DELETE /sessions/s-1" in calls and "DELETE /sessions" in calls
     browser.assert_clean()
+
+
+def test_a_config_json_without_an_api_url_is_reported_not_hidden(browser: Watched, site: LocalRuntime) -> None:
+    page = browser.page
+    page.route(f"{browser.web}/config.json", lambda route: route.fulfill(status=200, content_type="application/json", body='{"api": "x"}'))
+    page.goto(browser.web)
+    expect(page.get_by_role("heading", name="The app cannot start")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text("config.json has no valid apiUrl")
+    browser.assert_clean()

@@ -12,29 +12,34 @@ export class ApiError extends Error {
 }
 
 let apiUrl = null;
+let loading = null;
 
-// config.json sits beside index.html; the deploy (or the local runtime) writes it.
-export async function loadConfig() {
-  let config;
-  try {
-    // the same request as index.html's preload (served with Cache-Control: no-cache), so that one is used
-    const response = await fetch("config.json");
-    if (!response.ok) throw new Error(`config.json answered ${response.status}`);
-    config = await response.json();
-  } catch (error) {
-    throw new Error(`The app could not read its config.json: ${error.message}`);
-  }
-  if (typeof config.apiUrl !== "string" || !/^https?:\/\/[^/]+/.test(config.apiUrl)) {
-    throw new Error("config.json has no valid apiUrl");
-  }
-  apiUrl = config.apiUrl.replace(/\/+$/, "");
-  return apiUrl;
+// config.json sits beside index.html; the deploy (or the local runtime) writes it. Loaded once; every
+// request waits for it, so screens that need no API (the log-in form) can be drawn before it arrives.
+export function loadConfig() {
+  loading ||= (async () => {
+    let config;
+    try {
+      // the same request as index.html's preload (served with Cache-Control: no-cache), so that one is used
+      const response = await fetch("config.json");
+      if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+      config = await response.json();
+    } catch (error) {
+      throw new Error(`The app could not read its config.json: ${error.message}`);
+    }
+    if (typeof config.apiUrl !== "string" || !/^https?:\/\/[^/]+/.test(config.apiUrl)) {
+      throw new Error("config.json has no valid apiUrl");
+    }
+    apiUrl = config.apiUrl.replace(/\/+$/, "");
+    return apiUrl;
+  })();
+  return loading;
 }
 
 const GATEWAY_CODES = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large", 429: "too_many_requests" };
 
 export async function request(method, path, { body, token, headers = {} } = {}) {
-  if (!apiUrl) throw new Error("loadConfig() first");
+  await loadConfig();
   const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store", credentials: "omit" };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";

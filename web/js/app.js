@@ -173,16 +173,22 @@ async function render() {
   }
 }
 
+function cannotStart(error) {
+  main.replaceChildren(h("h1", {}, "The app cannot start"), h("p", { role: "alert" }, error.message));
+}
+
 async function start() {
+  const config = loadConfig(); // already on its way (preloaded); the first screen does not wait for it
+  window.addEventListener("hashchange", render);
+  await render();
   try {
-    await loadConfig();
+    await config;
   } catch (error) {
-    main.replaceChildren(h("h1", {}, "The app cannot start"), h("p", { role: "alert" }, error.message));
+    window.removeEventListener("hashchange", render);
+    cannotStart(error);
     return;
   }
-  window.addEventListener("hashchange", render);
   if (session.get()) probeSessions();
-  await render();
 }
 
 start();

@@ -5,10 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import socket
+import subprocess
+import sys
 import urllib.request
 from urllib.error import HTTPError
 
 import pytest
+from e2e_support import ROOT, free_port
 
 from components import webapp
 from components.config import StackConfig
@@ -158,3 +162,52 @@ def test_cors_rules_drop_a_functions_own_cors_headers():
     assert answered == [("content-type", "application/json"), ("access-control-allow-origin", "http://localhost:3000")]
     assert rules.apply([("Origin", "http://other:1")], [("Access-Control-Allow-Origin", "*")]) == []
     assert rules.preflight("GET", [("Origin", "http://localhost:3000"), ("Access-Control-Request-Method", "GET")]) is None
+
+
+# --------------------------------------------------------------------------- --web-port
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--web-port", "70000"], "--web-port must be 0..65535"), (["--port", "4100", "--web-port", "4100"], "differ from --port")],
+)
+def test_a_bad_web_port_is_refused_before_anything_starts(args, message):
+    done = subprocess.run([sys.executable, "-m", "local", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_a_taken_web_port_stops_the_start_up_and_says_which_option_to_use(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        web_port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "local",
+                "--port",
+                str(free_port()),
+                "--web-port",
+                str(web_port),
+                "--outputs",
+                str(tmp_path / "outputs.json"),
+                "--function-logs",
+                str(tmp_path / "functions.log"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"the web app cannot listen on 127.0.0.1:{web_port}" in done.stdout and "choose a port with --web-port" in done.stdout
+    assert "[local] stopped" in done.stdout and not (tmp_path / "outputs.json").exists()
+
+
+def test_the_default_web_port_is_the_api_port_plus_one():
+    from local.web import default_web_port
+
+    assert default_web_port(3000, None) == 3001
+    assert default_web_port(0, None) == 0  # a free API port: a free web port too
+    assert default_web_port(3000, 8080) == 8080

@@ -109,6 +109,9 @@ class FunctionSettings:
     reserved_concurrency: int  # -1: unreserved
     log_retention_days: int
     environment: Mapping[str, str]  # variables every function gets, besides its resources' settings
+    tracing_mode: str = "Active"  # X-Ray: "Active", or "PassThrough" (traced only when the caller sampled the request)
+    application_log_level: str = "INFO"  # the lowest level of the function's own JSON log lines sent to CloudWatch
+    system_log_level: str = "INFO"  # of Lambda's platform records; WARN drops each invocation's start and report
 
 
 def environment_for(spec: catalog.FunctionSpec, resources: FunctionResources, common: Mapping[str, str]) -> dict[str, pulumi.Input[str]]:
@@ -233,8 +236,13 @@ class LambdaFunction(pulumi.ComponentResource):
             timeout=spec.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
             environment={"variables": environment_for(spec, resources, settings.environment)},
-            tracing_config={"mode": "Active"},
-            logging_config={"log_format": "JSON", "log_group": self.log_group.name},
+            tracing_config={"mode": settings.tracing_mode},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": self.log_group.name,
+                "application_log_level": settings.application_log_level,
+                "system_log_level": settings.system_log_level,
+            },
             vpc_config={"subnet_ids": list(vpc.subnet_ids), "security_group_ids": list(vpc.security_group_ids)} if vpc else None,
             # the log group must exist first (or Lambda creates one without retention), and the
             # policy must be in place before anything invokes the function

@@ -57,6 +57,11 @@ class StackConfig(BaseModel):
     cors_origins: tuple[str, ...]
     alarm_email: str = Field(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     session_ttl_hours: int = Field(ge=1, le=720)
+    xray_sampling_rate: float = Field(ge=0, le=1)
+    xray_sampling_reservoir: int = Field(ge=0, le=1000)
+    authorizer_tracing: Literal["Active", "PassThrough"]
+    lambda_application_log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    lambda_system_log_level: Literal["DEBUG", "INFO", "WARN"]
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:

@@ -23,7 +23,7 @@ from .api import STAGE, ApiTier, ApiTierArgs, Throttling
 from .compute import FunctionResources, FunctionSettings, LambdaFunction, LambdaFunctionArgs, SharedCode, dependency_layer
 from .config import PROJECT, StackConfig
 from .network import Network
-from .observability import Observability, ObservabilityArgs
+from .observability import Observability, ObservabilityArgs, SamplingSettings
 from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
 from .queue import BatchSettings, QueueTier, QueueTierArgs
 from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
@@ -130,6 +130,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             table_names={key: table.name for key, table in tables.tables.items()},
             db_instance_id=database.instance.identifier,
             db_allocated_storage_gb=config.db_allocated_storage_gb,
+            sampling=SamplingSettings(rate=config.xray_sampling_rate, reservoir=config.xray_sampling_reservoir),
         ),
     )
 
@@ -177,6 +178,9 @@ def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, re
             reserved_concurrency=config.api_reserved_concurrency if spec.kind == "api" else -1,
             log_retention_days=config.log_retention_days,
             environment=common,
+            tracing_mode=config.authorizer_tracing if spec.kind == "authorizer" else "Active",
+            application_log_level=config.lambda_application_log_level,
+            system_log_level=config.lambda_system_log_level,
         )
         functions[spec.name] = LambdaFunction(
             spec.name,

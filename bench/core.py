@@ -32,6 +32,7 @@ class Row:
     baseline_name: str = ""
     goal: str = ""  # e.g. "<= 1.2x"
     goal_ratio: float | None = None  # the ratio the goal allows (value / baseline <= goal_ratio)
+    goal_min_ratio: float | None = None  # or the ratio it asks for at least (a speed-up: value / baseline >= it)
     goal_value: float | None = None  # or an absolute ceiling for value
     note: str = ""
     na: str = ""  # reason, when the figure could not be measured
@@ -48,6 +49,8 @@ class Row:
             return None
         if self.goal_ratio is not None and self.ratio is not None:
             return self.ratio <= self.goal_ratio
+        if self.goal_min_ratio is not None and self.ratio is not None:
+            return self.ratio >= self.goal_min_ratio
         if self.goal_value is not None:
             return self.value <= self.goal_value
         return None

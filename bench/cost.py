@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
+from components.api import ACCESS_LOG_FORMAT
 from components.config import StackConfig
 from todo_app.catalog import TABLES
 
 from .core import NotAvailable, Section
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
+# what other parts of the system add to the bill once they exist in the stack (prices already in prices.json)
+PENDING = {
+    "web app: CloudFront + S3": ("cloudfront_https_requests", "cloudfront_data_transfer_gb", "s3_standard_gb_month", "s3_get_requests"),
+    "canary deployments: CodeDeploy": ("codedeploy_lambda_deployment",),
+    "SnapStart: snapshot cache + restores": ("lambda_snapstart_cache_gb_second", "lambda_snapstart_restore_gb"),
+    "provisioned concurrency": ("lambda_provisioned_gb_second_arm64", "lambda_provisioned_duration_gb_second_arm64"),
+}
+# staging traces every request (its sampling rule's rate is 100%), which costs it about $5 a month more
+GOALS = {"staging": 3.00, "production": 2.00}
 
 
 def load_prices() -> dict[str, Any]:
@@ -44,6 +56,56 @@ def dynamo_units(calls: list[str]) -> tuple[float, float]:
     return reads, writes
 
 
+SYSTEM_LEVELS = ("DEBUG", "INFO", "WARN")
+APPLICATION_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+
+def kept_log_bytes(by_level: dict[str, dict[str, float]], lowest: str, event_overhead: float) -> float:
+    """Bytes per invocation CloudWatch ingests of a function's own lines (measured by level) at `lowest` and above."""
+    kept = APPLICATION_LEVELS[APPLICATION_LEVELS.index(lowest) :]
+    return sum(x["bytes"] + x["events"] * event_overhead for level, x in by_level.items() if level in kept)
+
+
+def platform_records(memory_mb: int, traced: bool) -> list[str]:
+    """The INFO records Lambda writes for each invocation in JSON log format (platform.start, platform.report),
+    with values of the size a real invocation has."""
+    request_id = str(uuid.UUID(int=0x8F5BD5A2_44C1_4E3B_9A47_6A3C1F6E2B10))
+    time = "2026-01-01T00:00:00.000Z"
+    start = {"time": time, "type": "platform.start", "record": {"requestId": request_id, "version": "$LATEST"}}
+    report: dict[str, Any] = {
+        "requestId": request_id,
+        "metrics": {"durationMs": 4.215, "billedDurationMs": 5, "memorySizeMB": memory_mb, "maxMemoryUsedMB": 96},
+    }
+    if traced:
+        trace = "Root=1-6789abcd-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
+        report["tracing"] = {"spanId": "0123456789abcdef", "type": "X-Amzn-Trace-Id", "value": trace}
+    report["status"] = "success"
+    return [json.dumps(r, separators=(",", ":")) for r in (start, {"time": time, "type": "platform.report", "record": report})]
+
+
+def platform_bytes(system_level: str, memory_mb: int, traced: bool) -> float:
+    """Bytes per invocation of Lambda's platform records at the stack's system log level (both are INFO records)."""
+    if SYSTEM_LEVELS.index(system_level) > SYSTEM_LEVELS.index("INFO"):
+        return 0.0
+    overhead = load_prices()["assumptions"]["log_event_overhead_bytes"]
+    return float(sum(len(r) + overhead for r in platform_records(memory_mb, traced)))
+
+
+def access_log_bytes() -> float:
+    """One access-log line of the stack's format (components/api.py), filled with values of a real request's size."""
+    values = {
+        "requestId": "Kb3xQhX5oAMEbXw=",
+        "identity.sourceIp": "203.0.113.195",
+        "routeKey": "GET /todos/{todoId}",
+        "status": "200",
+        "responseLatency": "12",
+        "authorizer.latency": "6",
+        "authorizer.userId": "3f0c8f4e-2a4b-4c1e-9b7d-5e6f7a8b9c0d",
+    }
+    line = re.sub(r"\$context\.([A-Za-z.]+)", lambda m: values.get(m.group(1), "-"), ACCESS_LOG_FORMAT)
+    return float(len(line))
+
+
 def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
     table = load_prices()
     P = {k: v["usd"] for k, v in table["prices"].items()}
@@ -62,6 +124,9 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
     if worker_ms is None:
         raise NotAvailable("needs the measured worker batch duration of benchmark 4 (worker)")
     n = A["requests_per_month"]
+    seconds = hours * 3600
+    log_levels = shared.get("log_by_level", {})
+    overhead = A["log_event_overhead_bytes"]
     results = {}
     for stack in ("staging", "production"):
         config = StackConfig.from_files(stack)
@@ -70,9 +135,15 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         gbs_price = P[f"lambda_gb_second_{arch}"]
         api_gb, worker_gb = config.api_memory_mb / 1024, config.worker_memory_mb / 1024
         provisioned = config.provisioned
+        app_level, system_level = config.lambda_application_log_level, config.lambda_system_log_level
         v: dict[str, float] = {}
         invocations = gb_seconds = rru = wru = log_bytes = sqs_requests = 0.0
         orders = 0.0
+        logs = {"application": 0.0, "platform": 0.0, "access": 0.0}
+        route_platform = platform_bytes(system_level, config.api_memory_mb, traced=True)
+        auth_platform = platform_bytes(system_level, config.api_memory_mb, traced=config.authorizer_tracing == "Active")
+        auth_app = kept_log_bytes(log_levels.get("authorizer", {}), app_level, overhead)
+        access = access_log_bytes() + overhead
         for route, share in A["request_mix"].items():
             count = n * share
             m = mix[route]
@@ -83,12 +154,9 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             rru += count * (r + 1.0)  # + the authorizer's consistent GetItem on sessions
             wru += count * w
             sqs_requests += count * sum(1 for c in m["aws_calls"] if c.startswith("sqs:"))
-            log_bytes += count * (
-                m["log_bytes"]
-                + 2 * (A["lambda_platform_log_bytes"] + 3 * A["log_event_overhead_bytes"])
-                + A["access_log_bytes"]
-                + A["log_event_overhead_bytes"]
-            )
+            logs["application"] += count * (kept_log_bytes(m.get("log_by_level", {}), app_level, overhead) + auth_app)
+            logs["platform"] += count * (route_platform + auth_platform)
+            logs["access"] += count * access
             if route == "POST /orders":
                 orders += count
         batches = orders / config.worker_batch_size
@@ -96,8 +164,17 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         gb_seconds += batches * math.ceil(worker_ms) / 1000 * worker_gb
         wru += orders * 1  # one conditional PutItem per order (orders table, no GSI)
         sqs_requests += batches * 2  # ReceiveMessage + DeleteMessageBatch per batch
-        log_bytes += batches * (A["lambda_platform_log_bytes"] + 3 * A["log_event_overhead_bytes"])
-        traced = sum(1 for f in b["functions"].values() if f.get("tracing") == "Active") == len(b["functions"])
+        logs["platform"] += batches * platform_bytes(system_level, config.worker_memory_mb, traced=True)
+        log_bytes = sum(logs.values())
+        # X-Ray: the invocations of Active functions meet the stack's sampling rule, which records `reservoir`
+        # a second and `rate` of the rest; PassThrough functions are traced only when a caller sampled the
+        # request, and the HTTP API samples none. The average rate is the modelled one (1M requests a month).
+        modes = {name.removesuffix("-function"): f.get("tracing") for name, f in b["functions"].items()}
+        candidates = sum(count for fn, count in (("authorizer", n), ("worker", batches)) if modes.get(fn) == "Active")
+        candidates += n if all(mode == "Active" for fn, mode in modes.items() if fn not in ("authorizer", "worker")) else 0
+        per_second = candidates / seconds
+        reservoir, rate = config.xray_sampling_reservoir, config.xray_sampling_rate
+        traces = seconds * (min(per_second, reservoir) + rate * max(0.0, per_second - reservoir))
         v["HTTP API requests"] = n / 1e6 * P["http_api_request"]
         v["Lambda requests (API + authorizer + worker)"] = invocations / 1e6 * P["lambda_request"]
         v[f"Lambda GB-seconds ({arch})"] = gb_seconds * gbs_price
@@ -105,8 +182,9 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             0.0 if provisioned else rru / 1e6 * P["dynamodb_read_request_unit"] + wru / 1e6 * P["dynamodb_write_request_unit"]
         )
         v["SQS requests (send, receive, delete)"] = sqs_requests / 1e6 * P["sqs_request"]
-        v["CloudWatch Logs ingestion"] = log_bytes / 1e9 * P["logs_ingestion_gb"]
-        v["X-Ray traces"] = (invocations * A["xray_sampled_fraction"] / 1e6 * P["xray_trace_recorded"]) if traced else 0.0
+        access_price = P["logs_ingestion_infrequent_gb"] if b.get("access_log_class") == "INFREQUENT_ACCESS" else P["logs_ingestion_gb"]
+        v["CloudWatch Logs ingestion"] = (log_bytes - logs["access"]) / 1e9 * P["logs_ingestion_gb"] + logs["access"] / 1e9 * access_price
+        v["X-Ray traces"] = traces / 1e6 * P["xray_trace_recorded"]
 
         f: dict[str, float] = {}
         for db in b["rds"]:
@@ -149,7 +227,11 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                 "wru": wru,
                 "sqs_requests": sqs_requests,
                 "log_gb": round(log_bytes / 1e9, 3),
+                "log_gb_by_source": {k: round(x / 1e9, 3) for k, x in logs.items()},
+                "traces": round(traces),
             },
+            "tracing": {"rate": rate, "reservoir": reservoir, "authorizer": config.authorizer_tracing},
+            "log_levels": {"application": app_level, "system": system_level},
             "memory_mb": {"api": config.api_memory_mb, "worker": config.worker_memory_mb},
         }
         section.add(
@@ -158,7 +240,22 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             "$",
             baseline=table["reference_estimate"]["total"],
             baseline_name="reference estimate ($5.45)",
+            **({"goal": f"<= ${GOALS[stack]:.2f}", "goal_value": GOALS[stack]} if stack == "production" else {}),
             note=f"API {config.api_memory_mb} MB, {arch}; " + ", ".join(f"{k.split(' (')[0]} ${x:.2f}" for k, x in v.items() if x >= 0.005),
+        )
+        if stack == "staging":
+            # staging deliberately traces every request (a test deploy is read trace by trace): its goal leaves X-Ray out
+            section.add(
+                f"{stack}: the same without X-Ray (it traces 100%)",
+                variable - v["X-Ray traces"],
+                "$",
+                goal=f"<= ${GOALS[stack]:.2f}",
+                goal_value=GOALS[stack],
+                note=f"X-Ray adds ${v['X-Ray traces']:.2f}: every request traced, on purpose",
+            )
+        section.notes.append(
+            f"{stack}: X-Ray rule {rate:.0%} after {reservoir}/s (authorizer {config.authorizer_tracing}): {traces:,.0f} traces; "
+            f"logs at {app_level}/{system_level}: " + ", ".join(f"{k} {x / n:.0f} B" for k, x in logs.items()) + " per request"
         )
         section.add(
             f"{stack}: fixed monthly cost",
@@ -168,6 +265,8 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         )
         if provisioned:
             section.notes.append(f"{stack}: DynamoDB is provisioned, so its request units cost nothing extra ({v_note})")
+    for item, prices in PENDING.items():
+        section.add(item, None, "$", na="until it lands: " + ", ".join(prices))
     reference = table["reference_estimate"]
     recomputed = (
         P["rest_api_request"]

@@ -123,6 +123,14 @@ def bill_of_materials(evaluation: Any) -> dict[str, Any]:
         ],
         "functions": functions,
         "access_logs": any(s.get("accessLogSettings") for s in stage),
+        "access_log_class": next(
+            (
+                g.inputs.get("logGroupClass")
+                for g in evaluation.of_type("aws:cloudwatch/logGroup:LogGroup")
+                if "apigateway" in g.inputs["name"]
+            ),
+            None,
+        ),
         "authorizer_ttl": [a.get("authorizerResultTtlInSeconds") for a in authorizers],
         "log_groups": by_type.get("aws:cloudwatch/logGroup:LogGroup", 0),
     }

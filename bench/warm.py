@@ -136,7 +136,38 @@ def aws_call_log() -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
         BaseClient._make_api_call = original
 
 
-def paired(candidate: Callable[[], Any], baseline: Callable[[], Any], n: int, warmup: int = 20) -> tuple[list[float], list[float]]:
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+
+def level_of(line: str) -> str:
+    """A log line's level as Lambda's log-level filter reads it: JSON "level", else INFO (EMF lines, plain text)."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return "INFO"
+    level = str(value.get("level", "")).upper() if isinstance(value, dict) else ""
+    level = {"WARNING": "WARN", "CRITICAL": "FATAL"}.get(level, level)
+    return level if level in LEVELS else "INFO"
+
+
+def log_by_level(log_path: str, offset: int, n: int) -> dict[str, dict[str, float]]:
+    """What the handler wrote past `offset` in `n` invocations, per invocation by level: {"bytes", "events"}."""
+    with open(log_path, "rb") as f:
+        f.seek(offset)
+        lines = f.read().decode(errors="replace").splitlines()
+    out: dict[str, dict[str, float]] = {}
+    for line in lines:
+        if line.strip():
+            found = out.setdefault(level_of(line), {"bytes": 0.0, "events": 0.0})
+            found["bytes"] += len(line.encode()) / n
+            found["events"] += 1 / n
+    return {k: {"bytes": round(v["bytes"], 1), "events": round(v["events"], 3)} for k, v in out.items()}
+
+
+WARMUP = 20
+
+
+def paired(candidate: Callable[[], Any], baseline: Callable[[], Any], n: int, warmup: int = WARMUP) -> tuple[list[float], list[float]]:
     """Alternate candidate and baseline call by call (flipping the order each time); µs per call."""
     for _ in range(warmup):
         candidate()
@@ -251,7 +282,8 @@ def measure(
             candidate()
         size_before = os.path.getsize(log_path)
         cand, base = paired(candidate, baseline, n)
-        log_bytes = (os.path.getsize(log_path) - size_before) / n  # both sides ran n times; only the handler logs
+        runs = n + WARMUP  # the handler's runs in paired(), its warm-up included; only the handler logs
+        log_bytes = (os.path.getsize(log_path) - size_before) / runs
         c, b = median(cand), median(base)
         goal = {"goal": f"<= {GOAL}x", "goal_ratio": GOAL} if function != "authorizer" else {}
         section.add(
@@ -268,6 +300,7 @@ def measure(
         }
         shared.setdefault("durations_ms", {})[label] = c / 1000
         shared.setdefault("log_bytes", {})[label] = log_bytes
+        section.data[label]["log_by_level"] = shared.setdefault("log_by_level", {})[label] = log_by_level(log_path, size_before, runs)
     section.notes.append(f"µs per call, median of {n} interleaved pairs; the authorizer row is informational (no goal)")
     section.notes.append(
         "the handler's extra time is Powertools (event parsing, routing, logger context, metrics flush) "
@@ -323,6 +356,7 @@ def mix_durations(proc: InProcess, api: Api, ids: dict[str, str], n: int, log_pa
             "median_ms": round(median(samples), 3),
             "aws_calls": [call_label(s, o, p) for s, o, p in calls],
             "log_bytes": round((os.path.getsize(log_path) - size_before) / n),
+            "log_by_level": log_by_level(log_path, size_before, n),
             "response_bytes": len(first.get("body") or ""),
         }
         shared.setdefault("mix", {})[label] = out[label]

@@ -125,6 +125,9 @@ class FunctionSettings:
     reserved_concurrency: int  # -1: unreserved
     log_retention_days: int
     environment: Mapping[str, str]  # variables every function gets, besides its resources' settings
+    tracing_mode: str = "Active"  # X-Ray: "Active", or "PassThrough" (traced only when the caller sampled the request)
+    application_log_level: str = "INFO"  # the lowest level of the function's own JSON log lines sent to CloudWatch
+    system_log_level: str = "INFO"  # of Lambda's platform records; WARN drops each invocation's start and report
     cold_start: str = "none"  # "none" | "snapstart" (published versions) | "provisioned" (on the alias)
     provisioned_concurrency: int = 0  # cold_start "provisioned" only
     gradual_deployment: bool = False  # CodeDeploy moves the alias (see `deploy_gradually`), not Pulumi
@@ -283,8 +286,13 @@ class LambdaFunction(pulumi.ComponentResource):
             timeout=spec.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
             environment={"variables": environment_for(spec, resources, settings.environment)},
-            tracing_config={"mode": "Active"},
-            logging_config={"log_format": "JSON", "log_group": self.log_group.name},
+            tracing_config={"mode": settings.tracing_mode},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": self.log_group.name,
+                "application_log_level": settings.application_log_level,
+                "system_log_level": settings.system_log_level,
+            },
             vpc_config={"subnet_ids": list(vpc.subnet_ids), "security_group_ids": list(vpc.security_group_ids)} if vpc else None,
             publish=True,  # a version per change: what the alias points at, and what a rollback returns to
             snap_start={"apply_on": "PublishedVersions"} if settings.cold_start == "snapstart" else None,

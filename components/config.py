@@ -85,6 +85,11 @@ class StackConfig(BaseModel):
     provisioned_concurrency: int = Field(ge=0, le=10000)
     dynamodb_deletion_protection: bool
     protect_stateful_resources: bool
+    xray_sampling_rate: float = Field(ge=0, le=1)
+    xray_sampling_reservoir: int = Field(ge=0, le=1000)
+    authorizer_tracing: Literal["Active", "PassThrough"]
+    lambda_application_log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    lambda_system_log_level: Literal["DEBUG", "INFO", "WARN"]
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:

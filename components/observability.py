@@ -1,4 +1,4 @@
-"""`Observability`: the alarm topic, the alarms and one dashboard.
+"""`Observability`: the alarm topic, the alarms, one dashboard and the stack's X-Ray sampling rule.
 
 Function alarms and widgets watch each function's `live` alias (CloudWatch's FunctionName + Resource
 dimensions), the version that serves traffic; a CodeDeploy canary rolls back on the errors and throttles
@@ -10,6 +10,7 @@ timeout (a message that has sat through two full visibility windows is not being
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ QUEUE_AGE_VISIBILITY_MULTIPLE = 2
 RDS_CPU_PERCENT = 80
 RDS_FREE_STORAGE_FRACTION = 0.1
 API_5XX_THRESHOLD = 5
+SAMPLING_RULE_PRIORITY = 1000  # before X-Ray's default rule (which always comes last); room for more specific rules
 
 
 def duration_threshold_ms(timeout_seconds: int) -> float:
@@ -33,6 +35,21 @@ def duration_threshold_ms(timeout_seconds: int) -> float:
 
 def queue_age_threshold_seconds(visibility_timeout_seconds: int) -> int:
     return visibility_timeout_seconds * QUEUE_AGE_VISIBILITY_MULTIPLE
+
+
+def sampling_rule_name(name_prefix: str) -> str:
+    """The stack's prefix, or (past X-Ray's 32 characters) its start and a hash of the whole, so two stacks never share a name."""
+    if len(name_prefix) <= 32:
+        return name_prefix
+    return f"{name_prefix[:25]}-{hashlib.sha1(name_prefix.encode()).hexdigest()[:6]}"
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """The X-Ray sampling rule: `reservoir` requests a second traced, then `rate` (0-1) of the rest."""
+
+    rate: float = 0.05
+    reservoir: int = 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class ObservabilityArgs:
     table_names: Mapping[str, pulumi.Input[str]]  # by table key: read and write throttle alarms
     db_instance_id: pulumi.Input[str]
     db_allocated_storage_gb: int  # the free-storage alarm fires under 10% of it
+    sampling: SamplingSettings | None = None  # None: no rule of the stack's own (X-Ray's default rule applies)
 
 
 class Observability(pulumi.ComponentResource):
@@ -61,6 +79,8 @@ class Observability(pulumi.ComponentResource):
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """By key (`<function>-errors`, `api-5xx`, `orders-queue-age`, ...); each named `<prefix>-<key>`."""
     dashboard: aws.cloudwatch.Dashboard
+    sampling_rule: aws.xray.SamplingRule | None
+    """Matches the stack's functions (service names `<prefix>-*`), ahead of X-Ray's default rule."""
     queue_age_threshold_seconds: int
     free_storage_threshold_bytes: int
 
@@ -188,6 +208,23 @@ class Observability(pulumi.ComponentResource):
             dashboard_body=_dashboard_body(args),
             opts=child,
         )
+        self.sampling_rule = None
+        if args.sampling is not None:
+            self.sampling_rule = aws.xray.SamplingRule(
+                f"{name}-sampling",
+                rule_name=sampling_rule_name(args.name_prefix),
+                priority=SAMPLING_RULE_PRIORITY,
+                fixed_rate=args.sampling.rate,
+                reservoir_size=args.sampling.reservoir,
+                service_name=f"{args.name_prefix}-*",
+                service_type="*",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+                opts=child,
+            )
         self.register_outputs({"alarmTopicArn": self.topic.arn, "dashboardName": self.dashboard.dashboard_name})
 
     def _alarm(

@@ -32,7 +32,7 @@ from .compute import (
 )
 from .config import COLD_START_KINDS, PROJECT, TRAFFIC_KINDS, StackConfig
 from .network import Network
-from .observability import Observability, ObservabilityArgs
+from .observability import Observability, ObservabilityArgs, SamplingSettings
 from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
 from .queue import BatchSettings, QueueTier, QueueTierArgs
 from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
@@ -149,6 +149,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             table_names={key: table.name for key, table in tables.tables.items()},
             db_instance_id=database.instance.identifier,
             db_allocated_storage_gb=config.db_allocated_storage_gb,
+            sampling=SamplingSettings(rate=config.xray_sampling_rate, reservoir=config.xray_sampling_reservoir),
         ),
     )
 
@@ -206,6 +207,9 @@ def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, re
             cold_start=config.cold_start_mitigation if spec.kind in COLD_START_KINDS else "none",
             provisioned_concurrency=config.provisioned_concurrency if spec.kind in COLD_START_KINDS else 0,
             gradual_deployment=config.gradual_deployment and spec.kind in TRAFFIC_KINDS,
+            tracing_mode=config.authorizer_tracing if spec.kind == "authorizer" else "Active",
+            application_log_level=config.lambda_application_log_level,
+            system_log_level=config.lambda_system_log_level,
         )
         functions[spec.name] = LambdaFunction(
             spec.name,

@@ -44,3 +44,17 @@ def test_every_output_key_is_documented():
 def test_every_route_is_documented_with_its_function():
     for route in ROUTES:
         assert _row(f"`{route.method} {route.path}`")[2] == f"`{route.function}`"
+
+
+def test_the_benchmark_tables_are_the_last_full_runs():
+    import json
+
+    import pytest
+
+    from bench.readme import RESULTS, readme_block, tables
+
+    results = json.loads(RESULTS.read_text())
+    if results.get("mode") != "full":
+        pytest.skip("bench/results.json is from a --quick run (the README's tables come from a full run)")
+    for which, table in tables(results).items():
+        assert readme_block(README, which) == table, f"{which}: run python -m bench.readme --write after a full bench run"

@@ -6,8 +6,9 @@ read at import (the logger decorates each handler as its module loads), and each
 value the stack and the local runtime set (catalog.common_environment), so a missing variable cannot
 give a wrong name, and a bare import (tools, tests of single modules) still works.
 
-Tracing is X-Ray "Active" mode, set on every function by the stack: Lambda itself records each
-invocation's segment (init, invocation, overhead). The Powertools Tracer is deliberately not used:
+Tracing is X-Ray "Active" mode, set by the stack (the authorizer's mode and the sampling rule are
+per stack): Lambda itself records each sampled invocation's segment (init, invocation, overhead). Log
+levels are the stack's too: Lambda filters these JSON lines by their "level" (EMF lines count as INFO). The Powertools Tracer is deliberately not used:
 it imports the X-Ray SDK and botocore at module load, which cost ~150 ms of every cold start and
 ~20 MB of layer (bench/), for per-call subsegments this small service does not need.
 """

@@ -173,3 +173,30 @@ def test_poison_message_reaches_the_dlq_after_five_receives(api, ada, stack):
     assert failures_seen == 5
     assert len(stack.scan("orders")) == 1  # the good order, stored once
     assert sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def test_concurrent_batch_reports_exactly_the_failed_records(api, ada, stack):
+    """Ten records stored at once: the failures named are exactly the bad ones, in the batch's order."""
+    _, token = ada
+    for amount in range(1, 7):
+        api.post("/orders", token=token, json_body={"amount": amount, "currency": "EUR"})
+    good = queued(stack)
+    assert len(good) == 6
+    arn = "arn:aws:sqs:us-east-1:123456789012:fntest-orders"
+    bad = {
+        "bad-json": "{not json",
+        "bad-amount": json.dumps({**good[0], "orderId": good[0]["orderId"][:-1] + "0", "amount": "-1"}),
+        "bad-shape": json.dumps({"orderId": "nope"}),
+        "bad-empty": "",
+    }
+    records = [events.sqs_record(json.dumps(m), queue_arn=arn, message_id=f"good-{i}") for i, m in enumerate(good)]
+    for position, (message_id, body) in zip((0, 3, 5, 9), bad.items(), strict=True):
+        records.insert(position, events.sqs_record(body, queue_arn=arn, message_id=message_id))
+    assert len(records) == 10
+    result = handler_of("worker")(events.sqs_event(records), context_for("worker"))
+    expected = [r["messageId"] for r in records if r["messageId"].startswith("bad-")]
+    assert result == {"batchItemFailures": [{"itemIdentifier": m} for m in expected]}
+    assert sorted(o["orderId"] for o in stack.scan("orders")) == sorted(m["orderId"] for m in good)
+    # the same batch again: the good records are duplicates (success, nothing new), the bad ones fail again
+    again = handler_of("worker")(events.sqs_event(records), context_for("worker"))
+    assert again == result and len(stack.scan("orders")) == 6

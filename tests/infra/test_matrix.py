@@ -27,6 +27,9 @@ MATRIX = {
         retention=14,
         rate=50,
         burst=100,
+        sampling=(1.0, 1),
+        authorizer_tracing="Active",
+        log_levels=("INFO", "INFO"),
     ),
     "production": dict(
         billing="PROVISIONED",
@@ -42,6 +45,9 @@ MATRIX = {
         retention=90,
         rate=1000,
         burst=2000,
+        sampling=(0.05, 0),
+        authorizer_tracing="PassThrough",
+        log_levels=("INFO", "WARN"),
     ),
 }
 
@@ -248,12 +254,33 @@ def test_log_retention_everywhere(stack):
     names = {g.inputs["name"] for g in groups}
     for fn in stack.of_type(FUNCTION):
         # each function logs (JSON) to its own log group, created by the program with retention
-        assert fn.inputs["loggingConfig"] == {"logFormat": "JSON", "logGroup": f"/aws/lambda/{fn.inputs['name']}"}
+        application, system = expect(stack)["log_levels"]
+        assert fn.inputs["loggingConfig"] == {
+            "logFormat": "JSON",
+            "logGroup": f"/aws/lambda/{fn.inputs['name']}",
+            "applicationLogLevel": application,
+            "systemLogLevel": system,
+        }
         assert fn.inputs["loggingConfig"]["logGroup"] in names
     (stage,) = stack.of_type("aws:apigatewayv2/stage:Stage")
     access = [g for g in groups if g.outputs["arn"] == stage.inputs["accessLogSettings"]["destinationArn"]]
     assert len(access) == 1
+    # the access log is read on demand (Infrequent Access); the functions' groups carry EMF metrics (Standard)
+    assert [g.inputs.get("logGroupClass") for g in groups if g in access] == ["INFREQUENT_ACCESS"]
+    assert all(g.inputs.get("logGroupClass") is None for g in groups if g not in access)
     assert len(groups) == len(catalog.FUNCTIONS) + 1
+
+
+def test_xray_sampling_rule_and_tracing_modes(stack):
+    (rule,) = stack.of_type("aws:xray/samplingRule:SamplingRule")
+    rate, reservoir = expect(stack)["sampling"]
+    assert (rule.inputs["fixedRate"], rule.inputs["reservoirSize"]) == (rate, reservoir)
+    prefix = f"todo-platform-{stack.stack}"
+    assert rule.inputs["serviceName"] == f"{prefix}-*" and rule.inputs["ruleName"] == prefix
+    assert all(rule.inputs[k] == "*" for k in ("serviceType", "host", "httpMethod", "urlPath", "resourceArn"))
+    for name, fn in functions(stack).items():
+        mode = expect(stack)["authorizer_tracing"] if name == "authorizer" else "Active"
+        assert fn.inputs["tracingConfig"] == {"mode": mode}, name
 
 
 def test_api_throttling(stack):

@@ -24,18 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
+from typing import TYPE_CHECKING, Any
 
 from todo_app import aws, http_api, ids
 from todo_app.models import OrderCreate
@@ -43,16 +32,13 @@ from todo_app.order_items import order_json
 from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
 router = http_api.Router("orders")
 app = router.app
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
-_config = IdempotencyConfig(
-    event_key_jmespath="[userId, key]",
-    payload_validation_jmespath="order",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
-)
 
 
 def send_order(user_id: str, order: dict[str, Any]) -> dict[str, str]:
@@ -64,8 +50,17 @@ def send_order(user_id: str, order: dict[str, Any]) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _idempotent_send() -> Callable[..., dict[str, str]]:
-    """Built on first use: the persistence layer needs the table name and a client."""
+def _idempotency() -> tuple[IdempotencyConfig, Callable[..., dict[str, str]]]:
+    """Built on the first request with an Idempotency-Key, not at import: Powertools' idempotency
+    package imports boto3 as it loads, which would double this function's cold start."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+
+    config = IdempotencyConfig(
+        event_key_jmespath="[userId, key]",
+        payload_validation_jmespath="order",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+    )
     persistence = DynamoDBPersistenceLayer(table_name=aws.table_name("idempotency"), boto3_client=aws.client("dynamodb"))
 
     def accept(request: dict[str, Any]) -> dict[str, str]:
@@ -73,14 +68,14 @@ def _idempotent_send() -> Callable[..., dict[str, str]]:
 
     # called rather than applied with @: Powertools' decorator returns Any, the annotation keeps a type
     idempotent_accept: Callable[..., dict[str, str]] = idempotent_function(
-        accept, data_keyword_argument="request", persistence_store=persistence, config=_config
+        accept, data_keyword_argument="request", persistence_store=persistence, config=config
     )
-    return idempotent_accept
+    return config, idempotent_accept
 
 
 def reset() -> None:
     """Forget the persistence layer (tests: new clients)."""
-    _idempotent_send.cache_clear()
+    _idempotency.cache_clear()
 
 
 aws.on_reset(reset)
@@ -95,9 +90,16 @@ def create_order() -> http_api.HttpResponse:
     order = http_api.parse(app, OrderCreate).normalized()
     if key is None:
         return http_api.json_response(202, send_order(caller, order))
-    _config.register_lambda_context(app.lambda_context)
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    config, idempotent_send = _idempotency()
+    config.register_lambda_context(app.lambda_context)
     try:
-        answer = _idempotent_send()(request={"userId": caller, "key": key, "order": order})
+        answer = idempotent_send(request={"userId": caller, "key": key, "order": order})
     except IdempotencyValidationError:
         raise http_api.ApiError(
             409,

@@ -1,4 +1,4 @@
-"""SQS worker for the orders queue (Powertools BatchProcessor, partial batch responses).
+"""SQS worker for the orders queue (partial batch responses), the records of a batch stored concurrently.
 
 Each record's body is validated (models.OrderMessage); the order is stored with a conditional
 PutItem (attribute_not_exists(orderId)) as status "CONFIRMED" with processedAt. A second delivery of
@@ -9,23 +9,27 @@ batch is not retried, and it fails on every delivery until the queue's redrive p
 (maxReceiveCount 5) moves it to the DLQ. A whole failed batch is reported the same way (no
 exception), so the event source mapping handles it record by record too.
 
+The records of one batch are independent (a standard queue: no ordering to keep), so their writes
+run at once on a small thread pool (boto3 clients are thread-safe): a batch of 10 waits for about
+one DynamoDB round trip instead of ten. Each record's outcome is collected in the invoking thread,
+which alone reports failures, adds metrics and logs, so `batchItemFailures` names exactly the
+records that failed.
+
 The event source mapping must enable ReportBatchItemFailures. Env: ORDERS_TABLE.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from todo_app import aws
 from todo_app.models import OrderMessage
 from todo_app.telemetry import MetricUnit, logger, metrics, publish_metrics
 from todo_app.timeutil import now_iso
 
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+MAX_CONCURRENT_WRITES = 10  # the batch size the stack configures by default; more records queue for a thread
+_pool: ThreadPoolExecutor | None = None  # kept for the container's life, created on the first batch
 
 
 def store_order(message: OrderMessage) -> bool:
@@ -48,16 +52,40 @@ def store_order(message: OrderMessage) -> bool:
     return True
 
 
-def record_handler(record: SQSRecord) -> None:
-    message = OrderMessage.model_validate_json(record.body)
-    if store_order(message):
-        metrics.add_metric(name="OrdersStored", unit=MetricUnit.Count, value=1)
-    else:
-        logger.info("duplicate delivery", extra={"orderId": message.orderId, "messageId": record.message_id})
-        metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)
+def process(record: dict[str, Any]) -> tuple[str, bool | BaseException]:
+    """(order id or "", stored?) or the exception that failed the record; runs on a pool thread."""
+    try:
+        message = OrderMessage.model_validate_json(record.get("body") or "")
+        return message.orderId, store_order(message)
+    except Exception as error:  # noqa: BLE001 - any failure of one record is that record's, reported below
+        return "", error
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_WRITES, thread_name_prefix="order")
+    return _pool
 
 
 @logger.inject_lambda_context
 @publish_metrics
-def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    records: list[dict[str, Any]] = event.get("Records") or []
+    aws.client("dynamodb")  # made once here, not raced for by the pool's threads
+    outcomes = list(_executor().map(process, records)) if len(records) > 1 else [process(r) for r in records]
+    failures: list[dict[str, str]] = []
+    for record, (order_id, outcome) in zip(records, outcomes, strict=True):
+        message_id = record.get("messageId", "")
+        if isinstance(outcome, BaseException):
+            logger.error(
+                "record failed",
+                extra={"messageId": message_id, "error": type(outcome).__name__, "reason": str(outcome)[:500]},
+            )
+            failures.append({"itemIdentifier": message_id})
+        elif outcome:
+            metrics.add_metric(name="OrdersStored", unit=MetricUnit.Count, value=1)
+        else:
+            logger.info("duplicate delivery", extra={"orderId": order_id, "messageId": message_id})
+            metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)
+    return {"batchItemFailures": failures}

@@ -1,0 +1,147 @@
+"""python -m bench.readme [--write]: the README's goal and cost tables, rendered from bench/results.json.
+
+Prints the markdown; --write replaces the tables between the README's markers. The README's tables are
+only ever this output of a full run (a test checks they agree while results.json is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .core import ROOT
+
+RESULTS = ROOT / "bench" / "results.json"
+README = ROOT / "README.md"
+MARKERS = {
+    "goals": ("<!-- goals-table:start (python -m bench.readme --write) -->", "<!-- goals-table:end -->"),
+    "cost": ("<!-- cost-table:start (python -m bench.readme --write) -->", "<!-- cost-table:end -->"),
+}
+STACKS = ("staging", "production")
+
+
+# the figures before the cost and speed work, for the "before" column
+BEFORE = {
+    "production": "$12.58",
+    "staging": "$13.24",
+    "staging-no-xray": "$3.21",
+    "worker": "0.96x",
+    "cold": "orders 1.96x",
+    "GET /users/{userId}": "1.63x",
+    "GET /todos/{todoId}": "1.06x",
+}
+
+
+def _row(results: dict[str, Any], section: str, prefix: str) -> dict[str, Any]:
+    for row in results["sections"][section]["rows"]:
+        if row["name"].startswith(prefix):
+            found: dict[str, Any] = row
+            return found
+    raise KeyError(f"{section}: no row {prefix!r}")
+
+
+def _met(row: dict[str, Any]) -> str:
+    return {True: "yes", False: "**no**", None: "–"}[row["met"]]
+
+
+def _money(row: dict[str, Any]) -> str:
+    return f"${row['value']:.2f}"
+
+
+def goals_table(results: dict[str, Any]) -> str:
+    """Markdown: each goal of the cost and speed work with its figure before, now, and whether it is met."""
+    lines = ["| figure | before | now | goal | met |", "| --- | ---: | ---: | --- | --- |"]
+    for stack, label in (("production", "production, variable cost of 1M requests"), ("staging", "staging, the same")):
+        row = _row(results, "cost", f"{stack}: variable cost")
+        goal = f"≤ {row['goal'].removeprefix('<= ')}" if row["goal"] else "– (traces every request on purpose)"
+        lines.append(f"| {label} | {BEFORE[stack]} | {_money(row)} | {goal} | {_met(row)} |")
+    row = _row(results, "cost", "staging: the same without X-Ray")
+    lines.append(f"| staging without its X-Ray | {BEFORE['staging-no-xray']} | {_money(row)} | ≤ $3.00 | {_met(row)} |")
+    row = _row(results, "worker", "orders/s, batches of 10 vs 1 per invocation, 5 ms")
+    lines.append(
+        f"| worker, orders/s in batches of 10 vs 1 per invocation (5 ms DynamoDB) | {BEFORE['worker']} | {row['ratio']:.2f}x "
+        f"| ≥ 4x | {_met(row)} |"
+    )
+    row = _row(results, "worker", "orders/s, batches of 10 vs 1 per invocation, emulator")
+    lines.append(f"| the same against the emulator (serves one request at a time) | {BEFORE['worker']} | {row['ratio']:.2f}x | – | – |")
+    cold = [r for r in results["sections"]["cold"]["rows"] if "init vs (a)" in r["name"] and r["ratio"] is not None]
+    worst = max(cold, key=lambda r: r["ratio"])
+    orders = _row(results, "cold", "orders: init vs (a)")
+    lines.append(
+        f"| cold init vs unavoidable imports, worst function | {BEFORE['cold']} | {worst['name'].split(':')[0]} {worst['ratio']:.2f}x "
+        f"(orders {orders['ratio']:.2f}x) | every function ≤ 1.2x | {'yes' if all(r['met'] for r in cold) else '**no**'} |"
+    )
+    for route in ("GET /users/{userId}", "GET /todos/{todoId}"):
+        row = _row(results, "warm", route)
+        lines.append(f"| warm `{route}` vs its raw datastore call | {BEFORE[route]} | {row['ratio']:.2f}x | ≤ 1.3x | {_met(row)} |")
+    return "\n".join(lines)
+
+
+def cost_table(results: dict[str, Any]) -> str:
+    """Markdown: each variable line item per stack, the totals, each stack's tracing and log levels."""
+    stacks = results["sections"]["cost"]["data"]["stacks"]
+    items: list[str] = []
+    for stack in STACKS:
+        items += [k for k in stacks[stack]["variable"] if k not in items]
+    lines = ["| 1M requests a month | staging | production |", "| --- | ---: | ---: |"]
+    for item in items:
+        lines.append(f"| {item} | " + " | ".join(f"${stacks[s]['variable'].get(item, 0.0):.2f}" for s in STACKS) + " |")
+    lines.append("| **variable total** | " + " | ".join(f"**${stacks[s]['variable_total']:.2f}**" for s in STACKS) + " |")
+    lines.append("| fixed monthly cost | " + " | ".join(f"${stacks[s]['fixed_total']:.2f}" for s in STACKS) + " |")
+    lines.append(
+        "| X-Ray sampling (rule; authorizer) | "
+        + " | ".join(
+            f"{stacks[s]['tracing']['rate']:.0%} after {stacks[s]['tracing']['reservoir']}/s; {stacks[s]['tracing']['authorizer']}"
+            for s in STACKS
+        )
+        + " |"
+    )
+    lines.append(
+        "| log levels (application / system), GB | "
+        + " | ".join(
+            f"{stacks[s]['log_levels']['application']} / {stacks[s]['log_levels']['system']}, {stacks[s]['units']['log_gb']:.2f}"
+            for s in STACKS
+        )
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def tables(results: dict[str, Any]) -> dict[str, str]:
+    return {"goals": goals_table(results), "cost": cost_table(results)}
+
+
+def readme_block(text: str, which: str) -> str:
+    """The table currently between the README's markers for `which` ("goals" or "cost")."""
+    start_marker, end_marker = MARKERS[which]
+    start, end = text.index(start_marker) + len(start_marker), text.index(end_marker)
+    return text[start:end].strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.readme", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="replace the README's table (from a full run only)")
+    args = parser.parse_args(argv)
+    results = json.loads(RESULTS.read_text())
+    rendered = tables(results)
+    if not args.write:
+        print("\n\n".join(rendered.values()))
+        return 0
+    if results.get("mode") != "full":
+        print("bench/results.json is from a --quick run; the README's figures come from a full run", file=sys.stderr)
+        return 1
+    text = README.read_text()
+    for which, table in rendered.items():
+        start_marker, end_marker = MARKERS[which]
+        start, end = text.index(start_marker) + len(start_marker), text.index(end_marker)
+        text = text[:start] + "\n" + table + "\n" + text[end:]
+    Path(README).write_text(text)
+    print(f"wrote the tables of the run of {results['generated']} into {README.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -24,18 +23,10 @@ from .account import ACCOUNT_ID, REGION
 API_ID = "local"
 
 
-def _pattern(path: str) -> re.Pattern[str]:
-    # API Gateway path variables match one whole segment: /users/{userId}
-    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
-
-
-_COMPILED = [(route, _pattern(route.path)) for route in ROUTES]
-
-
 def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route API Gateway would pick for this request, and its path parameters; None answers 404."""
-    for route, pattern in _COMPILED:
-        found = pattern.match(path)
+    for route in ROUTES:
+        found = route.path_pattern.match(path)
         if found and route.method == method.upper():
             return route, found.groupdict()
     return None

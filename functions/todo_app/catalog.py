@@ -10,7 +10,9 @@ It imports nothing but the standard library, so every reader can load it cheaply
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Generic, Literal, TypeVar
 
 T = TypeVar("T")
@@ -273,6 +275,11 @@ class Route:
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
+
+    @cached_property
+    def path_pattern(self) -> re.Pattern[str]:
+        """How API Gateway matches a path to this route: each {variable} is one whole segment."""
+        return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
 
 
 ROUTES: tuple[Route, ...] = (

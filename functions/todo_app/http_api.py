@@ -136,6 +136,14 @@ def to_rule(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", path)
 
 
+def _set_current_request(event: dict[str, Any], context: Any) -> None:
+    """What `app.resolve` records before it calls a route function, and the request helpers read
+    (`app.current_event`, `app.lambda_context`). Powertools keeps both on its BaseRouter class and offers
+    no public setter: this is the one place that sets them, for the direct path of `Router.lambda_handler`."""
+    BaseRouter.current_event = APIGatewayProxyEventV2(event)
+    BaseRouter.lambda_context = context
+
+
 class Router:
     """The catalog's routes of one API function, bound to the route functions named by their `operation`.
 
@@ -173,10 +181,7 @@ class Router:
         # same response), without the resolver's middleware chain and response builder: they cost as much
         # as the database query of a GET. Anything else (an unknown route, a path the rule refuses) goes
         # through app.resolve, which answers it as before.
-        rules = {r.func: r.rule for r in (*app._static_routes, *app._dynamic_routes)}
-        by_route_key = {
-            route.route_key: (route.method, self.operations[name], rules[self.operations[name]]) for name, route in self.routes.items()
-        }
+        by_route_key = {route.route_key: (route.method, self.operations[name], route.path_pattern) for name, route in self.routes.items()}
 
         @logger.inject_lambda_context
         @publish_metrics
@@ -188,8 +193,7 @@ class Router:
             match = found[2].match(event.get("rawPath") or "") if found and found[0] == method else None
             if found is None or match is None:
                 return app.resolve(event, context)
-            BaseRouter.current_event = APIGatewayProxyEventV2(event)
-            BaseRouter.lambda_context = context
+            _set_current_request(event, context)
             try:
                 response: HttpResponse = found[1](**match.groupdict())
             except Exception as exc:  # noqa: BLE001 - answered as the resolver's Exception handler answers it

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from todo_app.catalog import LoginThrottle
+
 PROJECT = "todo-platform"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +59,8 @@ class StackConfig(BaseModel):
     cors_origins: tuple[str, ...]
     alarm_email: str = Field(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     session_ttl_hours: int = Field(ge=1, le=720)
+    login_max_failures: int = Field(ge=1, le=100)
+    login_window_minutes: int = Field(ge=1, le=1440)
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -78,6 +82,10 @@ class StackConfig(BaseModel):
     @property
     def session_ttl_seconds(self) -> int:
         return self.session_ttl_hours * 3600
+
+    @property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60)
 
     def function_memory_mb(self, kind: str) -> int:
         """Memory of a function of a catalog kind: api functions and the authorizer share apiMemoryMb."""

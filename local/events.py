@@ -29,7 +29,9 @@ def _pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
 
-_COMPILED = [(route, _pattern(route.path)) for route in ROUTES]
+# API Gateway picks the most specific route: a literal segment (/sessions/current) before a variable
+# one (/sessions/{sessionId}); so fewer variables first, the catalog's order otherwise
+_COMPILED = [(route, _pattern(route.path)) for route in sorted(ROUTES, key=lambda r: r.path.count("{"))]
 
 
 def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:

@@ -6,6 +6,7 @@
   route function with `@router.operation`; the decorator finds the catalog route whose `operation`
   is the function's name, so no handler module writes a path or a method. `router.lambda_handler()`
   fails at import if a catalog route of the function has no operation.
+- Every response carries `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
 - Every error is JSON `{"error": {"code", "message", "details"}}`: `ApiError` for expected ones,
   400 with each bad field named for validation, 404 for an unknown route or method, 503 when a
   dependency is down, 500 with a generic message (the exception is logged, never returned).
@@ -33,6 +34,7 @@ from todo_app.aws import DependencyUnavailable
 from todo_app.telemetry import logger, publish_metrics
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_CURSOR_CHARS = 1024  # the cursors this API makes are a key of a few short strings
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -41,9 +43,10 @@ Details = list[dict[str, Any]]  # an error's details: [{"field": ..., "message":
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Details | None = None):
+    def __init__(self, status: int, code: str, message: str, details: Details | None = None, headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or []
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
 
 def bad_request(field: str, message: str, code: str = "invalid_input") -> ApiError:
@@ -85,7 +88,7 @@ def create_app() -> APIGatewayHttpResolver:
     # Powertools' exception_handler has no return annotation, so mypy calls the three handlers below untyped
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def _api_error(exc: ApiError) -> HttpResponse:
-        return json_response(exc.status, error_body(exc.code, exc.message, exc.details))
+        return json_response(exc.status, error_body(exc.code, exc.message, exc.details), exc.headers)
 
     @app.not_found
     def _no_route(exc: NotFoundError) -> HttpResponse:
@@ -160,9 +163,21 @@ class Router:
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
             logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
-            return app.resolve(event, context)
+            return with_security_headers(app.resolve(event, context))
 
         return handler
+
+
+# On every function response. no-store on all of them, not only those that carry a token or answer a
+# request with one: every answer of this API is about one user (a profile, a token, an order), and a
+# shared cache or a browser's disk must keep none of them.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+def with_security_headers(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers")
+    response["headers"] = {**(headers if isinstance(headers, dict) else {}), **SECURITY_HEADERS}
+    return response
 
 
 # --------------------------------------------------------------------------- request helpers
@@ -261,9 +276,11 @@ def decode_cursor(app: APIGatewayHttpResolver, required_keys: set[str]) -> dict[
     raw = query_param(app, "cursor")
     if raw is None or raw == "":
         return None
+    if len(raw) > MAX_CURSOR_CHARS:
+        raise bad_request("cursor", "is not a cursor this API returned")
     try:
         value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nests too deep
         raise bad_request("cursor", "is not a cursor this API returned") from None
     if not isinstance(value, dict) or set(value) != required_keys or not all(isinstance(v, str) and v for v in value.values()):
         raise bad_request("cursor", "is not a cursor this API returned")

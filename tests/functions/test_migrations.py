@@ -15,9 +15,13 @@ def test_migrate_handler_applies_once(bare_stack):
     with bare_stack.admin() as conn:
         rows = conn.execute("SELECT version, checksum FROM schema_migrations ORDER BY version").fetchall()
         assert rows == [(m.version, m.checksum) for m in migrator.discover()]
-        conn.execute("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'A@x.io', 'a', 'h')")
-        with pytest.raises(Exception, match="users_email_lower_key"):
-            conn.execute("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'a@X.IO', 'b', 'h')")
+        conn.execute(
+            "INSERT INTO users (id, email, email_key, name, password_hash) VALUES (gen_random_uuid(), 'A@x.io', 'a@x.io', 'a', 'h')"
+        )
+        with pytest.raises(Exception, match="users_email_key_key"):
+            conn.execute(
+                "INSERT INTO users (id, email, email_key, name, password_hash) VALUES (gen_random_uuid(), 'a@X.IO', 'a@x.io', 'b', 'h')"
+            )
 
 
 def test_changed_or_missing_applied_migration_is_an_error(bare_stack):

@@ -14,6 +14,8 @@ The authorizer's result is not cached (API Gateway may cache it for the configur
 logged-out token is refused at once. There is no throttling and no CORS handling.
 Each request prints one line: METHOD PATH STATUS DURATIONms.
 
+Locally only, GET /openapi.json answers the API's OpenAPI document (todo_app.openapi).
+
 The HTTP edge answers in JSON `{"message": ...}` too, never the standard library's HTML pages: a
 malformed request line or header 400, a request line over 64 KiB 414, an unparseable Content-Length or
 chunk size 400 (the connection is closed: the body's end is unknown); any method is routed (TRACE or a
@@ -25,6 +27,7 @@ thread forever.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 import time
@@ -81,6 +84,8 @@ class Gateway:
         request_id = request_id or new_request_id()
         url = urlsplit(target)
         raw_path, raw_query = url.path or "/", url.query
+        if raw_path == OPENAPI_PATH and method in ("GET", "HEAD"):
+            return 200, [("content-type", "application/json"), ("x-content-type-options", "nosniff")], openapi_document()
         found = match_route(method, raw_path)
         if found is None:
             raise GatewayResponse(*NOT_FOUND)
@@ -133,6 +138,17 @@ class Gateway:
         except ValueError as error:
             self.log(f"  {route.function}: malformed response: {error}")
             raise GatewayResponse(*INTERNAL) from None
+
+
+OPENAPI_PATH = "/openapi.json"  # local only: the deployed API has no such route (the web app ships the file)
+
+
+@functools.cache
+def openapi_document() -> bytes:
+    """The API's OpenAPI document, generated as the committed openapi.json is (a test keeps the two equal)."""
+    from todo_app.openapi import render
+
+    return render().encode()
 
 
 def to_http(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -18,17 +18,17 @@ def test_no_token_outlives_a_deletion_that_races_log_ins(runtime):
     for _ in range(ROUNDS):
         owner = signed_up(runtime)
 
-        def log_in() -> str | None:
+        def log_in(email: str, password: str) -> str | None:
             client = runtime.client()
             try:
-                client.log_in(owner.email, owner.password)
+                client.log_in(email, password)
             except ApiError as error:
                 assert error.status in (401, 429), error
                 return None
             return client.token
 
         with ThreadPoolExecutor(PARALLEL_LOG_INS + 1) as pool:
-            logins = [pool.submit(log_in) for _ in range(PARALLEL_LOG_INS)]
+            logins = [pool.submit(log_in, owner.email, owner.password) for _ in range(PARALLEL_LOG_INS)]
             deletion = pool.submit(owner.delete_user)
             tokens = [t for t in (f.result() for f in logins) if t]
             deletion.result()

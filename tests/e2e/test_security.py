@@ -62,3 +62,28 @@ def test_the_openapi_document_is_served(runtime):
     with urllib.request.urlopen(runtime.url + "/openapi.json", timeout=10) as response:
         assert response.headers["Content-Type"] == "application/json"
         assert json.loads(response.read()) == json.loads(render())
+
+
+def test_the_client_lists_and_revokes_sessions(runtime, user):
+    other_device = runtime.client()
+    other_device.log_in(user.email, user.password)
+    sessions = user.list_sessions()["items"]
+    assert len(sessions) == 2 and [s["current"] for s in sessions].count(True) == 1
+    theirs = next(s["sessionId"] for s in sessions if not s["current"])
+    user.revoke_session(theirs)
+    try:
+        other_device.list_sessions()
+    except ApiError as error:
+        assert error.status == 403
+    else:
+        raise AssertionError("a revoked session still works")
+    token = user.token
+    user.log_out_everywhere()
+    assert user.token is None
+    user.token = token
+    try:
+        user.list_sessions()
+    except ApiError as error:
+        assert error.status == 403
+    else:
+        raise AssertionError("log out everywhere left this session working")

@@ -8,7 +8,8 @@
   delete it; place an order -> read it.
 - Checks: no 5xx, status codes, content types, response headers and bodies as documented, and
   schema-invalid input refused.
-The counts (operations, cases, failures) are printed at the end of the module (`pytest -s`).
+The counts (operations, cases, failures) and the statuses reached are written to the terminal at the
+end of the module.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _user(url: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def contract(runtime):
+def contract(runtime, request):
     url = runtime.url
     user_id, token = _user(url)
     config = SchemathesisConfig.from_dict(
@@ -84,10 +85,15 @@ def contract(runtime):
     operations = sum(1 for _ in schema.get_all_operations())
     seconds = time.monotonic() - began
     reached = {op: sorted(codes) for op, codes in sorted(STATUSES.items())}
-    print(
-        f"\nschemathesis: {operations} operations, {TALLY['cases']} cases ({TALLY['stateful']} stateful steps), "
-        f"{TALLY['failures']} failures, {seconds:.0f}s\nstatuses reached: {reached}"
-    )
+    # straight to the terminal (not captured): the counts belong in every run's output
+    report = request.config.pluginmanager.get_plugin("terminalreporter")
+    for line in (
+        f"schemathesis: {operations} operations, {TALLY['cases']} cases ({TALLY['stateful']} stateful steps), "
+        f"{TALLY['failures']} failures, {seconds:.0f}s",
+        f"schemathesis statuses reached: {reached}",
+    ):
+        if report is not None:
+            report.write_line(line)
 
 
 BOUNDED = settings(

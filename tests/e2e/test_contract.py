@@ -2,14 +2,14 @@
 
 - Every operation with generated valid and invalid inputs (bounded: MAX_EXAMPLES each, no shrinking
   budget beyond hypothesis's default), authenticated as a fixture user whose id fills every `userId`
-  (so self-only routes are reached, not only refused). The operations that end the fixture user's
-  session or account (log out, log out everywhere, delete the user) get a fresh user for each case.
+  (so self-only routes are reached, not only refused). The operations that can end the fixture user's
+  session or account (log out, log out everywhere, revoke a session, delete the user) get a fresh user
+  for each case.
 - A stateful run following the document's links: sign up -> log in; create a todo -> read, update,
   delete it; place an order -> read it.
 - Checks: no 5xx, status codes, content types, response headers and bodies as documented, and
   schema-invalid input refused.
-The counts (operations, cases, failures) and the statuses reached are written to the terminal at the
-end of the module.
+The counts (operations, cases, failures) and the statuses reached are in the terminal summary.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from e2e_support import unique_email
+from e2e_support import CONTRACT_SUMMARY, unique_email
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from todo_app.catalog import ROUTES
 
 MAX_EXAMPLES = 10
-STATEFUL_EXAMPLES = 8
+STATEFUL_EXAMPLES = 20
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -47,7 +47,8 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-ENDS_THE_FIXTURE = ["delete_user", "log_out", "log_out_everywhere"]
+# these can end the fixture user's session or account (an invalid sessionId may well be "current")
+ENDS_THE_FIXTURE = ["delete_user", "log_out", "log_out_everywhere", "revoke_session"]
 TALLY: Counter[str] = Counter()
 STATUSES: dict[str, set[int]] = {}
 
@@ -85,15 +86,12 @@ def contract(runtime, request):
     operations = sum(1 for _ in schema.get_all_operations())
     seconds = time.monotonic() - began
     reached = {op: sorted(codes) for op, codes in sorted(STATUSES.items())}
-    # straight to the terminal (not captured): the counts belong in every run's output
-    report = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in (
+    # shown in the terminal summary (conftest.py): the counts belong in every run's output
+    request.config.stash[CONTRACT_SUMMARY] = [
         f"schemathesis: {operations} operations, {TALLY['cases']} cases ({TALLY['stateful']} stateful steps), "
         f"{TALLY['failures']} failures, {seconds:.0f}s",
-        f"schemathesis statuses reached: {reached}",
-    ):
-        if report is not None:
-            report.write_line(line)
+        f"statuses reached: {reached}",
+    ]
 
 
 BOUNDED = settings(
@@ -142,11 +140,22 @@ def test_operation_conforms(contract, runtime, operation_id, mode):
         pytest.skip(f"{operation_id} has no input to make invalid")
 
 
-def test_stateful_flows(contract):
+def test_stateful_flows(contract, runtime):
     """Sign up -> log in; create a todo -> read, update, delete it; place an order -> read it."""
-    schema, _, _ = contract
+    schema, user_id, _ = contract
+    runtime_url = runtime.url
 
     class Flows(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            if case.operation.definition.raw["operationId"] not in ENDS_THE_FIXTURE:
+                if "userId" in (case.path_parameters or {}):
+                    case.path_parameters["userId"] = user_id  # the fixture user's own routes, not someone else's
+                return {}
+            owner, token = _user(runtime_url)  # as above: such a step gets a user of its own
+            if "userId" in (case.path_parameters or {}):
+                case.path_parameters["userId"] = owner
+            return {"headers": {**(case.headers or {}), "Authorization": f"Bearer {token}"}}
+
         def validate_response(self, response, case, **kwargs):
             TALLY["stateful"] += 1
             TALLY["cases"] += 1

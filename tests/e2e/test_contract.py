@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+import uuid
 from collections import Counter
 
 import pytest
@@ -147,6 +148,13 @@ def test_stateful_flows(contract, runtime):
 
     class Flows(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case):
+            body = case.body
+            if case.operation.definition.raw["operationId"] == "create_user" and isinstance(body, dict):
+                email = body.get("email")
+                if isinstance(email, str) and len(email) < 240:
+                    # hypothesis may replay a scenario: a repeated sign-up would be a 409 the second time
+                    # and change which links can follow ("inconsistent data generation")
+                    body["email"] = f"{uuid.uuid4().hex[:10]}{email}"
             if case.operation.definition.raw["operationId"] not in ENDS_THE_FIXTURE:
                 if "userId" in (case.path_parameters or {}):
                     case.path_parameters["userId"] = user_id  # the fixture user's own routes, not someone else's
@@ -168,6 +176,11 @@ def test_stateful_flows(contract, runtime):
 
     Flows.run(
         settings=settings(
-            max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+            database=None,
         )
     )

@@ -52,7 +52,12 @@ def placeholder_env(function: str) -> dict[str, str]:
     )
     config = StackConfig.from_files(CONFIG_STACK)
     union = local_environment(
-        resources, db_host="127.0.0.1", db_port=9, emulator_url=unreachable, session_ttl_seconds=config.session_ttl_seconds
+        resources,
+        db_host="127.0.0.1",
+        db_port=9,
+        emulator_url=unreachable,
+        session_ttl_seconds=config.session_ttl_seconds,
+        login_throttle=config.login_throttle,
     )
     return lambda_env(function, union)
 

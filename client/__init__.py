@@ -33,6 +33,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "sign_up": ("POST", "/users"),
     "log_in": ("POST", "/sessions"),
     "log_out": ("DELETE", "/sessions/current"),
+    "list_sessions": ("GET", "/sessions"),
+    "revoke_session": ("DELETE", "/sessions/{sessionId}"),
+    "log_out_everywhere": ("DELETE", "/sessions"),
     "list_users": ("GET", "/users"),
     "get_user": ("GET", "/users/{userId}"),
     "update_user": ("PUT", "/users/{userId}"),
@@ -216,6 +219,21 @@ class Client:
     def log_out(self) -> None:
         try:
             self.call("log_out")
+        finally:
+            self.token = None
+
+    def list_sessions(self) -> dict:
+        """My active sessions (devices): {items: [{sessionId, createdAt, expiresAt, userAgent, sourceIp, current}]}."""
+        return self.call("list_sessions")
+
+    def revoke_session(self, session_id: str) -> None:
+        """Log one of my sessions out (404 for an unknown id or someone else's)."""
+        self.call("revoke_session", {"sessionId": session_id})
+
+    def log_out_everywhere(self) -> None:
+        """Every one of my sessions, this one included."""
+        try:
+            self.call("log_out_everywhere")
         finally:
             self.token = None
 

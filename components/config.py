@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from todo_app.catalog import LoginThrottle
+
 PROJECT = "todo-platform"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,6 +92,8 @@ class StackConfig(BaseModel):
     authorizer_tracing: Literal["Active", "PassThrough"]
     lambda_application_log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
     lambda_system_log_level: Literal["DEBUG", "INFO", "WARN"]
+    login_max_failures: int = Field(ge=1, le=100)
+    login_window_minutes: int = Field(ge=1, le=1440)
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -123,6 +127,10 @@ class StackConfig(BaseModel):
     def gradual_deployment(self) -> bool:
         """CodeDeploy shifts traffic to each new version of the traffic-serving functions."""
         return self.deployment_config != "none"
+
+    @property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60)
 
     def function_memory_mb(self, kind: str) -> int:
         """Memory of a function of a catalog kind: api functions and the authorizer share apiMemoryMb."""

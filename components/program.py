@@ -194,7 +194,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
 
 def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, resources: FunctionResources) -> dict[str, LambdaFunction]:
     """Every catalog function, each with the stack's settings for its kind and the resources its spec names."""
-    common = catalog.common_environment(config.session_ttl_seconds)
+    common = catalog.common_environment(config.session_ttl_seconds, login_throttle=config.login_throttle)
     functions = {}
     for spec in catalog.FUNCTIONS.values():
         settings = FunctionSettings(

@@ -23,9 +23,14 @@ from .account import ACCOUNT_ID, REGION
 API_ID = "local"
 
 
+# API Gateway picks the most specific route: a literal segment (/sessions/current) before a variable
+# one (/sessions/{sessionId}); so fewer variables first, the catalog's order otherwise
+_BY_SPECIFICITY = sorted(ROUTES, key=lambda r: r.path.count("{"))
+
+
 def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route API Gateway would pick for this request, and its path parameters; None answers 404."""
-    for route in ROUTES:
+    for route in _BY_SPECIFICITY:
         found = route.path_pattern.match(path)
         if found and route.method == method.upper():
             return route, found.groupdict()

@@ -15,11 +15,21 @@ logged-out token is refused at once. There is no throttling. CORS, when the runt
 (local/cors.py), is answered as the HTTP API's CORS configuration does: preflights first, then
 Access-Control-Allow-Origin on every answer to an allowed origin.
 Each request prints one line: METHOD PATH STATUS DURATIONms.
+
+Locally only, GET /openapi.json answers the API's OpenAPI document (todo_app.openapi).
+
+The HTTP edge answers in JSON `{"message": ...}` too, never the standard library's HTML pages: a
+malformed request line or header 400, a request line over 64 KiB 414, an unparseable Content-Length or
+chunk size 400 (the connection is closed: the body's end is unknown); any method is routed (TRACE or a
+made-up one matches no route: 404). A body must arrive within `body_timeout` seconds as a whole
+(408 and the connection closed), so a client that sends less than its Content-Length cannot hold a
+thread forever.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 import time
@@ -36,6 +46,7 @@ from .events import authorizer_event, http_event, match_route, new_request_id
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
+BODY_TIMEOUT = 30.0  # seconds for a whole body to arrive (API Gateway's integration timeout is 30 s too)
 MAX_DRAIN_BYTES = 4 * MAX_REQUEST_BYTES  # an over-limit body up to this size is read and dropped; a larger one closes the connection
 
 
@@ -51,6 +62,8 @@ class GatewayResponse(Exception):
         return self.status, [("content-type", "application/json")], json.dumps({"message": self.message}).encode()
 
 
+BAD_REQUEST = (400, "Bad Request")
+TIMEOUT = (408, "Request Timeout")
 NOT_FOUND = (404, "Not Found")
 UNAUTHORIZED = (401, "Unauthorized")
 FORBIDDEN = (403, "Forbidden")
@@ -75,6 +88,8 @@ class Gateway:
         request_id = request_id or new_request_id()
         url = urlsplit(target)
         raw_path, raw_query = url.path or "/", url.query
+        if raw_path == OPENAPI_PATH and method in ("GET", "HEAD"):
+            return 200, [("content-type", "application/json"), ("x-content-type-options", "nosniff")], openapi_document()
         found = match_route(method, raw_path)
         if found is None:
             raise GatewayResponse(*NOT_FOUND)
@@ -129,6 +144,17 @@ class Gateway:
             raise GatewayResponse(*INTERNAL) from None
 
 
+OPENAPI_PATH = "/openapi.json"  # local only: the deployed API has no such route (the web app ships the file)
+
+
+@functools.cache
+def openapi_document() -> bytes:
+    """The API's OpenAPI document, generated as the committed openapi.json is (a test keeps the two equal)."""
+    from todo_app.openapi import render
+
+    return render().encode()
+
+
 def to_http(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """A payload 2.0 function response as API Gateway turns it into HTTP; ValueError when it cannot."""
     try:
@@ -167,28 +193,83 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # the runtime prints its own request line
         pass
 
+    def __getattr__(self, name: str) -> Any:
+        # every method reaches the gateway, which answers an unrouted one (TRACE, a made-up one) 404 as
+        # API Gateway does, rather than the standard library's HTML 501
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own errors (bad request line, headers, version; a request line over 64 KiB) as JSON."""
+        if not self.request_version.startswith("HTTP/1."):
+            self.request_version = "HTTP/1.1"  # an unparsed request line: still answer with a status line and headers
+        self.close_connection = True
+        phrase = self.responses.get(code, ("Error", ""))[0]
+        body = json.dumps({"message": phrase}).encode()
+        self.send_response(code, phrase)
+        self.send_header("content-type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def _read_body(self) -> bytes:
+        deadline = time.monotonic() + self.server.body_timeout
+        try:
+            return self._read_framed_body(deadline)
+        except TimeoutError:
+            raise GatewayResponse(*TIMEOUT) from None
+        finally:
+            self.connection.settimeout(None)
+
+    def _until(self, deadline: float) -> None:
+        """The socket's reads from now on end by `deadline` (a TimeoutError after it)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the body did not arrive in time")
+        self.connection.settimeout(remaining)
+
+    def _read_exactly(self, length: int, deadline: float) -> bytes:
+        """`length` bytes, read piece by piece so that a trickle cannot outlast the deadline."""
+        parts, missing = [], length
+        while missing > 0:
+            self._until(deadline)
+            part = self.rfile.read1(min(missing, 1 << 20))
+            if not part:
+                raise GatewayResponse(*BAD_REQUEST)  # the client closed before its body was complete
+            parts.append(part)
+            missing -= len(part)
+        return b"".join(parts)
+
+    def _read_line(self, deadline: float) -> bytes:
+        self._until(deadline)
+        return self.rfile.readline(1024)
+
+    def _read_framed_body(self, deadline: float) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             chunks: list[bytes] = []
             size = 0
             while True:
-                length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                length = _number(self._read_line(deadline).split(b";")[0].strip() or b"0", 16)
                 if length == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    while self._read_line(deadline) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
                     return b"".join(chunks)
                 size += length
                 if size > MAX_REQUEST_BYTES:
                     raise GatewayResponse(*TOO_LARGE)
-                chunks.append(self.rfile.read(length))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
+                chunks.append(self._read_exactly(length, deadline))
+                self._read_line(deadline)
+        length = _number(self.headers.get("Content-Length") or b"0", 10)
         if length > MAX_REQUEST_BYTES:
             if length <= MAX_DRAIN_BYTES:  # read it, so that the client sees the 413 instead of a broken pipe
                 while length > 0:
-                    length -= len(self.rfile.read(min(length, 1 << 20)) or b"\0" * length)
+                    self._until(deadline)
+                    length -= len(self.rfile.read1(min(length, 1 << 20)) or b"\0" * length)
             raise GatewayResponse(*TOO_LARGE)
-        return self.rfile.read(length) if length > 0 else b""
+        return self._read_exactly(length, deadline) if length > 0 else b""
 
     def _handle(self) -> None:
         started = time.monotonic()
@@ -202,8 +283,8 @@ class _Handler(BaseHTTPRequestHandler):
                 method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
             )
         except GatewayResponse as answer:
-            if answer.status == 413:
-                self.close_connection = True  # the unread body makes the connection unusable
+            if answer.status in (BAD_REQUEST[0], TIMEOUT[0], TOO_LARGE[0]):
+                self.close_connection = True  # the unread (or unframed) body makes the connection unusable
             status, headers, payload = answer.to_http()
         except Exception as error:  # noqa: BLE001 - the HTTP server's boundary: a bug in the runtime itself (a handler's never gets here) still gets API Gateway's 500
             self.server.log(f"  gateway error: {error!r}")
@@ -227,13 +308,26 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
 
+def _number(raw: str | bytes, base: int) -> int:
+    """A Content-Length (base 10) or chunk size (base 16): digits only, else a 400."""
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+    text = text.strip()
+    digits = "0123456789abcdefABCDEF" if base == 16 else "0123456789"
+    if not text or len(text) > 16 or any(c not in digits for c in text):
+        raise GatewayResponse(*BAD_REQUEST)
+    return int(text, base)
+
+
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, gateway: Gateway, host: str, port: int, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, gateway: Gateway, host: str, port: int, log: Callable[[str], None] = print, body_timeout: float = BODY_TIMEOUT
+    ) -> None:
         self.gateway, self.log = gateway, log
+        self.body_timeout = body_timeout  # seconds for a whole request body to arrive
         super().__init__((host, port), _Handler)
         self._thread: threading.Thread | None = None
 

@@ -38,6 +38,7 @@ from todo_app.catalog import (
     ORDERS_QUEUE,
     TABLES,
     FunctionSpec,
+    LoginThrottle,
     StackOutputs,
     common_environment,
     database_environment,
@@ -104,6 +105,7 @@ def local_environment(
     db_port: int,
     emulator_url: str,
     session_ttl_seconds: int,
+    login_throttle: LoginThrottle,
     log_level: str = "INFO",
 ) -> dict[str, str]:
     """Every catalog function's variables (their union: the values never conflict), pointed at the local
@@ -113,7 +115,7 @@ def local_environment(
         ORDERS_QUEUE.queue_url_env: resources.queue_url,
         # the embedded server has no TLS; RDS forces it on AWS
         **database_environment(host=db_host, port=db_port, secret_arn=resources.secret_arn, sslmode="disable"),
-        **common_environment(session_ttl_seconds, log_level),
+        **common_environment(session_ttl_seconds, log_level, login_throttle=login_throttle),
     }
     needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
     missing = needed - values.keys()
@@ -280,6 +282,7 @@ class Runtime:
             db_port=postgres.port,
             emulator_url=emulator.url,
             session_ttl_seconds=self.config.session_ttl_seconds,
+            login_throttle=self.config.login_throttle,
             log_level=self.options.log_level,
         )
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):

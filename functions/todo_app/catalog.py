@@ -85,7 +85,9 @@ TABLES: dict[str, Table] = {
                 TODOS_BY_STATUS,
             ),
         ),
-        # sessions: only a hash of the token is stored; DynamoDB's TTL removes expired ones.
+        # sessions: only a hash of the token is stored; DynamoDB's TTL removes expired ones. A deleted
+        # user's marker (key DELETED_USER_PREFIX + user id, no userId attribute) lives here too: the
+        # authorizer reads it after the session.
         Table(
             key="sessions",
             env="SESSIONS_TABLE",
@@ -97,8 +99,14 @@ TABLES: dict[str, Table] = {
         Table(key="orders", env="ORDERS_TABLE", hash_key="userId", range_key="orderId"),
         # Powertools idempotency records (its default attribute names).
         Table(key="idempotency", env="IDEMPOTENCY_TABLE", hash_key="id", ttl_attribute="expiration"),
+        # failed log-ins per e-mail (keyed by a hash of the normalised address), for log-in throttling;
+        # an item lives until its window ends
+        Table(key="loginAttempts", env="LOGIN_ATTEMPTS_TABLE", hash_key="emailHash", ttl_attribute="expiresAt"),
     )
 }
+
+# The sessions-table key of a deleted user's marker: never a token hash (those are 64 hex digits).
+DELETED_USER_PREFIX = "deleted-user#"
 
 # --------------------------------------------------------------------------- SQS
 
@@ -176,6 +184,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             kind="authorizer",
             description="HTTP API REQUEST authorizer: bearer token -> user id",
             timeout=5,
+            # the session, then its user's deletion marker
             tables=(TableAccess("sessions", ("GetItem",)),),
         ),
         FunctionSpec(
@@ -196,17 +205,21 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             database=True,
             tables=(
                 TableAccess("todos", ("Query", "BatchWriteItem")),
-                TableAccess("sessions", ("Query", "BatchWriteItem", "DeleteItem"), indexes=True),
+                # PutItem: the deletion marker the authorizer checks
+                TableAccess("sessions", ("Query", "BatchWriteItem", "DeleteItem", "PutItem"), indexes=True),
             ),
         ),
         FunctionSpec(
             name="sessions",
             handler="todo_app.handlers.sessions.handler",
             kind="api",
-            description="Log in and log out",
+            description="Log in (throttled per e-mail), log out, and the caller's sessions (devices)",
             timeout=10,
             database=True,
-            tables=(TableAccess("sessions", ("PutItem", "DeleteItem")),),
+            tables=(
+                TableAccess("sessions", ("PutItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"), indexes=True),
+                TableAccess("loginAttempts", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+            ),
         ),
         FunctionSpec(
             name="todos",
@@ -286,7 +299,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "health", auth=False, operation="health"),
     Route("POST", "/users", "users", auth=False, operation="create_user"),
     Route("POST", "/sessions", "sessions", auth=False, operation="log_in"),
+    # before /sessions/{sessionId}: API Gateway prefers the literal segment, and so does the local router
     Route("DELETE", "/sessions/current", "sessions", operation="log_out"),
+    Route("GET", "/sessions", "sessions", operation="list_sessions"),
+    Route("DELETE", "/sessions/{sessionId}", "sessions", operation="revoke_session"),
+    Route("DELETE", "/sessions", "sessions", operation="log_out_everywhere"),
     Route("GET", "/users", "users", operation="list_users"),
     Route("GET", "/users/{userId}", "users", operation="get_user"),
     Route("PUT", "/users/{userId}", "users", operation="update_user"),
@@ -337,15 +354,33 @@ OUTPUT_KEYS = tuple(_camel(f.name) for f in fields(StackOutputs))
 AUTH_HEADER = "authorization"
 
 # Environment every function gets besides its table, queue and database settings.
-COMMON_ENV = ("SESSION_TTL_SECONDS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL")
+COMMON_ENV = (
+    "SESSION_TTL_SECONDS",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_WINDOW_SECONDS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+)
 SERVICE_NAME = "todo-platform"
 METRICS_NAMESPACE = "TodoPlatform"
 
 
-def common_environment(session_ttl_seconds: int, log_level: str = "INFO") -> dict[str, str]:
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Log-in throttling, from the stack config: after `max_failures` failed log-ins for an e-mail within
+    `window_seconds`, log-ins for it answer 429 until the window ends."""
+
+    max_failures: int
+    window_seconds: int
+
+
+def common_environment(session_ttl_seconds: int, log_level: str = "INFO", *, login_throttle: LoginThrottle) -> dict[str, str]:
     """The COMMON_ENV values, as the stack and the local runtime both set them."""
     return {
         "SESSION_TTL_SECONDS": str(session_ttl_seconds),
+        "LOGIN_MAX_FAILURES": str(login_throttle.max_failures),
+        "LOGIN_WINDOW_SECONDS": str(login_throttle.window_seconds),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LOG_LEVEL": log_level,

@@ -6,6 +6,7 @@
   route function with `@router.operation`; the decorator finds the catalog route whose `operation`
   is the function's name, so no handler module writes a path or a method. `router.lambda_handler()`
   fails at import if a catalog route of the function has no operation.
+- Every response carries `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
 - Every error is JSON `{"error": {"code", "message", "details"}}`: `ApiError` for expected ones,
   400 with each bad field named for validation, 404 for an unknown route or method, 503 when a
   dependency is down, 500 with a generic message (the exception is logged, never returned).
@@ -35,6 +36,7 @@ from todo_app.aws import DependencyUnavailable
 from todo_app.telemetry import logger, publish_metrics
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_CURSOR_CHARS = 1024  # the cursors this API makes are a key of a few short strings
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -43,9 +45,10 @@ Details = list[dict[str, Any]]  # an error's details: [{"field": ..., "message":
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Details | None = None):
+    def __init__(self, status: int, code: str, message: str, details: Details | None = None, headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or []
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
 
 def bad_request(field: str, message: str, code: str = "invalid_input") -> ApiError:
@@ -82,7 +85,7 @@ def _dumps(value: Any) -> str:
 
 
 def _api_error(exc: ApiError) -> HttpResponse:
-    return json_response(exc.status, error_body(exc.code, exc.message, exc.details))
+    return json_response(exc.status, error_body(exc.code, exc.message, exc.details), exc.headers)
 
 
 def _dependency_unavailable(exc: DependencyUnavailable) -> HttpResponse:
@@ -192,13 +195,13 @@ class Router:
             method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
             match = found[2].match(event.get("rawPath") or "") if found and found[0] == method else None
             if found is None or match is None:
-                return app.resolve(event, context)
+                return with_security_headers(app.resolve(event, context))
             _set_current_request(event, context)
             try:
                 response: HttpResponse = found[1](**match.groupdict())
             except Exception as exc:  # noqa: BLE001 - answered as the resolver's Exception handler answers it
                 response = error_response(exc)
-            return _answer(response)
+            return with_security_headers(_answer(response))
 
         return handler
 
@@ -219,6 +222,18 @@ def _answer(response: HttpResponse) -> dict[str, Any]:
         "headers": headers,
         "cookies": [str(c) for c in response.cookies],
     }
+
+
+# On every function response. no-store on all of them, not only those that carry a token or answer a
+# request with one: every answer of this API is about one user (a profile, a token, an order), and a
+# shared cache or a browser's disk must keep none of them.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+def with_security_headers(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers")
+    response["headers"] = {**(headers if isinstance(headers, dict) else {}), **SECURITY_HEADERS}
+    return response
 
 
 # --------------------------------------------------------------------------- request helpers
@@ -317,9 +332,11 @@ def decode_cursor(app: APIGatewayHttpResolver, required_keys: set[str]) -> dict[
     raw = query_param(app, "cursor")
     if raw is None or raw == "":
         return None
+    if len(raw) > MAX_CURSOR_CHARS:
+        raise bad_request("cursor", "is not a cursor this API returned")
     try:
         value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nests too deep
         raise bad_request("cursor", "is not a cursor this API returned") from None
     if not isinstance(value, dict) or set(value) != required_keys or not all(isinstance(v, str) and v for v in value.values()):
         raise bad_request("cursor", "is not a cursor this API returned")

@@ -7,16 +7,36 @@ Decisions:
 - Types are strict where JSON has the right type (an age is an integer, not "30").
 - Amounts: a JSON number or a numeric string, parsed as Decimal, > 0, at most 2 decimal places,
   at most 1,000,000,000; stored as a number and shown as a string with 2 decimals ("12.50").
+- Text: no control characters (C0, DEL, C1) and no lone surrogates anywhere, one rule for every
+  string field (`NoControl`); only a todo's description may hold line breaks and tabs. PostgreSQL refuses
+  NUL, and a stored control character is a trap for every later reader (logs, terminals, CSV).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from todo_app.currencies import ISO_4217
 from todo_app.ids import ID_PATTERN
@@ -25,11 +45,41 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AMOUNT = Decimal("1000000000")
 CENT = Decimal("0.01")
 
-Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=128)]
+# Control characters (C0, DEL, C1) and lone surrogates; multi-line text may also hold \t, \n and \r.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# the same rules for the OpenAPI document (JSON Schema patterns, so generated valid data obeys them)
+TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+MULTILINE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+@dataclass(frozen=True)
+class NoControl:
+    """The one text rule, as an `Annotated` marker: validates (400 naming the field) and documents
+    itself in the JSON Schema as a pattern, so generated valid data obeys it too."""
+
+    multiline: bool = False
+
+    def check(self, value: str) -> str:
+        if (_CONTROL_BUT_LINES if self.multiline else _CONTROL).search(value):
+            allowed = " other than line breaks and tabs" if self.multiline else ""
+            raise ValueError(f"must not contain control characters{allowed}")
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        found = handler(schema)
+        found["pattern"] = MULTILINE_PATTERN if self.multiline else TEXT_PATTERN
+        return found
+
+
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100), NoControl()]
+Password = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=128), NoControl()]
 Age = Annotated[int, Field(strict=True, ge=0, le=150)]
-Title = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strict=True, max_length=2000)]
+Title = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200), NoControl()]
+Description = Annotated[str, StringConstraints(strict=True, max_length=2000), NoControl(multiline=True)]
 Priority = Literal["low", "medium", "high"]
 Status = Literal["open", "done"]
 
@@ -45,6 +95,13 @@ def _check_email(value: str) -> str:
     return value
 
 
+def email_key(email: str) -> str:
+    """What makes two e-mail addresses the same account: Unicode-normalised (NFKC) and case-folded, so
+    that "Ärger@", "ärger@" and "ÄRGER@" (and "straße@"/"STRASSE@") are one address. NFKC again after
+    folding, since folding can produce characters that normalisation would combine."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).casefold())
+
+
 def _check_due_date(value: str | None) -> str | None:
     if value is None:
         return None
@@ -57,8 +114,38 @@ def _check_due_date(value: str | None) -> str | None:
     return value
 
 
-Email = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_check_email)]
-DueDate = Annotated[str | None, BeforeValidator(_check_due_date)]
+_NOT_IN_EMAIL = "@\\s\\u0000-\\u001f\\u007f-\\u009f"
+EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"  # _EMAIL and the text rule, for the schema
+Email = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, min_length=3, max_length=254),
+    NoControl(),
+    AfterValidator(_check_email),
+    Field(json_schema_extra={"pattern": EMAIL_PATTERN}),
+]
+DueDate = Annotated[
+    str | None,
+    BeforeValidator(_check_due_date),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}, {"type": "null"}]}),
+]
+
+
+def _schema_of_update(*not_null: str) -> Callable[[dict[str, Any]], None]:
+    """An update body's JSON Schema as the validators have it: at least one field, and `not_null`
+    fields absent or a value (the models type them optional only to tell absent from given)."""
+
+    def adjust(schema: dict[str, Any]) -> None:
+        schema["minProperties"] = 1
+        for name in not_null:
+            prop = schema["properties"][name]
+            choices = [c for c in prop.pop("anyOf", []) if c.get("type") != "null"]
+            prop.pop("default", None)
+            if len(choices) == 1:
+                prop.update(choices[0])
+            else:
+                prop["anyOf"] = choices
+
+    return adjust
 
 
 def _require_one(model: BaseModel, fields: tuple[str, ...]) -> None:
@@ -74,6 +161,8 @@ class UserCreate(_Body):
 
 
 class UserUpdate(_Body):
+    model_config = ConfigDict(json_schema_extra=_schema_of_update("name", "email"))
+
     name: Name | None = None
     email: Email | None = None
     age: Age | None = None  # null clears the age
@@ -94,8 +183,8 @@ class UserUpdate(_Body):
 
 
 class SessionCreate(_Body):
-    email: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=254)]
-    password: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+    email: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=254), NoControl()]
+    password: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128), NoControl()]
 
 
 class TodoCreate(_Body):
@@ -106,6 +195,8 @@ class TodoCreate(_Body):
 
 
 class TodoUpdate(_Body):
+    model_config = ConfigDict(json_schema_extra=_schema_of_update("title", "status", "priority"))
+
     title: Title | None = None
     description: Description | None = None  # null removes it
     status: Status | None = None
@@ -136,10 +227,12 @@ def parse_amount(value: Any) -> Decimal:
         raise ValueError("must be a finite number")
     if amount <= 0:
         raise ValueError("must be greater than 0")
-    if amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
-        raise ValueError("must have at most 2 decimal places")
+    # the range before any arithmetic: quantizing 1e27 or 1e1000000 exceeds the decimal context
     if amount > MAX_AMOUNT:
         raise ValueError(f"must be at most {MAX_AMOUNT}")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(CENT, rounding="ROUND_DOWN"):
+        raise ValueError("must have at most 2 decimal places")
     return amount.quantize(CENT)
 
 
@@ -153,12 +246,19 @@ def format_amount(amount: Decimal) -> str:
     return str(Decimal(amount).quantize(CENT))
 
 
-Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
-Currency = Annotated[str, BeforeValidator(check_currency)]
+AMOUNT_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT), "multipleOf": 0.01},
+        {"type": "string", "pattern": "^[0-9]{1,10}(\\.[0-9]{1,2})?$"},
+    ],
+    "description": "> 0, at most 2 decimal places, at most 1000000000; a string keeps it exact",
+}
+Amount = Annotated[Decimal, BeforeValidator(parse_amount), WithJsonSchema(AMOUNT_SCHEMA)]
+Currency = Annotated[str, BeforeValidator(check_currency), WithJsonSchema({"type": "string", "enum": sorted(ISO_4217)})]
 
 
 class OrderItem(_Body):
-    sku: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=64)]
+    sku: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=64), NoControl()]
     quantity: Annotated[int, Field(strict=True, ge=1, le=1000)]
 
 

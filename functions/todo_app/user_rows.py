@@ -45,11 +45,8 @@ def get_active_user(conn: psycopg.Connection, user_id: str) -> UserRow | None:
         return cur.fetchone()
 
 
-def find_login(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
-    """The id and password hash of the active user with that e-mail (any case)."""
+def find_login(conn: psycopg.Connection, email_key: str) -> dict[str, Any] | None:
+    """The id and password hash of the active user whose e-mail has that key (models.email_key)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT id, password_hash FROM users WHERE lower(email) = lower(%s) AND deleted_at IS NULL",
-            (email,),
-        )
+        cur.execute("SELECT id, password_hash FROM users WHERE email_key = %s AND deleted_at IS NULL", (email_key,))
         return cur.fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from e2e_support import LocalRuntime, data_dir, signed_up, unique_email
+from e2e_support import CONTRACT_SUMMARY, LocalRuntime, data_dir, signed_up, unique_email
 
 from client import Client
 
@@ -44,3 +44,11 @@ def user(runtime) -> Client:
 def other(runtime) -> Client:
     """A second logged-in user."""
     return signed_up(runtime)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(CONTRACT_SUMMARY, None)
+    if lines:
+        terminalreporter.section("contract (schemathesis)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -23,12 +23,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import pytest
 
 from client import Client
 from local.account import FAKE_CREDENTIALS
 from local.system import free_port, pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
+CONTRACT_SUMMARY = pytest.StashKey[list[str]]()  # test_contract's counts, for the terminal summary
 VISIBILITY_TIMEOUT = 2
 START_TIMEOUT = 60
 

@@ -61,6 +61,8 @@ def base_env(emulator):
         "POWERTOOLS_SERVICE_NAME": "todo-platform-test",
         "POWERTOOLS_METRICS_NAMESPACE": "TodoPlatformTest",
         "SESSION_TTL_SECONDS": "3600",
+        "LOGIN_MAX_FAILURES": "5",
+        "LOGIN_WINDOW_SECONDS": "900",
         "LOG_LEVEL": "WARNING",
         **{table.env: f"{PREFIX}-{table.key}" for table in catalog.TABLES.values()},
     }

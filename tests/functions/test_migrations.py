@@ -15,9 +15,13 @@ def test_migrate_handler_applies_once(bare_stack):
     with bare_stack.admin() as conn:
         rows = conn.execute("SELECT version, checksum FROM schema_migrations ORDER BY version").fetchall()
         assert rows == [(m.version, m.checksum) for m in migrator.discover()]
-        conn.execute("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'A@x.io', 'a', 'h')")
-        with pytest.raises(Exception, match="users_email_lower_key"):
-            conn.execute("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'a@X.IO', 'b', 'h')")
+        conn.execute(
+            "INSERT INTO users (id, email, email_key, name, password_hash) VALUES (gen_random_uuid(), 'A@x.io', 'a@x.io', 'a', 'h')"
+        )
+        with pytest.raises(Exception, match="users_email_key_key"):
+            conn.execute(
+                "INSERT INTO users (id, email, email_key, name, password_hash) VALUES (gen_random_uuid(), 'a@X.IO', 'a@x.io', 'b', 'h')"
+            )
 
 
 def test_changed_or_missing_applied_migration_is_an_error(bare_stack):
@@ -45,3 +49,17 @@ def test_a_failing_migration_leaves_no_trace(bare_stack):
     assert migrator.migrate(conn, [*migrations, migrator.Migration("9999", "fixed", "CREATE TABLE half_done (id int);")])["applied"] == [
         "9999"
     ]
+
+
+def test_0002_gives_existing_users_their_email_key(bare_stack):
+    """Rows written under 0001 get the key (the closest SQL: lower of the NFKC form); new writes use the application's."""
+    conn, _ = db.connection()
+    [first, *rest] = migrator.discover()
+    migrator.migrate(conn, [first])
+    conn.execute("INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'Ａda@Example.COM', 'a', 'h')")
+    migrator.migrate(conn)
+    assert conn.execute("SELECT email_key FROM users").fetchone()[0] == "ada@example.com"
+    with pytest.raises(Exception, match="users_email_key_key"):
+        conn.execute(
+            "INSERT INTO users (id, email, email_key, name, password_hash) VALUES (gen_random_uuid(), 'xyz', 'ada@example.com', 'b', 'h')"
+        )

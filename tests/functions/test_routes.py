@@ -14,7 +14,7 @@ from todo_app import catalog, http_api
 
 from .conftest import context_for, reply_of
 
-SAMPLE_PARAMETERS = {"userId": "00000000-0000-4000-8000-000000000000", "todoId": "0" * 26, "orderId": "0" * 26}
+SAMPLE_PARAMETERS = {"userId": "00000000-0000-4000-8000-000000000000", "todoId": "0" * 26, "orderId": "0" * 26, "sessionId": "0" * 26}
 
 
 def _sample(route: catalog.Route) -> tuple[str, dict[str, str]]:

@@ -1,22 +1,35 @@
-"""POST /sessions (log in) and DELETE /sessions/current (log out).
+"""Sessions: log in, log out, and the caller's sessions (devices).
 
-Log in: e-mail (case-insensitive) and password checked against PostgreSQL (a user being deleted
-cannot log in); a new random token is returned once, 201 {token, userId, expiresAt (ISO 8601)}, and
+Log in (POST /sessions): throttled per e-mail first (login_throttle: the 6th attempt within the window
+is a 429 `too_many_attempts` with Retry-After, known e-mail or not); then the e-mail (by its
+normalised key, models.email_key) and password are checked against PostgreSQL (a user being deleted
+cannot log in). A new random token is returned once, 201 {token, userId, expiresAt (ISO 8601)}, and
 only its SHA-256 is stored in the sessions table with `expiresAt` (epoch seconds, the TTL attribute)
-SESSION_TTL_SECONDS ahead (required, no default). Wrong e-mail or password: 401 `invalid_credentials`,
-the same answer for both.
-Log out: deletes the session of the presented token; 204.
+SESSION_TTL_SECONDS ahead (required, no default), a random `sessionId` (the public name of the
+session: neither the token nor its hash), `createdAt`, and the client's user agent and source IP.
+Wrong e-mail or password: 401 `invalid_credentials`, the same answer for both; a success resets the
+e-mail's failure count.
+Log out (DELETE /sessions/current): deletes the session of the presented token; 204.
+GET /sessions: the caller's unexpired sessions, newest first: {items: [{sessionId, createdAt,
+expiresAt, userAgent, sourceIp, current}]}. Found through the user index (eventually consistent on
+AWS: a session created a moment ago may be missing for a moment), read back consistently.
+DELETE /sessions/{sessionId}: revokes one of the caller's sessions; 404 for an unknown id or anyone
+else's (the lookup only ever sees the caller's). DELETE /sessions: every session of the caller, the
+presented one included; 204. A revoked token is refused at once (the authorizer reads the table).
 
-Env: SESSIONS_TABLE, SESSION_TTL_SECONDS, DB_*.
+Every response here carries Cache-Control: no-store (http_api adds it to every response).
+
+Env: SESSIONS_TABLE, LOGIN_ATTEMPTS_TABLE, SESSION_TTL_SECONDS, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS, DB_*.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
-from todo_app import aws, db, http_api, settings, user_rows
-from todo_app.models import SessionCreate
+from todo_app import aws, catalog, db, http_api, ids, login_throttle, settings, user_rows
+from todo_app.models import SessionCreate, email_key
 from todo_app.passwords import DUMMY_HASH, verify_password
 from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import iso, now_iso
@@ -24,38 +37,170 @@ from todo_app.tokens import bearer_token, new_token, token_hash
 
 router = http_api.Router("sessions")
 app = router.app
+MAX_USER_AGENT = 256  # characters of the User-Agent kept with a session
 
 
 def session_ttl() -> int:
     return settings.integer("SESSION_TTL_SECONDS", minimum=1)
 
 
+def _table() -> str:
+    return aws.table_name("sessions")
+
+
 @router.operation
 def log_in() -> http_api.HttpResponse:
     body = http_api.parse(app, SessionCreate)
-    row = db.run(lambda conn: user_rows.find_login(conn, body.email))
+    key = email_key(body.email)
+    try:
+        login_throttle.reserve(key)
+    except login_throttle.Throttled as throttled:
+        metrics.add_metric(name="LogInsThrottled", unit=MetricUnit.Count, value=1)
+        raise http_api.ApiError(
+            429,
+            "too_many_attempts",
+            "Too many failed log-ins for this e-mail; try again later",
+            headers={"Retry-After": str(throttled.retry_after)},
+        ) from None
+    row = db.run(lambda conn: user_rows.find_login(conn, key))
     ok = verify_password(body.password, row["password_hash"] if row else DUMMY_HASH)
     if not row or not ok:
         raise http_api.ApiError(401, "invalid_credentials", "The e-mail or the password is wrong")
+    login_throttle.reset(key)
     user_id = str(row["id"])
     token = new_token()
     expires = int(time.time()) + session_ttl()
+    context = app.current_event.raw_event.get("requestContext", {}).get("http", {})
     aws.client("dynamodb").put_item(
-        TableName=aws.table_name("sessions"),
-        Item=aws.to_item({"tokenHash": token_hash(token), "userId": user_id, "expiresAt": expires, "createdAt": now_iso()}),
+        TableName=_table(),
+        Item=aws.to_item(
+            {
+                "tokenHash": token_hash(token),
+                "sessionId": ids.new_id(),
+                "userId": user_id,
+                "expiresAt": expires,
+                "createdAt": now_iso(),
+                "userAgent": str(context.get("userAgent") or "")[:MAX_USER_AGENT],
+                "sourceIp": str(context.get("sourceIp") or ""),
+            }
+        ),
     )
     metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)
     expires_at = iso(datetime.fromtimestamp(expires, tz=UTC))
     return http_api.json_response(201, {"token": token, "userId": user_id, "expiresAt": expires_at})
 
 
-@router.operation
-def log_out() -> http_api.HttpResponse:
-    http_api.caller_id(app)
+def _own_hash() -> str:
     token = bearer_token(http_api.header(app, "authorization"))
     if token is None:
         raise http_api.ApiError(401, "unauthorized", "A valid bearer token is required")
-    aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": token_hash(token)}})
+    return token_hash(token)
+
+
+@router.operation
+def log_out() -> http_api.HttpResponse:
+    http_api.caller_id(app)
+    aws.client("dynamodb").delete_item(TableName=_table(), Key={"tokenHash": {"S": _own_hash()}})
+    return http_api.no_content()
+
+
+def _session_hashes(user_id: str) -> list[str]:
+    """The token hashes of the user's sessions, from the user index (keys only)."""
+    dynamodb, hashes, start = aws.client("dynamodb"), [], None
+    while True:
+        args: dict[str, Any] = {
+            "TableName": _table(),
+            "IndexName": catalog.SESSIONS_BY_USER.name,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = dynamodb.query(**args)
+        hashes += [item["tokenHash"]["S"] for item in page.get("Items", [])]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return hashes
+
+
+def _sessions(user_id: str) -> list[dict[str, Any]]:
+    """The user's live sessions, read consistently (the index may lag behind a revocation)."""
+    dynamodb, table, found = aws.client("dynamodb"), _table(), []
+    hashes = _session_hashes(user_id)
+    for start in range(0, len(hashes), 100):
+        request: dict[str, Any] = {table: {"Keys": [{"tokenHash": {"S": h}} for h in hashes[start : start + 100]], "ConsistentRead": True}}
+        for attempt in range(8):
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            found += [aws.from_item(item) for item in answer.get("Responses", {}).get(table, [])]
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise aws.DependencyUnavailable("dynamodb", "sessions could not be read")
+    now = time.time()
+    return [s for s in found if s.get("userId") == user_id and int(s.get("expiresAt", 0)) >= now]
+
+
+def _session_id(session: dict[str, Any]) -> str:
+    # sessions created before session ids existed are named by a hash of their token hash, in the
+    # shape of the others ("0" and 25 hex digits: a time-ordered id's alphabet)
+    return str(session.get("sessionId") or "0" + token_hash("session:" + str(session["tokenHash"]))[:25].upper())
+
+
+@router.operation
+def list_sessions() -> http_api.HttpResponse:
+    caller, own = http_api.caller_id(app), _own_hash()
+    items = [
+        {
+            "sessionId": _session_id(s),
+            "createdAt": str(s.get("createdAt", "")),
+            "expiresAt": iso(datetime.fromtimestamp(int(s["expiresAt"]), tz=UTC)),
+            "userAgent": str(s.get("userAgent", "")),
+            "sourceIp": str(s.get("sourceIp", "")),
+            "current": s["tokenHash"] == own,
+        }
+        for s in _sessions(caller)
+    ]
+    items.sort(key=lambda item: (item["createdAt"], item["sessionId"]), reverse=True)
+    return http_api.json_response(200, {"items": items})
+
+
+@router.operation
+def revoke_session(sessionId: str) -> http_api.HttpResponse:
+    caller = http_api.caller_id(app)
+    target = next((s for s in _sessions(caller) if _session_id(s) == sessionId), None)
+    if target is None:
+        raise http_api.not_found("session")
+    dynamodb = aws.client("dynamodb")
+    try:
+        dynamodb.delete_item(
+            TableName=_table(),
+            Key={"tokenHash": {"S": str(target["tokenHash"])}},
+            ConditionExpression="userId = :u",
+            ExpressionAttributeValues={":u": {"S": caller}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise http_api.not_found("session") from None
+    return http_api.no_content()
+
+
+@router.operation
+def log_out_everywhere() -> http_api.HttpResponse:
+    caller, own = http_api.caller_id(app), _own_hash()
+    dynamodb, table = aws.client("dynamodb"), _table()
+    # the presented session by its key (the index may not show it yet), then every other one
+    dynamodb.delete_item(TableName=table, Key={"tokenHash": {"S": own}})
+    hashes = [h for h in _session_hashes(caller) if h != own]
+    for start in range(0, len(hashes), 25):
+        request = {table: [{"DeleteRequest": {"Key": {"tokenHash": {"S": h}}}} for h in hashes[start : start + 25]]}
+        for attempt in range(8):
+            request = dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise aws.DependencyUnavailable("dynamodb", "sessions could not be deleted")
     return http_api.no_content()
 
 

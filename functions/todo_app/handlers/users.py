@@ -1,9 +1,11 @@
 """Users: sign-up, list, profile, update, deletion (PostgreSQL; deletion sweeps DynamoDB).
 
 - POST /users (public): 201 user JSON {id, name, email, age, createdAt, updatedAt}; 409
-  `email_taken` (case-insensitive). Safe to repeat after a dropped connection (see create_user).
-- GET /users: keyset pagination over id (UUID order), `limit` 1..100 (default 20), `cursor` the
-  opaque value of the previous page's `nextCursor`; users being deleted are left out.
+  `email_taken` (the same address after Unicode normalisation and case folding: `email_key`).
+  Safe to repeat after a dropped connection (see create_user).
+- GET /users: `{id, name}` only (no one else's e-mail or age); keyset pagination over id (UUID
+  order), `limit` 1..100 (default 20), `cursor` the opaque value of the previous page's `nextCursor`;
+  users being deleted are left out.
 - GET/PUT/DELETE /users/{userId}: the caller only (403 otherwise); 404 when absent or being deleted.
   PUT takes at least one of name, email, age (age null clears it); 409 when the e-mail is taken.
 - DELETE runs steps that a retry of the same request can resume at any point:
@@ -12,7 +14,11 @@
   (2) delete every todo of the user (Query + BatchWriteItem, unprocessed items retried);
   (3) delete the user's other sessions (Query on the user index catalog.SESSIONS_BY_USER + BatchWriteItem);
   (4) DELETE the users row;
-  (5) delete the caller's own session LAST, so that a failure at any earlier step leaves the token
+  (5) write the user's deletion marker in the sessions table (catalog.DELETED_USER_PREFIX + id): from
+      then on the authorizer refuses every token of the user, including one that a log-in racing
+      this deletion wrote behind the sweep (it read the row before the tombstone). The marker lives
+      as long as any such session can (the session lifetime, plus a margin for a slow log-in);
+  (6) delete the caller's own session LAST, so that a failure at any earlier step leaves the token
       valid for the retry. A retry after (4) finds no row and just finishes the sweeps. → 204.
 
 Env: TODOS_TABLE, SESSIONS_TABLE, DB_*.
@@ -28,15 +34,15 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from todo_app import aws, catalog, db, http_api, user_rows
-from todo_app.models import UserCreate, UserUpdate
+from todo_app import aws, catalog, db, http_api, settings, user_rows
+from todo_app.models import UserCreate, UserUpdate, email_key
 from todo_app.passwords import hash_password
 from todo_app.telemetry import MetricUnit, logger, metrics
 from todo_app.tokens import bearer_token, token_hash
 
 router = http_api.Router("users")
 app = router.app
-EMAIL_INDEX = "users_email_lower_key"
+EMAIL_INDEX = "users_email_key_key"
 T = TypeVar("T")
 
 
@@ -68,9 +74,9 @@ def create_user() -> http_api.HttpResponse:
         # sign-up created it (now or in the first attempt); absent: the e-mail belongs to someone else.
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                f"""INSERT INTO users (id, name, email, age, password_hash) VALUES (%s, %s, %s, %s, %s)
+                f"""INSERT INTO users (id, name, email, email_key, age, password_hash) VALUES (%s, %s, %s, %s, %s, %s)
                     ON CONFLICT DO NOTHING RETURNING {user_rows.USER_COLUMNS}""",
-                (user_id, body.name, body.email, body.age, password_hash),
+                (user_id, body.name, body.email, email_key(body.email), body.age, password_hash),
             )
             return cur.fetchone() or user_rows.get_active_user(conn, user_id)
 
@@ -90,12 +96,13 @@ def list_users() -> http_api.HttpResponse:
         raise http_api.bad_request("cursor", "is not a cursor this API returned")
 
     def page(conn: psycopg.Connection) -> list[user_rows.UserRow]:
+        # id and name only: anyone with an account may list users, so nothing private is selected
         with conn.cursor(row_factory=dict_row) as cur:
             if cursor is None:
-                cur.execute(f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
+                cur.execute("SELECT id, name FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
             else:
                 cur.execute(
-                    f"SELECT {user_rows.USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
+                    "SELECT id, name FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
                     (cursor["id"], limit + 1),
                 )
             return cur.fetchall()
@@ -104,7 +111,8 @@ def list_users() -> http_api.HttpResponse:
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = http_api.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
-    return http_api.json_response(200, {"items": [user_rows.user_json(r) for r in rows], "nextCursor": next_cursor})
+    items = [{"id": str(r["id"]), "name": r["name"]} for r in rows]
+    return http_api.json_response(200, {"items": items, "nextCursor": next_cursor})
 
 
 @router.operation
@@ -120,7 +128,9 @@ def get_user(userId: str) -> http_api.HttpResponse:
 def update_user(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     body = http_api.parse(app, UserUpdate)
-    fields = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
+    fields: dict[str, Any] = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
+    if "email" in fields:
+        fields["email_key"] = email_key(fields["email"])
     assignments = ", ".join(f"{name} = %s" for name in fields)
 
     def update(conn: psycopg.Connection) -> user_rows.UserRow | None:
@@ -212,8 +222,20 @@ def delete_user_row(user_id: str) -> None:
     db.run(lambda conn: conn.execute("DELETE FROM users WHERE id = %s AND deleted_at IS NOT NULL", (user_id,)))
 
 
-def delete_own_session(keep_hash: str | None) -> None:
+MARKER_MARGIN_SECONDS = 3600  # far beyond the sessions function's timeout: a log-in never writes later than that
+
+
+def write_deletion_marker(user_id: str) -> None:
     """Step 5."""
+    expires = int(time.time()) + settings.integer("SESSION_TTL_SECONDS", minimum=1) + MARKER_MARGIN_SECONDS
+    aws.client("dynamodb").put_item(
+        TableName=aws.table_name("sessions"),
+        Item={"tokenHash": {"S": catalog.DELETED_USER_PREFIX + user_id}, "expiresAt": {"N": str(expires)}},
+    )
+
+
+def delete_own_session(keep_hash: str | None) -> None:
+    """Step 6."""
     if keep_hash:
         aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": keep_hash}})
 
@@ -227,6 +249,7 @@ def delete_user(userId: str) -> http_api.HttpResponse:
     todos = delete_todos(userId)
     sessions = delete_other_sessions(userId, own_hash)
     delete_user_row(userId)
+    write_deletion_marker(userId)
     delete_own_session(own_hash)
     logger.info("user deleted", extra={"userId": userId, "resumed": not existed, "todos": todos, "sessions": sessions})
     metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=1)

@@ -1,0 +1,105 @@
+"""The local server's HTTP edge, over a real socket: malformed requests get JSON 4xx, never HTML or a 500,
+and a body that never arrives times out instead of holding the connection."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+from test_gateway_inprocess import FakeFunctions
+
+from local.gateway import Gateway, GatewayServer
+
+
+@pytest.fixture
+def server():
+    functions = FakeFunctions(health={"statusCode": 200, "body": "{}"}, users={"statusCode": 201, "body": "{}"})
+    started = GatewayServer(Gateway(functions, log=lambda line: None), "127.0.0.1", 0, log=lambda line: None, body_timeout=1.0)
+    started.start()
+    yield started
+    started.stop()
+
+
+def exchange(server, raw: bytes, timeout: float = 10) -> tuple[int, dict, bytes, float]:
+    """Send raw bytes, read the whole answer (the server closes after an error); (status, headers, body, seconds)."""
+    host, port = server.socket.getsockname()[:2]
+    began = time.monotonic()
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.sendall(raw)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        while len(body) < int(headers.get("content-length", 0)):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return int(lines[0].split()[1]), headers, body, time.monotonic() - began
+
+
+def assert_json_error(status, headers, body, expected):
+    assert status == expected, (status, body)
+    assert headers["content-type"] == "application/json", headers
+    assert set(json.loads(body)) == {"message"}, body
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", 400),
+        (b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}", 400),
+        (b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400),
+        (b"TRACE /health HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+        (b"FROBNICATE /health HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+        (b"GET /" + b"a" * 65536 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"\x16\x03\x01\x02\x00 garbage request line\r\n\r\n", 400),
+    ],
+    ids=["content-length-abc", "content-length-negative", "bad-chunk-size", "trace", "unknown-method", "64k-request-line", "garbage"],
+)
+def test_malformed_requests_get_a_json_4xx(server, raw, expected):
+    assert_json_error(*exchange(server, raw)[:3], expected)
+
+
+def test_a_body_shorter_than_its_content_length_times_out(server):
+    status, headers, body, seconds = exchange(server, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+    assert_json_error(status, headers, body, 408)
+    assert seconds < 5
+
+
+def test_a_trickled_body_times_out_as_a_whole(server):
+    host, port = server.socket.getsockname()[:2]
+    began = time.monotonic()
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        answer = b""
+        for _ in range(40):  # one byte every 0.1 s: each read is quick, the whole body is not
+            try:
+                conn.sendall(b" ")
+            except OSError:
+                break
+            conn.settimeout(0.1)
+            try:
+                answer += conn.recv(65536)
+            except TimeoutError:
+                continue
+            if answer:
+                break
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert time.monotonic() - began < 3
+
+
+def test_well_formed_requests_still_work(server):
+    status, _, body, _ = exchange(server, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (status, body) == (200, b"{}")
+    status, _, body, _ = exchange(
+        server, b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    )
+    assert status == 201

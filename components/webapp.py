@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = ROOT / "web"
 INDEX = "index.html"
 CONFIG = "config.json"  # generated from the API's URL, never a file in web/
+API_DOCUMENT = "openapi.json"  # the API's OpenAPI document (the repository's, generated from the catalog), shipped beside the app
 
 # A file type not listed here is refused: under `nosniff` a wrong type breaks the page.
 CONTENT_TYPES = {
@@ -132,8 +133,8 @@ def content_type(key: str) -> str:
     return CONTENT_TYPES[suffix]
 
 
-def site_files(root: Path = WEB_DIR) -> list[SiteFile]:
-    """Every file of the app, sorted by key; hidden files are not part of it."""
+def site_files(root: Path = WEB_DIR, api_document: Path | None = ROOT / API_DOCUMENT) -> list[SiteFile]:
+    """Every file of the app, sorted by key, and the API's OpenAPI document; hidden files are not part of it."""
     if not (root / INDEX).is_file():
         raise ValueError(f"{root} has no {INDEX}")
     files = []
@@ -144,7 +145,9 @@ def site_files(root: Path = WEB_DIR) -> list[SiteFile]:
         if key == CONFIG:
             raise ValueError(f"{root / CONFIG} must not exist: {CONFIG} is generated from the API's URL")
         files.append(SiteFile(key, path, content_type(key), cache_control(key)))
-    return files
+    if api_document is not None:
+        files.append(SiteFile(API_DOCUMENT, api_document, content_type(API_DOCUMENT), cache_control(API_DOCUMENT)))
+    return sorted(files, key=lambda f: f.key)
 
 
 def origin_of(url: str) -> str:

@@ -43,7 +43,8 @@ class WebServer(ThreadingHTTPServer):
         self.host = host
         self.root = (root or webapp.WEB_DIR).resolve()
         self.log = log
-        webapp.site_files(self.root)  # refuse to start on a web/ the stack could not deploy
+        # refuse to start on a web/ the stack could not deploy; serve what it would upload
+        self._files = {f.key: f.path for f in webapp.site_files(self.root)}
         self.security_headers = webapp.security_headers([webapp.origin_of(api_url)])
         super().__init__((host, port), _Handler)
         self._thread: threading.Thread | None = None
@@ -68,8 +69,8 @@ class WebServer(ThreadingHTTPServer):
             return webapp.config_json(self.api_url).encode()
         if not key or any(part.startswith(".") or part == "" for part in key.split("/")):
             return None
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
+        path = self._files.get(key) or (self.root / key).resolve()
+        if not (key in self._files or path.is_relative_to(self.root)) or not path.is_file():
             return None
         try:
             webapp.content_type(key)

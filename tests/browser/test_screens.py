@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from e2e_support import LocalRuntime, signed_up
 from playwright.sync_api import Page, Route, expect
 
-from client import Client
+from client import ApiError, Client
 from tests.browser.watch import Watched
 
 
@@ -140,8 +141,19 @@ def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: 
     browser.assert_clean()
 
 
-def test_the_devices_screen_is_hidden_while_the_api_has_no_sessions_route(browser: Watched, site: LocalRuntime) -> None:
-    page = log_in(browser, signed_up(site))
+def test_the_devices_screen_is_hidden_when_the_api_has_no_sessions_route(browser: Watched, site: LocalRuntime) -> None:
+    """An API without the sessions routes (an older deployment) answers GET /sessions as API Gateway does: 404."""
+    page = browser.page
+
+    def no_route(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()  # preflights: the local gateway's real answers
+            return
+        cors = {"access-control-allow-origin": browser.web}
+        route.fulfill(status=404, headers=cors, content_type="application/json", body=json.dumps({"message": "Not Found"}))
+
+    page.route(re.compile(re.escape(browser.api) + r"/sessions$"), no_route)
+    log_in(browser, signed_up(site))
     expect(page.get_by_role("link", name="Report")).to_be_visible()
     page.wait_for_load_state("networkidle")  # the GET /sessions probe has answered (404)
     expect(page.get_by_role("link", name="Devices")).to_have_count(0)
@@ -150,53 +162,26 @@ def test_the_devices_screen_is_hidden_while_the_api_has_no_sessions_route(browse
     browser.assert_clean()
 
 
-def test_the_devices_screen_appears_once_the_api_answers_get_sessions(browser: Watched, site: LocalRuntime) -> None:
-    """The sessions routes are not in the API yet: this stands them in with Playwright, as the API describes them."""
-    page = browser.page
-    calls: list[str] = []
-
-    def sessions(route: Route) -> None:
-        request = route.request
-        cors = {"access-control-allow-origin": browser.web}
-        if request.method in ("OPTIONS", "POST"):
-            route.continue_()  # preflights and logging in: the local gateway's real answers
-            return
-        calls.append(f"{request.method} {request.url.removeprefix(browser.api)}")
-        if request.method == "GET":
-            body = [
-                {
-                    "sessionId": "s-1",
-                    "createdAt": "2026-01-02T10:00:00Z",
-                    "expiresAt": "2026-01-03T10:00:00Z",
-                    "userAgent": "Firefox on Linux",
-                    "sourceIp": "198.51.100.7",
-                    "current": False,
-                },
-                {
-                    "sessionId": "s-2",
-                    "createdAt": "2026-01-02T11:00:00Z",
-                    "expiresAt": "2026-01-03T11:00:00Z",
-                    "userAgent": "This browser",
-                    "sourceIp": "127.0.0.1",
-                    "current": True,
-                },
-            ]
-            route.fulfill(status=200, headers=cors, content_type="application/json", body=json.dumps(body))
-        else:
-            route.fulfill(status=204, headers=cors)
-
-    page.route(re.compile(re.escape(browser.api) + r"/sessions(/s-\d)?$"), sessions)
-    log_in(browser, signed_up(site))
+def test_the_devices_screen_lists_my_sessions_and_signs_them_out(browser: Watched, site: LocalRuntime) -> None:
+    """Against the real sessions routes: another device's session is listed and revoked at once, then every session."""
+    user = signed_up(site)  # the client's own session: "another device" for the browser
+    page = log_in(browser, user)
     page.get_by_role("link", name="Devices").click()
     expect(page.get_by_role("heading", name="Devices")).to_be_visible()
-    expect(page.get_by_role("listitem").filter(has_text="This browser").get_by_text("This device", exact=True)).to_be_visible()
+    devices = page.get_by_role("list", name="My sessions").get_by_role("listitem")
+    expect(devices).to_have_count(2)
+    expect(devices.get_by_text("This device", exact=True)).to_have_count(1)
     browser.shot("09-devices")
-    with page.expect_response(lambda response: response.request.method == "DELETE" and response.url.endswith("/sessions/s-1")):
-        page.get_by_role("button", name="Sign out this device: Firefox on Linux").click()
+    other = devices.filter(has_not=page.get_by_text("This device", exact=True))
+    with page.expect_response(lambda response: response.request.method == "DELETE" and "/sessions/" in response.url):
+        other.get_by_role("button").click()
+    expect(devices).to_have_count(1)
+    with pytest.raises(ApiError) as refused:  # the revoked token is refused at once
+        user.list_sessions()
+    assert refused.value.status == 403
     page.get_by_role("button", name="Sign out everywhere").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("You have signed out everywhere.")
-    assert "DELETE /sessions/s-1" in calls and "DELETE /sessions" in calls
     browser.assert_clean()
 
 

@@ -310,9 +310,9 @@ def _equal(actual, expected):
 
 def test_the_site_refuses_files_it_cannot_serve_correctly(tmp_path):
     (tmp_path / "index.html").write_text("<html><head></head></html>")
-    assert [f.key for f in webapp.site_files(tmp_path)] == ["index.html"]
+    assert [f.key for f in webapp.site_files(tmp_path)] == ["index.html", "openapi.json"]  # the API's document ships with the app
     (tmp_path / ".hidden").write_text("not part of the site")
-    assert [f.key for f in webapp.site_files(tmp_path)] == ["index.html"]
+    assert [f.key for f in webapp.site_files(tmp_path, api_document=None)] == ["index.html"]
     (tmp_path / "notes.md").write_text("# no content type for this")
     with pytest.raises(ValueError, match=r"web/notes\.md: no content type for \.md"):
         webapp.site_files(tmp_path)

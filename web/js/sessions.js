@@ -5,7 +5,7 @@ import { api, endSession, SessionEnded } from "./app.js";
 import { formatTime, h } from "./dom.js";
 
 export async function sessionsView(screen) {
-  const list = h("ul", { class: "sessions" });
+  const list = h("ul", { class: "sessions", "aria-label": "My sessions" });
   const problem = h("p", { class: "form-error", role: "alert", hidden: true });
   const everywhere = h("button", { type: "button", class: "danger" }, "Sign out everywhere");
 

@@ -74,6 +74,19 @@ class SessionOut(Model):
     expiresAt: datetime
 
 
+class Device(Model):
+    sessionId: str
+    createdAt: datetime
+    expiresAt: datetime
+    userAgent: str
+    sourceIp: str
+    current: bool
+
+
+class DevicePage(Model):
+    items: list[Device]
+
+
 class TodoIn(Model):
     title: str = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=5000)
@@ -185,6 +198,21 @@ def login(body: Login) -> SessionOut:
 
 @endpoint("DELETE /sessions/current", status_code=204)
 def logout(user: Caller) -> None:
+    return None
+
+
+@endpoint("GET /sessions", response_model=DevicePage)
+def list_sessions(user: Caller) -> DevicePage:
+    return DevicePage(items=[])
+
+
+@endpoint("DELETE /sessions/{sessionId}", status_code=204)
+def revoke_session(sessionId: str, user: Caller) -> None:
+    return None
+
+
+@endpoint("DELETE /sessions", status_code=204)
+def log_out_everywhere(user: Caller) -> None:
     return None
 
 

@@ -31,10 +31,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +42,7 @@ from todo_app.catalog import AUTH_HEADER
 from .containers import FunctionError, Invoker
 from .cors import CorsRules
 from .events import authorizer_event, http_event, match_route, new_request_id
+from .system import BackgroundServer
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
@@ -318,10 +318,9 @@ def _number(raw: str | bytes, base: int) -> int:
     return int(text, base)
 
 
-class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class GatewayServer(BackgroundServer):
     request_queue_size = 128
+    thread_name = "gateway"
 
     def __init__(
         self, gateway: Gateway, host: str, port: int, log: Callable[[str], None] = print, body_timeout: float = BODY_TIMEOUT
@@ -329,19 +328,3 @@ class GatewayServer(ThreadingHTTPServer):
         self.gateway, self.log = gateway, log
         self.body_timeout = body_timeout  # seconds for a whole request body to arrive
         super().__init__((host, port), _Handler)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.socket.getsockname()[:2]  # the bound address: a port 0 is resolved
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(5)
-        self.server_close()

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,14 +28,14 @@ from components import webapp
 
 from .cors import CorsRules
 from .gateway import GatewayServer
+from .system import BackgroundServer
 
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
 MIN_COMPRESS_BYTES = 1000  # CloudFront compresses from 1,000 bytes on
 
 
-class WebServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class WebServer(BackgroundServer):
+    thread_name = "web"
 
     def __init__(self, api_url: str, host: str, port: int, log: Callable[[str], None] = print, root: Path | None = None) -> None:
         self.api_url = api_url
@@ -47,21 +46,6 @@ class WebServer(ThreadingHTTPServer):
         self._files = {f.key: f.path for f in webapp.site_files(self.root)}
         self.security_headers = webapp.security_headers([webapp.origin_of(api_url)])
         super().__init__((host, port), _Handler)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.server_address[1]}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="web", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(5)
-        self.server_close()
 
     def content(self, key: str) -> bytes | None:
         """The bytes served for an object key, None when there is no such file."""

@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from todo_app import aws, catalog, db, http_api, ids, login_throttle, settings, user_rows
+from todo_app import aws, db, http_api, ids, login_throttle, session_items, settings, user_rows
 from todo_app.models import SessionCreate, email_key
 from todo_app.passwords import DUMMY_HASH, verify_password
 from todo_app.telemetry import MetricUnit, metrics
@@ -104,29 +104,10 @@ def log_out() -> http_api.HttpResponse:
     return http_api.no_content()
 
 
-def _session_hashes(user_id: str) -> list[str]:
-    """The token hashes of the user's sessions, from the user index (keys only)."""
-    dynamodb, hashes, start = aws.client("dynamodb"), [], None
-    while True:
-        args: dict[str, Any] = {
-            "TableName": _table(),
-            "IndexName": catalog.SESSIONS_BY_USER.name,
-            "KeyConditionExpression": "userId = :u",
-            "ExpressionAttributeValues": {":u": {"S": user_id}},
-        }
-        if start:
-            args["ExclusiveStartKey"] = start
-        page = dynamodb.query(**args)
-        hashes += [item["tokenHash"]["S"] for item in page.get("Items", [])]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return hashes
-
-
 def _sessions(user_id: str) -> list[dict[str, Any]]:
     """The user's live sessions, read consistently (the index may lag behind a revocation)."""
     dynamodb, table, found = aws.client("dynamodb"), _table(), []
-    hashes = _session_hashes(user_id)
+    hashes = session_items.user_session_hashes(user_id)
     for start in range(0, len(hashes), 100):
         request: dict[str, Any] = {table: {"Keys": [{"tokenHash": {"S": h}} for h in hashes[start : start + 100]], "ConsistentRead": True}}
         for attempt in range(8):
@@ -191,7 +172,7 @@ def log_out_everywhere() -> http_api.HttpResponse:
     dynamodb, table = aws.client("dynamodb"), _table()
     # the presented session by its key (the index may not show it yet), then every other one
     dynamodb.delete_item(TableName=table, Key={"tokenHash": {"S": own}})
-    hashes = [h for h in _session_hashes(caller) if h != own]
+    hashes = [h for h in session_items.user_session_hashes(caller) if h != own]
     for start in range(0, len(hashes), 25):
         request = {table: [{"DeleteRequest": {"Key": {"tokenHash": {"S": h}}}} for h in hashes[start : start + 25]]}
         for attempt in range(8):

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from todo_app import aws, catalog, db, http_api, settings, user_rows
+from todo_app import aws, catalog, db, http_api, session_items, settings, user_rows
 from todo_app.models import UserCreate, UserUpdate, email_key
 from todo_app.passwords import hash_password
 from todo_app.telemetry import MetricUnit, logger, metrics
@@ -198,23 +198,9 @@ def delete_todos(user_id: str) -> int:
 
 def delete_other_sessions(user_id: str, keep_hash: str | None) -> int:
     """Step 3: the user's sessions except the caller's own (deleted last, step 5)."""
-    dynamodb, table, deleted, start = aws.client("dynamodb"), aws.table_name("sessions"), 0, None
-    while True:
-        args = {
-            "TableName": table,
-            "IndexName": catalog.SESSIONS_BY_USER.name,
-            "KeyConditionExpression": "userId = :u",
-            "ExpressionAttributeValues": {":u": {"S": user_id}},
-        }
-        if start:
-            args["ExclusiveStartKey"] = start
-        page = dynamodb.query(**args)
-        keys = [{"tokenHash": item["tokenHash"]} for item in page.get("Items", []) if item["tokenHash"]["S"] != keep_hash]
-        _batch_delete(table, keys)
-        deleted += len(keys)
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return deleted
+    keys = [{"tokenHash": {"S": h}} for h in session_items.user_session_hashes(user_id) if h != keep_hash]
+    _batch_delete(aws.table_name("sessions"), keys)
+    return len(keys)
 
 
 def delete_user_row(user_id: str) -> None:

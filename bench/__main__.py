@@ -30,8 +30,8 @@ SECTIONS = [
     ("worker", "4. Worker throughput (in-process, emulator)"),
     ("infra", "5. Infrastructure under Pulumi mocks"),
     ("package", "6. Package size"),
-    ("cost", "7. Monthly cost (prices as published, may have changed)"),
-    ("web", "8. Web app (local runtime, headless Chromium)"),
+    ("web", "7. Web app (local runtime, headless Chromium)"),
+    ("cost", "8. Monthly cost (prices as published, may have changed)"),
 ]
 
 

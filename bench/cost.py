@@ -1,7 +1,9 @@
-"""7. Monthly cost per stack: the variable cost of 1M requests (a stated request mix) at the MEASURED
-durations (benchmarks 2 and 4) and each stack's memory, plus the fixed monthly cost of what the stack
-creates (its bill of materials from benchmark 5, evaluated under the infra tests' mocks). Every price
-comes from bench/prices.json, which cites its source page; prices are as published and may have changed.
+"""8. Monthly cost per stack: the variable cost of 1M requests (a stated request mix) at the MEASURED
+durations (benchmarks 2 and 4: each function's own time, scaled by Lambda's CPU share at its memory, plus
+its wait on AWS at the services' round trips) and each function's memory, plus the fixed monthly cost of
+what the stack creates (its bill of materials from benchmark 5, evaluated under the infra tests' mocks),
+and the web app's cost per 100,000 visits (benchmark 7's first load). Every price comes from
+bench/prices.json, which cites its source page; prices are as published and may have changed.
 Compared with a reference estimate of $5.45 per 1M requests (its assumptions are in prices.json).
 """
 
@@ -16,18 +18,11 @@ from typing import Any
 
 from components.api import ACCESS_LOG_FORMAT
 from components.config import StackConfig
-from todo_app.catalog import TABLES
+from todo_app.catalog import ROUTES, TABLES
 
 from .core import NotAvailable, Section
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
-# what other parts of the system add to the bill once they exist in the stack (prices already in prices.json)
-PENDING = {
-    "web app: CloudFront + S3": ("cloudfront_https_requests", "cloudfront_data_transfer_gb", "s3_standard_gb_month", "s3_get_requests"),
-    "canary deployments: CodeDeploy": ("codedeploy_lambda_deployment",),
-    "SnapStart: snapshot cache + restores": ("lambda_snapstart_cache_gb_second", "lambda_snapstart_restore_gb"),
-    "provisioned concurrency": ("lambda_provisioned_gb_second_arm64", "lambda_provisioned_duration_gb_second_arm64"),
-}
 # staging traces every request (its sampling rule's rate is 100%), which costs it about $5 a month more
 GOALS = {"staging": 3.00, "production": 2.00}
 
@@ -106,65 +101,86 @@ def access_log_bytes() -> float:
     return float(len(line))
 
 
+def billed_gb_seconds(profile: dict[str, Any], memory_mb: float, mb_per_vcpu: float) -> float:
+    """One invocation's GB-seconds: its own time scaled by Lambda's CPU share at `memory_mb` (one vCPU at
+    `mb_per_vcpu`), plus its wait on AWS, billed rounded up to 1 ms."""
+    ms = math.ceil(profile["own_ms"] * max(1.0, mb_per_vcpu / memory_mb) + profile["io_ms"])
+    return ms / 1000 * memory_mb / 1024
+
+
+def web_visits(P: dict[str, Any], A: dict[str, Any], web: dict[str, Any] | None) -> tuple[float | None, str]:
+    """(cost of `web_visits` visits, note): every visit asks CloudFront for the first load's files (no-cache
+    documents and 60 s assets are revalidated), which CloudFront fetches from S3, and transfers its bytes."""
+    if not web:
+        return None, "needs the measured first load of benchmark 7 (web)"
+    visits, files, kb = A["web_visits"], web["files"], web["transferred_kb"]
+    requests = visits * files
+    transfer_gb = visits * kb * 1000 / 1e9
+    cost = requests / 1e4 * P["cloudfront_https_requests"] + transfer_gb * P["cloudfront_data_transfer_gb"]
+    cost += requests / 1e3 * P["s3_get_requests"]
+    return cost, f"{files} files, {kb:.1f} KB a visit: {requests:,.0f} CloudFront requests and S3 GETs, {transfer_gb:.2f} GB out"
+
+
 def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
     table = load_prices()
     P = {k: v["usd"] for k, v in table["prices"].items()}
     A = table["assumptions"]
     hours = table["hours_per_month"]
-    mix, bom = shared.get("mix"), shared.get("bom")
-    if not mix:
-        raise NotAvailable("needs the measured route durations of benchmark 2 (warm)")
+    mix, bom, auth = shared.get("mix"), shared.get("bom"), shared.get("authorizer")
+    if not mix or not auth:
+        raise NotAvailable("needs the measured route and authorizer durations of benchmark 2 (warm)")
     if not bom:
         raise NotAvailable("needs the stacks' bill of materials from benchmark 5 (infra)")
-    missing = [route for route in A["request_mix"] if route not in mix or "na" in mix[route]]
+    missing = [route for route in [*A["request_mix"], "authorizer"] if "na" in {**mix, "authorizer": auth}.get(route, {"na": ""})]
     if missing:
         raise NotAvailable(f"no measured duration for {', '.join(missing)}")
-    auth_ms = shared["durations_ms"]["authorizer"]
     worker_ms = shared.get("worker_ms", {}).get("batch10")
     if worker_ms is None:
         raise NotAvailable("needs the measured worker batch duration of benchmark 4 (worker)")
     n = A["requests_per_month"]
     seconds = hours * 3600
-    log_levels = shared.get("log_by_level", {})
+    mb_per_vcpu = A["lambda_mb_per_vcpu"]
     overhead = A["log_event_overhead_bytes"]
+    function_of = {r.route_key: r.function for r in ROUTES}
     results = {}
     for stack in ("staging", "production"):
         config = StackConfig.from_files(stack)
         b = bom[stack]
         arch = config.architecture
         gbs_price = P[f"lambda_gb_second_{arch}"]
-        api_gb, worker_gb = config.api_memory_mb / 1024, config.worker_memory_mb / 1024
+        memory = {name.removesuffix("-function"): float(f["memory"]) for name, f in b["functions"].items()}
         provisioned = config.provisioned
         app_level, system_level = config.lambda_application_log_level, config.lambda_system_log_level
         v: dict[str, float] = {}
         invocations = gb_seconds = rru = wru = log_bytes = sqs_requests = 0.0
         orders = 0.0
         logs = {"application": 0.0, "platform": 0.0, "access": 0.0}
-        route_platform = platform_bytes(system_level, config.api_memory_mb, traced=True)
-        auth_platform = platform_bytes(system_level, config.api_memory_mb, traced=config.authorizer_tracing == "Active")
-        auth_app = kept_log_bytes(log_levels.get("authorizer", {}), app_level, overhead)
+        auth_gbs = billed_gb_seconds(auth, memory["authorizer"], mb_per_vcpu)
+        auth_rru, _ = dynamo_units(auth["aws_calls"])
+        auth_platform = platform_bytes(system_level, int(memory["authorizer"]), traced=config.authorizer_tracing == "Active")
+        auth_app = kept_log_bytes(auth.get("log_by_level", {}), app_level, overhead)
         access = access_log_bytes() + overhead
         for route, share in A["request_mix"].items():
             count = n * share
-            m = mix[route]
+            m, function = mix[route], function_of[route]
             # the route's function and the authorizer (TTL 0: one authorizer run per protected request)
             invocations += 2 * count
-            gb_seconds += count * (math.ceil(m["median_ms"]) / 1000 * api_gb + math.ceil(auth_ms) / 1000 * api_gb)
+            gb_seconds += count * (billed_gb_seconds(m, memory[function], mb_per_vcpu) + auth_gbs)
             r, w = dynamo_units(m["aws_calls"])
-            rru += count * (r + 1.0)  # + the authorizer's consistent GetItem on sessions
+            rru += count * (r + auth_rru)
             wru += count * w
             sqs_requests += count * sum(1 for c in m["aws_calls"] if c.startswith("sqs:"))
             logs["application"] += count * (kept_log_bytes(m.get("log_by_level", {}), app_level, overhead) + auth_app)
-            logs["platform"] += count * (route_platform + auth_platform)
+            logs["platform"] += count * (platform_bytes(system_level, int(memory[function]), traced=True) + auth_platform)
             logs["access"] += count * access
             if route == "POST /orders":
                 orders += count
         batches = orders / config.worker_batch_size
         invocations += batches
-        gb_seconds += batches * math.ceil(worker_ms) / 1000 * worker_gb
+        gb_seconds += batches * math.ceil(worker_ms) / 1000 * memory["worker"] / 1024
         wru += orders * 1  # one conditional PutItem per order (orders table, no GSI)
         sqs_requests += batches * 2  # ReceiveMessage + DeleteMessageBatch per batch
-        logs["platform"] += batches * platform_bytes(system_level, config.worker_memory_mb, traced=True)
+        logs["platform"] += batches * platform_bytes(system_level, int(memory["worker"]), traced=True)
         log_bytes = sum(logs.values())
         # X-Ray: the invocations of Active functions meet the stack's sampling rule, which records `reservoir`
         # a second and `rate` of the rest; PassThrough functions are traced only when a caller sampled the
@@ -214,6 +230,23 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             # does the minimum carry the load? average units per second at 1M requests a month
             v_note = f"average load {rru / (hours * 3600):.2f} RCU/s, {wru / (hours * 3600):.2f} WCU/s: within the minimum"
         f["SQS idle long-polling (event source mapping)"] = A["sqs_idle_pollers"] * 3 * 60 * hours / 1e6 * P["sqs_request"]
+        snap_gb = sum(memory[name.removesuffix("-function")] / 1024 for name, fn in b["functions"].items() if fn.get("snap_start"))
+        if snap_gb:
+            # the live version, and each superseded one until Lambda drops a snapshot not invoked for 14 days
+            versions = 1 + A["deployments_per_month"] * 14 / (hours / 24)
+            lifetime = A["environment_lifetime_hours"]
+            f[f"SnapStart snapshot cache ({snap_gb:.0f} GB x {versions:.1f} versions)"] = (
+                snap_gb * versions * seconds * P["lambda_snapstart_cache_gb_second"]
+            )
+            f[f"SnapStart restores (an environment every {lifetime} h)"] = snap_gb * hours / lifetime * P["lambda_snapstart_restore_gb"]
+        for pc in b.get("provisioned_concurrency", []):
+            gb = memory[pc["name"].removesuffix("-live")] / 1024 * pc["executions"]
+            f[f"provisioned concurrency {pc['name']} ({pc['executions']})"] = gb * seconds * P[f"lambda_provisioned_gb_second_{arch}"]
+        if b.get("deployment_groups"):
+            deployments = b["deployment_groups"] * A["deployments_per_month"]
+            f[f"CodeDeploy ({deployments} deployments to Lambda)"] = deployments * P["codedeploy_lambda_deployment"]
+        if b.get("web_objects"):
+            f[f"web app in S3 ({b['web_objects']} objects, < 1 MB)"] = P["s3_standard_gb_month"] * 0.001
         variable, fixed = sum(v.values()), sum(f.values())
         results[stack] = {
             "variable": {k: round(x, 4) for k, x in v.items()},
@@ -265,8 +298,14 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         )
         if provisioned:
             section.notes.append(f"{stack}: DynamoDB is provisioned, so its request units cost nothing extra ({v_note})")
-    for item, prices in PENDING.items():
-        section.add(item, None, "$", na="until it lands: " + ", ".join(prices))
+    web_cost, web_note = web_visits(P, A, shared.get("web"))
+    section.add(
+        f"web app: {A['web_visits']:,} visits (CloudFront + S3)",
+        web_cost,
+        "$",
+        na="" if web_cost is not None else web_note,
+        note=web_note if web_cost is not None else "",
+    )
     reference = table["reference_estimate"]
     recomputed = (
         P["rest_api_request"]
@@ -290,8 +329,8 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         "assumed_date": table["assumed_date"],
         "region": table["region"],
         "request_mix": A["request_mix"],
-        "durations_ms": {r: mix[r]["median_ms"] for r in A["request_mix"]},
-        "authorizer_ms": auth_ms,
+        "durations_ms": {r: {k: mix[r][k] for k in ("own_ms", "io_ms")} for r in A["request_mix"]},
+        "authorizer_ms": {k: auth[k] for k in ("own_ms", "io_ms")},
         "worker_batch_ms": worker_ms,
         "reference_estimate_recomputed": round(recomputed, 2),
     }
@@ -299,4 +338,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         f"prices: bench/prices.json, us-east-1, as published (assumed {table['assumed_date']}), may have changed; free tiers ignored"
     )
     section.notes.append("request mix: " + ", ".join(f"{r} {s:.0%}" for r, s in A["request_mix"].items()))
-    section.notes.append("durations: medians measured in benchmarks 2 and 4 on this machine, billed rounded up to 1 ms")
+    section.notes.append(
+        f"durations: own time measured in benchmark 2 on this machine x max(1, {mb_per_vcpu}/memory MB) (Lambda's CPU share) "
+        "+ the wait on AWS at the services' round trips (prices.json), billed rounded up to 1 ms; the worker's batch as measured (4)"
+    )

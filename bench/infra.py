@@ -83,6 +83,7 @@ def bill_of_materials(evaluation: Any) -> dict[str, Any]:
             "memory": f.inputs.get("memorySize"),
             "architectures": f.inputs.get("architectures"),
             "tracing": (f.inputs.get("tracingConfig") or {}).get("mode"),
+            "snap_start": bool(f.inputs.get("snapStart")),
         }
         for f in evaluation.of_type("aws:lambda/function:Function")
     }
@@ -133,6 +134,13 @@ def bill_of_materials(evaluation: Any) -> dict[str, Any]:
         ),
         "authorizer_ttl": [a.get("authorizerResultTtlInSeconds") for a in authorizers],
         "log_groups": by_type.get("aws:cloudwatch/logGroup:LogGroup", 0),
+        "provisioned_concurrency": [
+            {"name": p.name, "executions": p.inputs.get("provisionedConcurrentExecutions")}
+            for p in evaluation.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+        ],
+        "deployment_groups": by_type.get("aws:codedeploy/deploymentGroup:DeploymentGroup", 0),
+        "distributions": by_type.get("aws:cloudfront/distribution:Distribution", 0),
+        "web_objects": by_type.get("aws:s3/bucketObjectv2:BucketObjectv2", 0),
     }
 
 

@@ -1,4 +1,4 @@
-"""8. The web app on the local runtime, in Debian's headless Chromium (the browser tests' launcher and flags):
+"""7. The web app on the local runtime, in Debian's headless Chromium (the browser tests' launcher and flags):
 
 - the time from opening the site to the todo list visible after logging in: from the navigation's start
   to the frame that draws the log-in form, plus from the click on "Log in" to the frame that draws the
@@ -77,6 +77,7 @@ def run(section: Section, world: Any, quick: bool, shared: dict) -> None:
         f"load average after the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the log-in's scrypt and the browser share them)"
     )
     section.data.update({"runs": samples, "files": files})
+    shared["web"] = {"files": median(s["web_requests"] for s in samples), "transferred_kb": sent_kb}
 
 
 # Runs in the page before its own scripts: notes (performance.now(), ms since the navigation started) the
@@ -121,4 +122,5 @@ def first_visit(executable: str, web: str, email: str) -> dict[str, Any]:
             "sent_bytes": sent,
             "raw_bytes": raw,
             "files": sorted(r.url.removeprefix(web) or "/" for r in first_load),
+            "web_requests": sum(1 for r in responses if r.url.startswith(web)),  # config.json and the icon too
         }

@@ -68,7 +68,7 @@ def log_in() -> http_api.HttpResponse:
         raise http_api.ApiError(401, "invalid_credentials", "The e-mail or the password is wrong")
     login_throttle.reset(key)
     user_id = str(row["id"])
-    token = new_token()
+    token = new_token(user_id)
     expires = int(time.time()) + session_ttl()
     context = app.current_event.raw_event.get("requestContext", {}).get("http", {})
     aws.client("dynamodb").put_item(

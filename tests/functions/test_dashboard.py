@@ -1,8 +1,18 @@
 from datetime import date, timedelta
 
 
-def test_dashboard_summarises_the_user(api, stack):
+import pytest
+
+
+@pytest.mark.parametrize("page_size", [None, 2], ids=["one page", "pages of 2"])
+def test_dashboard_summarises_the_user(api, stack, monkeypatch, page_size):
+    from todo_app.handlers import dashboard
+
     from .test_orders import deliver
+
+    if page_size:  # every count must follow LastEvaluatedKey to the end
+        pages = dashboard._pages
+        monkeypatch.setattr(dashboard, "_pages", lambda **args: pages(Limit=page_size, **args))
 
     ada, token = api.user_with_token("ada@example.com")
     path = f"/users/{ada['id']}/todos"

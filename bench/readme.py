@@ -51,6 +51,10 @@ def _money(row: dict[str, Any]) -> str:
     return f"${row['value']:.2f}"
 
 
+def _maybe(value: float | None) -> str:
+    return "–" if value is None else f"${value:.2f}"
+
+
 def goals_table(results: dict[str, Any]) -> str:
     """Markdown: each goal of the cost and speed work with its figure before, now, and whether it is met."""
     lines = ["| figure | before | now | goal | met |", "| --- | ---: | ---: | --- | --- |"]
@@ -86,11 +90,17 @@ def cost_table(results: dict[str, Any]) -> str:
     items: list[str] = []
     for stack in STACKS:
         items += [k for k in stacks[stack]["variable"] if k not in items]
-    lines = ["| 1M requests a month | staging | production |", "| --- | ---: | ---: |"]
+    lines = ["| variable, for 1M requests a month | staging | production |", "| --- | ---: | ---: |"]
     for item in items:
         lines.append(f"| {item} | " + " | ".join(f"${stacks[s]['variable'].get(item, 0.0):.2f}" for s in STACKS) + " |")
     lines.append("| **variable total** | " + " | ".join(f"**${stacks[s]['variable_total']:.2f}**" for s in STACKS) + " |")
-    lines.append("| fixed monthly cost | " + " | ".join(f"${stacks[s]['fixed_total']:.2f}" for s in STACKS) + " |")
+    fixed = sorted({k for s in STACKS for k in stacks[s]["fixed"]}, key=lambda k: -max(stacks[s]["fixed"].get(k, 0.0) for s in STACKS))
+    lines.append("| **fixed, a month** | | |")
+    for item in fixed:
+        lines.append(f"| {item} | " + " | ".join(_maybe(stacks[s]["fixed"].get(item)) for s in STACKS) + " |")
+    lines.append("| **fixed total** | " + " | ".join(f"**${stacks[s]['fixed_total']:.2f}**" for s in STACKS) + " |")
+    web = _row(results, "cost", "web app:")
+    lines.append(f"| {web['name']} | {_money(web) if web['value'] is not None else 'n/a'} (either stack) | |")
     lines.append(
         "| X-Ray sampling (rule; authorizer) | "
         + " | ".join(

@@ -20,7 +20,7 @@ from components.api import ACCESS_LOG_FORMAT
 from components.config import StackConfig
 from todo_app.catalog import ROUTES, TABLES
 
-from .core import NotAvailable, Section
+from .core import FUNCTIONS_DIR, NotAvailable, Section
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 # staging traces every request (its sampling rule's rate is 100%), which costs it about $5 a month more
@@ -99,6 +99,14 @@ def access_log_bytes() -> float:
     }
     line = re.sub(r"\$context\.([A-Za-z.]+)", lambda m: values.get(m.group(1), "-"), ACCESS_LOG_FORMAT)
     return float(len(line))
+
+
+def custom_metrics() -> set[str]:
+    """The metric names the functions publish (EMF, one dimension set each: the service), from their code."""
+    found: set[str] = set()
+    for module in FUNCTIONS_DIR.joinpath("todo_app").rglob("*.py"):
+        found.update(re.findall(r'add_metric\(name="(\w+)"', module.read_text()))
+    return found
 
 
 def billed_gb_seconds(profile: dict[str, Any], memory_mb: float, mb_per_vcpu: float) -> float:
@@ -245,6 +253,8 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         if b.get("deployment_groups"):
             deployments = b["deployment_groups"] * A["deployments_per_month"]
             f[f"CodeDeploy ({deployments} deployments to Lambda)"] = deployments * P["codedeploy_lambda_deployment"]
+        metric_names = custom_metrics()
+        f[f"CloudWatch custom metrics ({len(metric_names)}, EMF)"] = len(metric_names) * P["cloudwatch_custom_metric_month"]
         if b.get("web_objects"):
             f[f"web app in S3 ({b['web_objects']} objects, < 1 MB)"] = P["s3_standard_gb_month"] * 0.001
         variable, fixed = sum(v.values()), sum(f.values())

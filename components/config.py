@@ -63,6 +63,7 @@ class StackConfig(BaseModel):
     architecture: Literal["arm64", "x86_64"]
     python_runtime: Literal["python3.12", "python3.13"]
     api_memory_mb: int = Field(ge=128, le=10240)
+    authorizer_memory_mb: int = Field(ge=128, le=10240)
     api_reserved_concurrency: int = Field(ge=-1, le=10000)
     worker_memory_mb: int = Field(ge=128, le=10240)
     worker_batch_size: int = Field(ge=1, le=10000)
@@ -133,9 +134,11 @@ class StackConfig(BaseModel):
         return LoginThrottle(max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60)
 
     def function_memory_mb(self, kind: str) -> int:
-        """Memory of a function of a catalog kind: api functions and the authorizer share apiMemoryMb."""
-        if kind in ("api", "authorizer"):
+        """Memory of a function of a catalog kind."""
+        if kind == "api":
             return self.api_memory_mb
+        if kind == "authorizer":
+            return self.authorizer_memory_mb
         if kind == "worker":
             return self.worker_memory_mb
         return MIGRATION_MEMORY_MB

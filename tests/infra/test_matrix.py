@@ -16,6 +16,7 @@ MATRIX = {
     "staging": dict(
         billing="PAY_PER_REQUEST",
         api_memory=512,
+        authorizer_memory=512,
         reserved=-1,
         worker_concurrency=2,
         db_class="db.t4g.micro",
@@ -34,6 +35,7 @@ MATRIX = {
     "production": dict(
         billing="PROVISIONED",
         api_memory=1024,
+        authorizer_memory=512,
         reserved=100,
         worker_concurrency=20,
         db_class="db.m7g.large",
@@ -147,8 +149,10 @@ def test_function_memory(stack):
     fns = functions(stack)
     for name, spec in catalog.FUNCTIONS.items():
         memory = fns[name].inputs["memorySize"]
-        if spec.kind in ("api", "authorizer"):
+        if spec.kind == "api":
             assert memory == expect(stack)["api_memory"], name
+        elif spec.kind == "authorizer":
+            assert memory == stack.program.config.authorizer_memory_mb == expect(stack)["authorizer_memory"]
         elif spec.kind == "worker":
             assert memory == stack.program.config.worker_memory_mb == 256
         else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -185,14 +186,26 @@ class Router:
         # as the database query of a GET. Anything else (an unknown route, a path the rule refuses) goes
         # through app.resolve, which answers it as before.
         by_route_key = {route.route_key: (route.method, self.operations[name], route.path_pattern) for name, route in self.routes.items()}
+        cold_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"  # as Powertools tells it
 
-        @logger.inject_lambda_context
         @publish_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
-            logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
+            nonlocal cold_start
+            request_context = event.get("requestContext", {})
+            # The keys logger.inject_lambda_context appends, in its order, and the request id as correlation
+            # id, in one call: the decorator (a context model, an environment read per call) and a JMESPath
+            # correlation id cost a good part of a GET's overhead.
+            logger.append_keys(
+                cold_start=cold_start,
+                function_name=context.function_name,
+                function_memory_size=context.memory_limit_in_mb,
+                function_arn=context.invoked_function_arn,
+                function_request_id=context.aws_request_id,
+                correlation_id=request_context.get("requestId"),
+            )
+            cold_start = False
             found = by_route_key.get(event.get("routeKey", ""))
-            method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+            method = str(request_context.get("http", {}).get("method", "")).upper()
             match = found[2].match(event.get("rawPath") or "") if found and found[0] == method else None
             if found is None or match is None:
                 return with_security_headers(app.resolve(event, context))

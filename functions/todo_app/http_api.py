@@ -76,13 +76,14 @@ def no_content() -> HttpResponse:
     return Response(status_code=204, content_type=None, body=None)
 
 
-def _dumps(value: Any) -> str:
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() else str(o)
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return int(o) if o == o.to_integral_value() else str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-    return json.dumps(value, separators=(",", ":"), default=default)
+
+# one encoder for every response: json.dumps with any option builds a new one per call
+_dumps = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
 
 
 def _api_error(exc: ApiError) -> HttpResponse:
@@ -214,13 +215,14 @@ class Router:
                 response: HttpResponse = found[1](**match.groupdict())
             except Exception as exc:  # noqa: BLE001 - answered as the resolver's Exception handler answers it
                 response = error_response(exc)
-            return with_security_headers(_answer(response))
+            return _answer(response)
 
         return handler
 
 
 def _answer(response: HttpResponse) -> dict[str, Any]:
-    """The payload 2.0 answer of a response, as Powertools' response builder makes it (no CORS, no compression)."""
+    """The payload 2.0 answer of a response, as Powertools' response builder makes it (no CORS, no
+    compression), with the security headers (as `with_security_headers` adds them)."""
     body = response.body
     if body is not None and response.is_json() and not isinstance(body, str):
         body = _dumps(body)
@@ -228,6 +230,7 @@ def _answer(response: HttpResponse) -> dict[str, Any]:
     if isinstance(body, bytes):
         body = base64.b64encode(body).decode()
     headers = {k: v if isinstance(v, str) else ", ".join(v) for k, v in response.headers.items() if v is not None}
+    headers.update(SECURITY_HEADERS)
     return {
         "statusCode": response.status_code,
         "body": body,

@@ -188,6 +188,7 @@ class Router:
         # through app.resolve, which answers it as before.
         by_route_key = {route.route_key: (route.method, self.operations[name], route.path_pattern) for name, route in self.routes.items()}
         cold_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"  # as Powertools tells it
+        formatter = logger.registered_formatter  # what logger.append_keys finds through four calls each time
 
         @publish_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -196,7 +197,7 @@ class Router:
             # The keys logger.inject_lambda_context appends, in its order, and the request id as correlation
             # id, in one call: the decorator (a context model, an environment read per call) and a JMESPath
             # correlation id cost a good part of a GET's overhead.
-            logger.append_keys(
+            formatter.append_keys(
                 cold_start=cold_start,
                 function_name=context.function_name,
                 function_memory_size=context.memory_limit_in_mb,

@@ -100,7 +100,7 @@ def _connect() -> psycopg.Connection:
 def connection() -> tuple[psycopg.Connection, bool]:
     """The container's connection and whether it was just opened."""
     global _conn
-    if _conn is not None and not _conn.closed and not _conn.broken:
+    if _conn is not None and not _conn.closed:  # a broken connection is closed too (psycopg)
         return _conn, False
     if _conn is not None:
         reset_connection()

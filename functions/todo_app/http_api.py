@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -75,13 +76,14 @@ def no_content() -> HttpResponse:
     return Response(status_code=204, content_type=None, body=None)
 
 
-def _dumps(value: Any) -> str:
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() else str(o)
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return int(o) if o == o.to_integral_value() else str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-    return json.dumps(value, separators=(",", ":"), default=default)
+
+# one encoder for every response: json.dumps with any option builds a new one per call
+_dumps = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
 
 
 def _api_error(exc: ApiError) -> HttpResponse:
@@ -185,14 +187,27 @@ class Router:
         # as the database query of a GET. Anything else (an unknown route, a path the rule refuses) goes
         # through app.resolve, which answers it as before.
         by_route_key = {route.route_key: (route.method, self.operations[name], route.path_pattern) for name, route in self.routes.items()}
+        cold_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"  # as Powertools tells it
+        formatter = logger.registered_formatter  # what logger.append_keys finds through four calls each time
 
-        @logger.inject_lambda_context
         @publish_metrics
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            # the request id as correlation id: a dict lookup, not Powertools' per-call JMESPath search
-            logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
+            nonlocal cold_start
+            request_context = event.get("requestContext", {})
+            # The keys logger.inject_lambda_context appends, in its order, and the request id as correlation
+            # id, in one call: the decorator (a context model, an environment read per call) and a JMESPath
+            # correlation id cost a good part of a GET's overhead.
+            formatter.append_keys(
+                cold_start=cold_start,
+                function_name=context.function_name,
+                function_memory_size=context.memory_limit_in_mb,
+                function_arn=context.invoked_function_arn,
+                function_request_id=context.aws_request_id,
+                correlation_id=request_context.get("requestId"),
+            )
+            cold_start = False
             found = by_route_key.get(event.get("routeKey", ""))
-            method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+            method = str(request_context.get("http", {}).get("method", "")).upper()
             match = found[2].match(event.get("rawPath") or "") if found and found[0] == method else None
             if found is None or match is None:
                 return with_security_headers(app.resolve(event, context))
@@ -201,13 +216,14 @@ class Router:
                 response: HttpResponse = found[1](**match.groupdict())
             except Exception as exc:  # noqa: BLE001 - answered as the resolver's Exception handler answers it
                 response = error_response(exc)
-            return with_security_headers(_answer(response))
+            return _answer(response)
 
         return handler
 
 
 def _answer(response: HttpResponse) -> dict[str, Any]:
-    """The payload 2.0 answer of a response, as Powertools' response builder makes it (no CORS, no compression)."""
+    """The payload 2.0 answer of a response, as Powertools' response builder makes it (no CORS, no
+    compression), with the security headers (as `with_security_headers` adds them)."""
     body = response.body
     if body is not None and response.is_json() and not isinstance(body, str):
         body = _dumps(body)
@@ -215,6 +231,7 @@ def _answer(response: HttpResponse) -> dict[str, Any]:
     if isinstance(body, bytes):
         body = base64.b64encode(body).decode()
     headers = {k: v if isinstance(v, str) else ", ".join(v) for k, v in response.headers.items() if v is not None}
+    headers.update(SECURITY_HEADERS)
     return {
         "statusCode": response.status_code,
         "body": body,

@@ -10,7 +10,10 @@ def now() -> datetime:
 
 
 def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # isoformat(timespec="milliseconds") without the "+00:00": the same text, in half the time (two of
+    # these on every user answer)
+    u = value.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond // 1000)  # noqa: UP031
 
 
 def now_iso() -> str:

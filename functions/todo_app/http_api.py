@@ -1,6 +1,10 @@
-"""The HTTP API plumbing shared by the API functions, on top of Powertools' APIGatewayHttpResolver.
+"""The HTTP API plumbing shared by the API functions: routing of payload 2.0 events, responses, errors.
 
 (Named `http_api`, not `http`, so that it never shadows the standard library's `http` package.)
+
+Not Powertools' event handler: importing any of it runs its package's __init__, which loads every
+resolver (AppSync's imports asyncio and ssl) and every event data class, a fifth of an API function's
+cold start, for routing that API Gateway has already done (the event names its route).
 
 - Routes come from the catalog: a handler module makes a `Router("<function>")` and decorates each
   route function with `@router.operation`; the decorator finds the catalog route whose `operation`
@@ -8,10 +12,10 @@
   fails at import if a catalog route of the function has no operation.
 - Every response carries `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
 - Every error is JSON `{"error": {"code", "message", "details"}}`: `ApiError` for expected ones,
-  400 with each bad field named for validation, 404 for an unknown route or method, 503 when a
+  400 with each bad field named for validation, 404 `route_not_found` for a route or method that is
+  not the function's, 503 when a
   dependency is down, 500 with a generic message (the exception is logged, never returned).
-- Bodies are parsed here (not with the resolver's OpenAPI validation) so that a malformed body is a
-  400 `invalid_json`, a body over 64 KiB a 413, and validation errors name the field in our format.
+- Bodies are parsed here so that a malformed body is a 400 `invalid_json`, a body over 64 KiB a 413, and validation errors name the field in our format.
   JSON numbers with a fraction are parsed as Decimal, never float (amounts stay exact).
 """
 
@@ -23,13 +27,10 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ValidationError
 
 from todo_app import aws, catalog
@@ -41,8 +42,24 @@ MAX_CURSOR_CHARS = 1024  # the cursors this API makes are a key of a few short s
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-HttpResponse = Response[Any]  # what a route function returns
 Details = list[dict[str, Any]]  # an error's details: [{"field": ..., "message": ...}, ...]
+
+
+@dataclass
+class HttpResponse:
+    """What a route function returns: a status, a JSON-serialisable body (None: no body) and headers."""
+
+    status_code: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class App:
+    """The request being answered, as the route functions and the request helpers read it."""
+
+    event: dict[str, Any] = field(default_factory=dict)  # the payload 2.0 event
+    lambda_context: Any = None
 
 
 class ApiError(Exception):
@@ -69,11 +86,11 @@ def error_body(code: str, message: str, details: Details | None = None) -> dict[
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
-    return Response(status_code=status, content_type="application/json", body=body, headers=dict(headers or {}))
+    return HttpResponse(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
 def no_content() -> HttpResponse:
-    return Response(status_code=204, content_type=None, body=None)
+    return HttpResponse(204)
 
 
 def _json_default(o: Any) -> Any:
@@ -107,26 +124,12 @@ def _unexpected(exc: Exception) -> HttpResponse:
 
 
 def error_response(exc: Exception) -> HttpResponse:
-    """The answer to an exception a route function raised (the handlers registered in `create_app`)."""
+    """The answer to an exception a route function raised."""
     if isinstance(exc, ApiError):
         return _api_error(exc)
     if isinstance(exc, DependencyUnavailable):
         return _dependency_unavailable(exc)
     return _unexpected(exc)
-
-
-def create_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(serializer=_dumps)
-    # Powertools' exception_handler has no return annotation, so mypy calls it untyped
-    app.exception_handler(ApiError)(_api_error)
-    app.exception_handler(DependencyUnavailable)(_dependency_unavailable)
-    app.exception_handler(Exception)(_unexpected)
-
-    @app.not_found
-    def _no_route(exc: NotFoundError) -> HttpResponse:
-        return json_response(404, error_body("route_not_found", "No such route"))
-
-    return app
 
 
 def unavailable(dependency: str) -> HttpResponse:
@@ -136,23 +139,10 @@ def unavailable(dependency: str) -> HttpResponse:
     )
 
 
-def to_rule(path: str) -> str:
-    """API Gateway's /users/{userId} in Powertools' syntax: /users/<userId>."""
-    return re.sub(r"\{(\w+)\}", r"<\1>", path)
-
-
-def _set_current_request(event: dict[str, Any], context: Any) -> None:
-    """What `app.resolve` records before it calls a route function, and the request helpers read
-    (`app.current_event`, `app.lambda_context`). Powertools keeps both on its BaseRouter class and offers
-    no public setter: this is the one place that sets them, for the direct path of `Router.lambda_handler`."""
-    BaseRouter.current_event = APIGatewayProxyEventV2(event)
-    BaseRouter.lambda_context = context
-
-
 class Router:
     """The catalog's routes of one API function, bound to the route functions named by their `operation`.
 
-    `app` is the function's resolver; the request helpers below read the current request from it.
+    `app` holds the request being answered; the request helpers below read it from there.
     """
 
     def __init__(self, function: str) -> None:
@@ -160,7 +150,7 @@ class Router:
         self.routes = {route.operation: route for route in catalog.routes_for(function)}
         if not self.routes:
             raise RuntimeError(f"the catalog has no routes for {function!r}")
-        self.app = create_app()
+        self.app = App()
         self.operations: dict[str, Callable[..., Any]] = {}  # operation name -> route function, as bound
 
     def operation(self, func: F) -> F:
@@ -171,7 +161,6 @@ class Router:
             raise RuntimeError(f"{self.function}: {name!r} is not the operation of any catalog route of this function")
         if name in self.operations:
             raise RuntimeError(f"{self.function}: operation {name!r} is bound twice")
-        self.app.route(rule=to_rule(route.path), method=route.method)(func)
         self.operations[name] = func
         return func
 
@@ -181,11 +170,9 @@ class Router:
         if missing:
             raise RuntimeError(f"{self.function}: no route function for " + ", ".join(missing))
         app = self.app
-        # A request API Gateway routed to one of this function's routes is answered here directly, as
-        # app.resolve would (the route's rule matched against the path, the same exception handlers, the
-        # same response), without the resolver's middleware chain and response builder: they cost as much
-        # as the database query of a GET. Anything else (an unknown route, a path the rule refuses) goes
-        # through app.resolve, which answers it as before.
+        # API Gateway names the route it matched; its method and path are checked against the catalog's
+        # route all the same, and anything else (another function's route, a path the route's pattern
+        # refuses) is a 404.
         by_route_key = {route.route_key: (route.method, self.operations[name], route.path_pattern) for name, route in self.routes.items()}
         cold_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"  # as Powertools tells it
         formatter = logger.registered_formatter  # what logger.append_keys finds through four calls each time
@@ -210,11 +197,11 @@ class Router:
             method = str(request_context.get("http", {}).get("method", "")).upper()
             match = found[2].match(event.get("rawPath") or "") if found and found[0] == method else None
             if found is None or match is None:
-                return with_security_headers(app.resolve(event, context))
-            _set_current_request(event, context)
+                return _answer(json_response(404, error_body("route_not_found", "No such route")))
+            app.event, app.lambda_context = event, context
             try:
                 response: HttpResponse = found[1](**match.groupdict())
-            except Exception as exc:  # noqa: BLE001 - answered as the resolver's Exception handler answers it
+            except Exception as exc:  # noqa: BLE001 - every failure gets its JSON answer (error_response)
                 response = error_response(exc)
             return _answer(response)
 
@@ -222,22 +209,13 @@ class Router:
 
 
 def _answer(response: HttpResponse) -> dict[str, Any]:
-    """The payload 2.0 answer of a response, as Powertools' response builder makes it (no CORS, no
-    compression), with the security headers (as `with_security_headers` adds them)."""
-    body = response.body
-    if body is not None and response.is_json() and not isinstance(body, str):
-        body = _dumps(body)
-    encoded = isinstance(body, bytes)
-    if isinstance(body, bytes):
-        body = base64.b64encode(body).decode()
-    headers = {k: v if isinstance(v, str) else ", ".join(v) for k, v in response.headers.items() if v is not None}
-    headers.update(SECURITY_HEADERS)
+    """The payload 2.0 answer of a response, with the security headers."""
     return {
         "statusCode": response.status_code,
-        "body": body,
-        "isBase64Encoded": encoded,
-        "headers": headers,
-        "cookies": [str(c) for c in response.cookies],
+        "body": None if response.body is None else _dumps(response.body),
+        "isBase64Encoded": False,
+        "headers": {**response.headers, **SECURITY_HEADERS},
+        "cookies": [],
     }
 
 
@@ -247,33 +225,27 @@ def _answer(response: HttpResponse) -> dict[str, Any]:
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
-def with_security_headers(response: dict[str, Any]) -> dict[str, Any]:
-    headers = response.get("headers")
-    response["headers"] = {**(headers if isinstance(headers, dict) else {}), **SECURITY_HEADERS}
-    return response
-
-
 # --------------------------------------------------------------------------- request helpers
 
 
-def caller_id(app: APIGatewayHttpResolver) -> str:
+def caller_id(app: App) -> str:
     """The user id the authorizer put in the request context; the only identity a handler trusts."""
-    context = app.current_event.raw_event.get("requestContext", {}).get("authorizer", {}).get("lambda") or {}
+    context = app.event.get("requestContext", {}).get("authorizer", {}).get("lambda") or {}
     user_id = context.get("userId")
     if not isinstance(user_id, str) or not user_id:
         raise ApiError(401, "unauthorized", "A valid bearer token is required")
     return user_id
 
 
-def require_self(app: APIGatewayHttpResolver, user_id: str) -> str:
+def require_self(app: App, user_id: str) -> str:
     caller = caller_id(app)
     if user_id != caller:
         raise forbidden("You can only access your own user")
     return caller
 
 
-def raw_body(app: APIGatewayHttpResolver) -> bytes:
-    event = app.current_event.raw_event
+def raw_body(app: App) -> bytes:
+    event = app.event
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
         try:
@@ -291,7 +263,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def json_body(app: APIGatewayHttpResolver) -> dict[str, Any]:
+def json_body(app: App) -> dict[str, Any]:
     data = raw_body(app)
     if not data.strip():
         raise ApiError(400, "invalid_json", "A JSON object body is required")
@@ -313,7 +285,7 @@ def validation_details(exc: ValidationError) -> Details:
     return details
 
 
-def parse(app: APIGatewayHttpResolver, model: type[M]) -> M:
+def parse(app: App, model: type[M]) -> M:
     body = json_body(app)
     try:
         return model.model_validate(body)
@@ -321,17 +293,17 @@ def parse(app: APIGatewayHttpResolver, model: type[M]) -> M:
         raise ApiError(400, "invalid_input", "The request is invalid", validation_details(exc)) from None
 
 
-def query_param(app: APIGatewayHttpResolver, name: str) -> str | None:
-    params = app.current_event.raw_event.get("queryStringParameters") or {}
+def query_param(app: App, name: str) -> str | None:
+    params = app.event.get("queryStringParameters") or {}
     return params.get(name)
 
 
-def header(app: APIGatewayHttpResolver, name: str) -> str | None:
-    headers = app.current_event.raw_event.get("headers") or {}
+def header(app: App, name: str) -> str | None:
+    headers = app.event.get("headers") or {}
     return headers.get(name.lower())
 
 
-def limit_param(app: APIGatewayHttpResolver, default: int = 20, maximum: int = 100) -> int:
+def limit_param(app: App, default: int = 20, maximum: int = 100) -> int:
     raw = query_param(app, "limit")
     if raw is None:
         return default
@@ -344,7 +316,7 @@ def encode_cursor(key: dict[str, str]) -> str:
     return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_cursor(app: APIGatewayHttpResolver, required_keys: set[str]) -> dict[str, str] | None:
+def decode_cursor(app: App, required_keys: set[str]) -> dict[str, str] | None:
     """The opaque `cursor` query parameter back to its key; anything tampered with is a 400."""
     raw = query_param(app, "cursor")
     if raw is None or raw == "":

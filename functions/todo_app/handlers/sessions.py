@@ -70,7 +70,7 @@ def log_in() -> http_api.HttpResponse:
     user_id = str(row["id"])
     token = new_token(user_id)
     expires = int(time.time()) + session_ttl()
-    context = app.current_event.raw_event.get("requestContext", {}).get("http", {})
+    context = app.event.get("requestContext", {}).get("http", {})
     aws.client("dynamodb").put_item(
         TableName=_table(),
         Item=aws.to_item(

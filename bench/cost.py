@@ -142,8 +142,8 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
     missing = [route for route in [*A["request_mix"], "authorizer"] if "na" in {**mix, "authorizer": auth}.get(route, {"na": ""})]
     if missing:
         raise NotAvailable(f"no measured duration for {', '.join(missing)}")
-    worker_ms = shared.get("worker_ms", {}).get("batch10")
-    if worker_ms is None:
+    worker = shared.get("worker")
+    if worker is None:
         raise NotAvailable("needs the measured worker batch duration of benchmark 4 (worker)")
     n = A["requests_per_month"]
     seconds = hours * 3600
@@ -185,7 +185,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                 orders += count
         batches = orders / config.worker_batch_size
         invocations += batches
-        gb_seconds += batches * math.ceil(worker_ms) / 1000 * memory["worker"] / 1024
+        gb_seconds += batches * billed_gb_seconds(worker, memory["worker"], mb_per_vcpu)
         wru += orders * 1  # one conditional PutItem per order (orders table, no GSI)
         sqs_requests += batches * 2  # ReceiveMessage + DeleteMessageBatch per batch
         logs["platform"] += batches * platform_bytes(system_level, int(memory["worker"]), traced=True)
@@ -341,7 +341,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         "request_mix": A["request_mix"],
         "durations_ms": {r: {k: mix[r][k] for k in ("own_ms", "io_ms")} for r in A["request_mix"]},
         "authorizer_ms": {k: auth[k] for k in ("own_ms", "io_ms")},
-        "worker_batch_ms": worker_ms,
+        "worker_batch_ms": worker,
         "reference_estimate_recomputed": round(recomputed, 2),
     }
     section.notes.append(
@@ -350,5 +350,5 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
     section.notes.append("request mix: " + ", ".join(f"{r} {s:.0%}" for r, s in A["request_mix"].items()))
     section.notes.append(
         f"durations: own time measured in benchmark 2 on this machine x max(1, {mb_per_vcpu}/memory MB) (Lambda's CPU share) "
-        "+ the wait on AWS at the services' round trips (prices.json), billed rounded up to 1 ms; the worker's batch as measured (4)"
+        "+ the wait on AWS at the services' round trips (prices.json), billed rounded up to 1 ms; the worker's batch of 10 the same way (4)"
     )

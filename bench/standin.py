@@ -44,10 +44,11 @@ class _Body:
 
 @dataclass
 class Timing:
-    """One invocation: wall ms, of which ms waiting on a replayed round trip."""
+    """One invocation: wall ms, of which ms waiting on a replayed round trip, and what it returned."""
 
     total_ms: float
     io_ms: float
+    result: Any = None
 
     @property
     def own_ms(self) -> float:
@@ -107,9 +108,9 @@ class StandIn:
         """Run one invocation and split its time (the recorded answers are replayed)."""
         self.waits = []
         start = time.perf_counter()
-        invoke()
+        result = invoke()
         total = time.perf_counter() - start
-        return Timing(total * 1000, _union(self.waits) * 1000)
+        return Timing(total * 1000, _union(self.waits) * 1000, result)
 
 
 def _union(intervals: list[tuple[float, float]]) -> float:

@@ -254,7 +254,7 @@ def measure(
         "dynamodb",
         endpoint_url=world.emulator.url,
         region_name=REGION,
-        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}, parameter_validation=False),
     )
     todos_table = world.resources.tables[TABLES["todos"].env]
 

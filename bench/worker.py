@@ -8,17 +8,17 @@ so every record is a first delivery (a real conditional write). Batch and single
 
 Measured twice. (a) Against the emulator as it is: moto serves one request at a time (a global lock
 and ~8 ms of CPU per PutItem on this machine), so no worker can store orders faster than it answers,
-whatever its concurrency; this row has no goal. (b) With DynamoDB's answer stood in for: the worker's
-client does all of its own work (serialising, signing, parsing the answer) but the HTTP exchange is
-replaced by a fixed round trip (ROUND_TRIP_MS, DynamoDB's "single-digit milliseconds" in-region) and
-an empty PutItem answer; this is what the worker's concurrency is for, and carries the goal.
+whatever its concurrency; this row has no goal. (b) With DynamoDB's answer stood in for (bench/standin.py:
+the emulator's PutItem answer recorded in (a), replayed after DynamoDB's round trip of the cost model):
+the worker's client does all of its own work (serialising, signing, parsing the answer), and the wait is
+a network wait; this is what the worker's concurrency is for, and carries the goal. The batch's own time
+and wait in (b) are the cost model's worker duration.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,27 +27,11 @@ from todo_app.ids import new_id
 
 from .core import Section, median
 from .environment import World
+from .standin import StandIn, Timing, round_trips_ms
 from .warm import seeded
 
 GOAL = 4.0
-ROUND_TRIP_MS = 5.0
-
-
-class _Body:
-    def stream(self, **_: Any) -> Any:
-        yield b"{}"
-
-
-def stand_in_dynamodb(client: Any) -> Callable[[], None]:
-    """Answer the client's PutItem calls after ROUND_TRIP_MS, without the emulator; returns the undo."""
-    from botocore.awsrequest import AWSResponse
-
-    def answer(request: Any, **_: Any) -> AWSResponse:
-        time.sleep(ROUND_TRIP_MS / 1000)  # sleeps as a network wait does: other threads run meanwhile
-        return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, _Body())
-
-    client.meta.events.register("before-send.dynamodb.PutItem", answer, unique_id="bench-stand-in")
-    return lambda: client.meta.events.unregister("before-send.dynamodb.PutItem", unique_id="bench-stand-in")
+ROUND_TRIP_MS = round_trips_ms()["dynamodb"]
 
 
 def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> None:
@@ -77,49 +61,48 @@ def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> 
 
         failures = 0
 
-        def batches_of(size: int) -> Callable[[], list[float]]:
-            def go() -> list[float]:
+        stand_in = StandIn()
+
+        def batches_of(size: int) -> Callable[[], list[Timing]]:
+            def go() -> list[Timing]:
                 nonlocal failures
                 events = [sqs_event(records(size)) for _ in range(per_round // size)]  # built outside the clock
-                durations = []
+                timings = []
                 for event in events:
-                    t = time.perf_counter()
-                    answer = worker(event, proc.context("worker"))
-                    durations.append(time.perf_counter() - t)
-                    failures += len((answer or {}).get("batchItemFailures", []))
-                return durations
+                    timing = stand_in.time(functools.partial(worker, event, proc.context("worker")))
+                    failures += len((timing.result or {}).get("batchItemFailures", []))
+                    timings.append(timing)
+                return timings
 
             return go
 
-        def measure() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        def measure() -> tuple[dict[str, list[float]], dict[str, list[Timing]]]:
             modes = {"batch10": batches_of(10), "single": batches_of(1)}
-            modes["batch10"](), modes["single"]()  # warm-up
+            modes["batch10"](), modes["single"]()  # warm-up (and, through the emulator, the answers to replay)
             rates: dict[str, list[float]] = {m: [] for m in modes}
-            invocation_ms: dict[str, list[float]] = {m: [] for m in modes}
+            timings: dict[str, list[Timing]] = {m: [] for m in modes}
             for r in range(rounds):
                 for mode in ("batch10", "single") if r % 2 == 0 else ("single", "batch10"):
-                    durations = modes[mode]()
-                    rates[mode].append(per_round / sum(durations))
-                    invocation_ms[mode] += [d * 1000 for d in durations]
-            return rates, invocation_ms
+                    done = modes[mode]()
+                    rates[mode].append(per_round / sum(t.total_ms / 1000 for t in done))
+                    timings[mode] += done
+            return rates, timings
 
-        rates, invocation_ms = measure()
-        # the worker module's own `aws` (the container imports its own copy of todo_app)
-        worker_aws = inspect.unwrap(worker).__globals__["aws"]
-        undo = stand_in_dynamodb(worker_aws.client("dynamodb"))
-        try:
-            rt_rates, rt_invocation_ms = measure()
-        finally:
-            undo()
+        with stand_in.active():
+            rates, emulated = measure()
+            stand_in.replaying = True
+            rt_rates, replayed = measure()
+        invocation_ms = {m: [t.total_ms for t in v] for m, v in emulated.items()}
+        rt_invocation_ms = {m: [t.total_ms for t in v] for m, v in replayed.items()}
     section.add(
-        f"orders/s, batches of 10 vs 1 per invocation, {ROUND_TRIP_MS:.0f} ms DynamoDB",
+        f"orders/s, batches of 10 vs 1 per invocation, {ROUND_TRIP_MS:g} ms DynamoDB",
         median(rt_rates["batch10"]),
         "/s",
         baseline=median(rt_rates["single"]),
         baseline_name="1 per invocation",
         goal=f">= {GOAL:.0f}x",
         goal_min_ratio=GOAL,
-        note=f"PutItem answered after {ROUND_TRIP_MS:.0f} ms instead of by the emulator; median of {rounds} rounds x {per_round} orders",
+        note=f"PutItem answered after {ROUND_TRIP_MS:g} ms instead of by the emulator; median of {rounds} rounds x {per_round} orders",
     )
     section.add(
         "orders/s, batches of 10 vs 1 per invocation, emulator",
@@ -131,7 +114,7 @@ def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> 
     )
     section.add("worker invocation, batch of 10 (median), emulator", median(invocation_ms["batch10"]), "ms")
     section.add("worker invocation, 1 record (median), emulator", median(invocation_ms["single"]), "ms")
-    section.add(f"worker invocation, batch of 10 (median), {ROUND_TRIP_MS:.0f} ms DynamoDB", median(rt_invocation_ms["batch10"]), "ms")
+    section.add(f"worker invocation, batch of 10 (median), {ROUND_TRIP_MS:g} ms DynamoDB", median(rt_invocation_ms["batch10"]), "ms")
     if failures:
         section.notes.append(f"{failures} records were reported in batchItemFailures (expected 0)")
     section.notes.append(
@@ -148,5 +131,5 @@ def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> 
         "batch_item_failures": failures,
         "invocation_ms_median": {m: round(median(v), 3) for m, v in invocation_ms.items()},
     }
-    # the cost model bills the emulator-measured duration: the longer of the two, a conservative figure
-    shared["worker_ms"] = {m: max(median(v), median(rt_invocation_ms[m])) for m, v in invocation_ms.items()}
+    # the cost model's worker: a batch's own time (scaled by Lambda's CPU share there) and its wait
+    shared["worker"] = {k: median(getattr(t, k) for t in replayed["batch10"]) for k in ("own_ms", "io_ms")}

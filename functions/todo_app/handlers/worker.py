@@ -10,7 +10,7 @@ batch is not retried, and it fails on every delivery until the queue's redrive p
 exception), so the event source mapping handles it record by record too.
 
 The records of one batch are independent (a standard queue: no ordering to keep), so their writes
-run at once on a small thread pool (boto3 clients are thread-safe): a batch of 10 waits for about
+run at once on the container's thread pool (todo_app.pool; boto3 clients are thread-safe): a batch of 10 waits for about
 one DynamoDB round trip instead of ten. Each record's outcome is collected in the invoking thread,
 which alone reports failures, adds metrics and logs, so `batchItemFailures` names exactly the
 records that failed.
@@ -20,16 +20,13 @@ The event source mapping must enable ReportBatchItemFailures. Env: ORDERS_TABLE.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from todo_app import aws
 from todo_app.models import OrderMessage
+from todo_app.pool import pool
 from todo_app.telemetry import MetricUnit, logger, metrics, publish_metrics
 from todo_app.timeutil import now_iso
-
-MAX_CONCURRENT_WRITES = 10  # the batch size the stack configures by default; more records queue for a thread
-_pool: ThreadPoolExecutor | None = None  # kept for the container's life, created on the first batch
 
 
 def store_order(message: OrderMessage) -> bool:
@@ -61,19 +58,12 @@ def process(record: dict[str, Any]) -> tuple[str, bool | BaseException]:
         return "", error
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_WRITES, thread_name_prefix="order")
-    return _pool
-
-
 @logger.inject_lambda_context
 @publish_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     records: list[dict[str, Any]] = event.get("Records") or []
     aws.client("dynamodb")  # made once here, not raced for by the pool's threads
-    outcomes = list(_executor().map(process, records)) if len(records) > 1 else [process(r) for r in records]
+    outcomes = list(pool().map(process, records)) if len(records) > 1 else [process(r) for r in records]
     failures: list[dict[str, str]] = []
     for record, (order_id, outcome) in zip(records, outcomes, strict=True):
         message_id = record.get("messageId", "")

@@ -243,7 +243,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             # the live version, and each superseded one until Lambda drops a snapshot not invoked for 14 days
             versions = 1 + A["deployments_per_month"] * 14 / (hours / 24)
             lifetime = A["environment_lifetime_hours"]
-            f[f"SnapStart snapshot cache ({snap_gb:.0f} GB x {versions:.1f} versions)"] = (
+            f[f"SnapStart snapshot cache ({snap_gb:g} GB x {versions:.1f} versions)"] = (
                 snap_gb * versions * seconds * P["lambda_snapstart_cache_gb_second"]
             )
             f[f"SnapStart restores (an environment every {lifetime} h)"] = snap_gb * hours / lifetime * P["lambda_snapstart_restore_gb"]

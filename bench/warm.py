@@ -292,7 +292,7 @@ def measure(
             "overhead_us": round(c - b, 1),
             "handler_p90_us": round(sorted(cand)[int(0.9 * n)], 1),
             "baseline_p90_us": round(sorted(base)[int(0.9 * n)], 1),
-            "aws_calls_per_invocation": [call_label(s, o, p) for s, o, p in calls],
+            "aws_calls_per_invocation": [label for call in calls for label in call_labels(*call)],
             "log_bytes_per_invocation": round(log_bytes),
         }
         section.data[label]["log_by_level"] = log_by_level(log_path, size_before, runs)
@@ -318,15 +318,16 @@ def mix_routes(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
     }
 
 
-def call_label(service: str, operation: str, params: dict[str, Any]) -> str:
-    """service:Operation[:table key][:consistent], the table key being the catalog's (the name without the bench's prefix)."""
-    label = f"{service}:{operation}"
-    table = params.get("TableName")
-    if table:
-        label += ":" + str(table).removeprefix(f"{PREFIX}-")
-    if params.get("ConsistentRead"):
-        label += ":consistent"
-    return label
+def call_labels(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    """service:Operation[:table key][:consistent], the table key being the catalog's (the name without the
+    bench's prefix); a BatchGetItem gives one label per item it reads, since each is billed as one read."""
+    batch = params.get("RequestItems", {}) if operation == "BatchGetItem" else {params.get("TableName"): params}
+    labels = []
+    for table, request in batch.items():
+        label = f"{service}:{operation}" + (":" + str(table).removeprefix(f"{PREFIX}-") if table else "")
+        label += ":consistent" if request.get("ConsistentRead") else ""
+        labels += [label] * (len(request.get("Keys", [])) if operation == "BatchGetItem" else 1)
+    return labels
 
 
 def mix_durations(proc: InProcess, api: Api, ids: dict[str, str], n: int, log_path: str, shared: dict[str, Any]) -> dict[str, Any]:
@@ -367,7 +368,7 @@ def profile(stand_in: StandIn, proc: InProcess, function: str, event: dict[str, 
         "median_ms": round(median(t.total_ms for t in timings), 3),
         "own_ms": round(median(t.own_ms for t in timings), 3),
         "io_ms": round(median(t.io_ms for t in timings), 3),
-        "aws_calls": [call_label(*call) for call in calls],
+        "aws_calls": [label for call in calls for label in call_labels(*call)],
         "log_bytes": round((os.path.getsize(log_path) - size_before) / n),
         "log_by_level": log_by_level(log_path, size_before, n),
         "response_bytes": len(first.get("body") or ""),

@@ -41,11 +41,16 @@ def dynamo_units(calls: list[str]) -> tuple[float, float]:
             continue
         op, table = parts[1], (parts[2] if len(parts) > 2 else "")
         consistent = "consistent" in parts[3:] or table == "consistent"
-        gsis = len(TABLES[table].indexes) if table in TABLES else 0
+        indexes = TABLES[table].indexes if table in TABLES else ()
+        gsis = len(indexes)
         if op in ("GetItem", "Query", "Scan", "BatchGetItem"):
             reads += 1.0 if consistent else 0.5
-        elif op in ("PutItem", "UpdateItem", "DeleteItem"):
+        elif op in ("PutItem", "DeleteItem"):
             writes += 1 + gsis
+        elif op == "UpdateItem":
+            # an update writes the indexes that project its attributes; a KEYS_ONLY index only when its
+            # key changes, and no update here changes one (their keys are ids)
+            writes += 1 + sum(1 for index in indexes if index.projection != "KEYS_ONLY")
         elif op in ("TransactWriteItems",):
             writes += 2 * (1 + gsis)
     return reads, writes

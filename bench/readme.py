@@ -104,7 +104,7 @@ def cost_table(results: dict[str, Any]) -> str:
     for item in items:
         lines.append(f"| {item} | " + " | ".join(f"${stacks[s]['variable'].get(item, 0.0):.2f}" for s in STACKS) + " |")
     lines.append("| **variable total** | " + " | ".join(f"**${stacks[s]['variable_total']:.2f}**" for s in STACKS) + " |")
-    fixed = sorted({k for s in STACKS for k in stacks[s]["fixed"]}, key=lambda k: -max(stacks[s]["fixed"].get(k, 0.0) for s in STACKS))
+    fixed = sorted({k for s in STACKS for k in stacks[s]["fixed"]}, key=lambda k: (-max(stacks[s]["fixed"].get(k, 0.0) for s in STACKS), k))
     lines.append("| **fixed, a month** | | |")
     for item in fixed:
         lines.append(f"| {item} | " + " | ".join(_maybe(stacks[s]["fixed"].get(item)) for s in STACKS) + " |")

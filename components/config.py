@@ -45,6 +45,12 @@ COLD_START_KINDS = ("api", "authorizer")
 TRAFFIC_KINDS = ("api", "authorizer", "worker")
 SNAPSTART_MIN_PYTHON = (3, 12)
 
+# PostgreSQL connections (see StackConfig.db_*): a resume takes ~15 s after a pause of under a day (~30 s
+# after a longer one); the API's integration limit is 30 s, so the connect timeout stays well under it.
+DB_RESUME_CONNECT_TIMEOUT = 20
+DB_CONNECT_TIMEOUT = 5
+DB_IDLE_TIMEOUT = 60
+
 # The values CloudWatch Logs accepts for retentionInDays.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
@@ -69,14 +75,14 @@ class StackConfig(BaseModel):
     worker_batch_size: int = Field(ge=1, le=10000)
     worker_batch_window_seconds: int = Field(ge=0, le=300)
     worker_max_concurrency: int = Field(ge=2, le=1000)
-    db_instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-    db_allocated_storage_gb: int = Field(ge=20, le=65536)
-    db_max_allocated_storage_gb: int = Field(ge=20, le=65536)
-    db_multi_az: bool
+    db_min_capacity: float = Field(ge=0, le=256, multiple_of=0.5)
+    db_max_capacity: float = Field(ge=1, le=256, multiple_of=0.5)
+    db_seconds_until_auto_pause: int = Field(ge=300, le=86400)
+    db_reader_instances: int = Field(ge=0, le=15)
     db_deletion_protection: bool
     db_backup_retention_days: int = Field(ge=1, le=35)
-    db_performance_insights: bool
-    db_proxy: bool
+    sql_function_concurrency: int = Field(ge=1, le=10000)
+    dashboard: bool
     log_retention_days: int
     api_throttle_rate_limit: int = Field(ge=1)
     api_throttle_burst_limit: int = Field(ge=1)
@@ -102,8 +108,8 @@ class StackConfig(BaseModel):
             raise ValueError(f"logRetentionDays: {self.log_retention_days} is not one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
         if self.dynamodb_max_capacity < self.dynamodb_min_capacity:
             raise ValueError("dynamodbMaxCapacity: must be at least dynamodbMinCapacity")
-        if self.db_max_allocated_storage_gb < self.db_allocated_storage_gb:
-            raise ValueError("dbMaxAllocatedStorageGb: must be at least dbAllocatedStorageGb")
+        if self.db_max_capacity < self.db_min_capacity:
+            raise ValueError(f"dbMaxCapacity: {self.db_max_capacity:g} ACU is less than dbMinCapacity {self.db_min_capacity:g} ACU")
         if self.worker_batch_size > 10 and self.worker_batch_window_seconds < 1:
             raise ValueError("workerBatchWindowSeconds: must be at least 1 when workerBatchSize is over 10")
         for problem in cold_start_problems(self.cold_start_mitigation, self.provisioned_concurrency, self.python_runtime):
@@ -132,6 +138,28 @@ class StackConfig(BaseModel):
     @property
     def login_throttle(self) -> LoginThrottle:
         return LoginThrottle(max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60)
+
+    # -- the database's derived settings (the stack and the local runtime both read these) -------
+    @property
+    def db_pauses(self) -> bool:
+        """Aurora Serverless v2 at a minimum of 0 ACU pauses after `db_seconds_until_auto_pause` without connections."""
+        return self.db_min_capacity == 0
+
+    @property
+    def db_connect_timeout_seconds(self) -> int:
+        """Long enough for a paused database to resume (~15 s after a short pause) where it can pause; short
+        elsewhere, so that a dead database answers 503 quickly."""
+        return DB_RESUME_CONNECT_TIMEOUT if self.db_pauses else DB_CONNECT_TIMEOUT
+
+    @property
+    def db_idle_timeout_seconds(self) -> int:
+        """Where the database pauses, connections idle this long are closed (it pauses only without any); 0: kept."""
+        return DB_IDLE_TIMEOUT if self.db_pauses else 0
+
+    @property
+    def db_health(self) -> str:
+        """`last-known` where the database pauses (a health check's connection would wake it), else `connect`."""
+        return "last-known" if self.db_pauses else "connect"
 
     def function_memory_mb(self, kind: str) -> int:
         """Memory of a function of a catalog kind."""

@@ -50,6 +50,9 @@ class Table:
     ttl_attribute: str | None = None
     # every key attribute (table and index) is a string
     attribute_type: str = "S"
+    # True: PAY_PER_REQUEST whatever the stack's billing mode (a table with too little, too bursty traffic
+    # for provisioned capacity to pay: its minimum and its autoscaling alarms would cost more than its use)
+    always_on_demand: bool = False
 
     @property
     def key_schema(self) -> KeySchema:
@@ -102,8 +105,15 @@ TABLES: dict[str, Table] = {
         # failed log-ins per e-mail (keyed by a hash of the normalised address), for log-in throttling;
         # an item lives until its window ends
         Table(key="loginAttempts", env="LOGIN_ATTEMPTS_TABLE", hash_key="emailHash", ttl_attribute="expiresAt"),
+        # the last known state of each dependency (item DATABASE_STATUS_KEY: PostgreSQL), written by the
+        # functions that connect to it and by the migrator; where the database pauses, GET /health reads
+        # this instead of opening a connection (any connection attempt would wake the database)
+        Table(key="dependencyStatus", env="STATUS_TABLE", hash_key="dependency", always_on_demand=True),
     )
 }
+
+# The status-table item that holds PostgreSQL's last known state.
+DATABASE_STATUS_KEY = "postgres"
 
 # The sessions-table key of a deleted user's marker: never a token hash (those are 64 hex digits).
 DELETED_USER_PREFIX = "deleted-user#"
@@ -128,17 +138,67 @@ ORDERS_QUEUE = QueueSpec()
 
 # --------------------------------------------------------------------------- Functions and IAM
 
-# PostgreSQL: the database every stack creates, and the settings a database function receives.
-# DB_SECRET_ARN names a Secrets Manager secret holding {"username", "password"} (RDS's managed format).
+# PostgreSQL: the database every stack creates, its two users, and the settings a database function receives.
 DATABASE_NAME = "todo"
+# The RDS master user: the migrator, which owns the schema (its password is RDS-managed, in Secrets Manager).
+MIGRATOR_DB_USER = "todo_admin"
+# The application's role: DML on the application's tables only; on AWS it logs in with IAM database
+# authentication tokens (GRANT rds_iam), locally with a password. The migrator creates and maintains it.
+APP_DB_USER = "todo_app"
+
+DatabaseAuth = Literal["iam", "password"]
+DatabaseHealth = Literal["connect", "last-known"]
 
 
-def database_environment(*, host: T, port: int, secret_arn: T, sslmode: str, name: str = DATABASE_NAME) -> dict[str, T | str]:
-    """The settings a database function receives (TLS `require` on AWS; the local server has none)."""
-    return {"DB_HOST": host, "DB_PORT": str(port), "DB_NAME": name, "DB_SECRET_ARN": secret_arn, "DB_SSLMODE": sslmode}
+def database_environment(
+    *,
+    host: T,
+    port: int,
+    sslmode: str,
+    auth: DatabaseAuth,
+    connect_timeout: int,
+    idle_timeout: int,
+    health: DatabaseHealth,
+    user: str = APP_DB_USER,
+    name: str = DATABASE_NAME,
+) -> dict[str, T | str]:
+    """The settings of a function that connects to PostgreSQL as the application role.
+
+    DB_AUTH `iam`: a token from generate_db_auth_token (signed locally, no network call); `password`: the
+    local runtime's, in DB_PASSWORD (set only there). DB_CONNECT_TIMEOUT covers a paused database's resume
+    where it can pause. DB_IDLE_TIMEOUT (seconds, 0 = never) closes a connection idle that long, on the
+    server (idle_session_timeout) and before reuse, so that a database that pauses can. DB_HEALTH `connect`:
+    GET /health opens a connection; `last-known`: it reads the status table instead (a connection attempt
+    would wake a paused database)."""
+    return {
+        "DB_HOST": host,
+        "DB_PORT": str(port),
+        "DB_NAME": name,
+        "DB_USER": user,
+        "DB_SSLMODE": sslmode,
+        "DB_AUTH": auth,
+        "DB_CONNECT_TIMEOUT": str(connect_timeout),
+        "DB_IDLE_TIMEOUT": str(idle_timeout),
+        "DB_HEALTH": health,
+    }
 
 
-DATABASE_ENV = tuple(database_environment(host="", port=0, secret_arn="", sslmode=""))
+DATABASE_ENV = tuple(database_environment(host="", port=0, sslmode="", auth="iam", connect_timeout=0, idle_timeout=0, health="connect"))
+
+DatabaseAdminAccess = Literal["data-api", "connection"]
+
+
+def admin_database_environment(
+    *, access: DatabaseAdminAccess, secret_arn: T, cluster_arn: T, app_user: str = APP_DB_USER, name: str = DATABASE_NAME
+) -> dict[str, T | str]:
+    """The settings of the migrator, which runs the migrations as the master user and maintains the
+    application role (DB_USER). DB_SECRET_ARN names the master secret {"username", "password"} (RDS-managed).
+    DB_ADMIN_ACCESS `data-api`: through the RDS Data API on DB_CLUSTER_ARN (no VPC, no connection);
+    `connection`: a PostgreSQL connection (the local runtime; it also sets DB_HOST, DB_PORT, DB_SSLMODE)."""
+    return {"DB_ADMIN_ACCESS": access, "DB_SECRET_ARN": secret_arn, "DB_CLUSTER_ARN": cluster_arn, "DB_NAME": name, "DB_USER": app_user}
+
+
+ADMIN_DATABASE_ENV = tuple(admin_database_environment(access="data-api", secret_arn="", cluster_arn=""))
 
 
 @dataclass(frozen=True)
@@ -155,7 +215,8 @@ class FunctionSpec:
     kind: Literal["api", "authorizer", "worker", "migration"]
     description: str
     timeout: int  # seconds
-    database: bool = False  # reaches PostgreSQL: runs in the VPC and reads the database secret
+    database: bool = False  # connects to PostgreSQL as the application role (IAM token): runs in the VPC
+    database_admin: bool = False  # runs SQL as the master user through the RDS Data API: outside the VPC
     tables: tuple[TableAccess, ...] = ()
     queue_actions: tuple[str, ...] = ()  # SQS actions on the orders queue, without the "sqs:" prefix
 
@@ -170,10 +231,15 @@ class FunctionSpec:
             keys.append(ORDERS_QUEUE.queue_url_env)
         if self.database:
             keys += DATABASE_ENV
+        if self.database_admin:
+            keys += ADMIN_DATABASE_ENV
         return tuple(dict.fromkeys(keys))
 
 
 _READ_WRITE = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
+# every function that connects to PostgreSQL records the outcome of each new connection (see DATABASE_STATUS_KEY)
+_RECORDS_STATUS = TableAccess("dependencyStatus", ("PutItem",))
+_RECORDS_STATUS_AND_READS = TableAccess("dependencyStatus", ("PutItem", "GetItem"))
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     f.name: f
@@ -191,10 +257,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             name="health",
             handler="todo_app.handlers.health.handler",
             kind="api",
-            description="GET /health: checks PostgreSQL and DynamoDB",
+            description="GET /health: checks PostgreSQL (or its last known state where it pauses) and DynamoDB",
             timeout=10,
             database=True,
-            tables=(TableAccess("sessions", ("GetItem",)),),
+            tables=(TableAccess("sessions", ("GetItem",)), _RECORDS_STATUS_AND_READS),
         ),
         FunctionSpec(
             name="users",
@@ -207,6 +273,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                 TableAccess("todos", ("Query", "BatchWriteItem")),
                 # PutItem: the deletion marker the authorizer checks
                 TableAccess("sessions", ("Query", "BatchWriteItem", "DeleteItem", "PutItem"), indexes=True),
+                _RECORDS_STATUS,
             ),
         ),
         FunctionSpec(
@@ -219,6 +286,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             tables=(
                 TableAccess("sessions", ("PutItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"), indexes=True),
                 TableAccess("loginAttempts", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+                _RECORDS_STATUS,
             ),
         ),
         FunctionSpec(
@@ -228,7 +296,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Todos (DynamoDB); creation checks the owner in PostgreSQL",
             timeout=10,
             database=True,
-            tables=(TableAccess("todos", _READ_WRITE, indexes=True),),
+            tables=(TableAccess("todos", _READ_WRITE, indexes=True), _RECORDS_STATUS),
         ),
         FunctionSpec(
             name="dashboard",
@@ -237,7 +305,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             description="Profile from PostgreSQL with todo and order summaries from DynamoDB",
             timeout=10,
             database=True,
-            tables=(TableAccess("todos", ("Query",), indexes=True), TableAccess("orders", ("Query",))),
+            tables=(TableAccess("todos", ("Query",), indexes=True), TableAccess("orders", ("Query",)), _RECORDS_STATUS),
         ),
         FunctionSpec(
             name="orders",
@@ -265,9 +333,11 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             name="migrate",
             handler="todo_app.handlers.migrate.handler",
             kind="migration",
-            description="Applies the versioned SQL migrations; invoked by the program on deploy",
+            description="Applies the versioned SQL migrations as the master user (RDS Data API); invoked by the program on deploy",
+            # a paused database is retried for up to a minute while it resumes
             timeout=120,
-            database=True,
+            database_admin=True,
+            tables=(_RECORDS_STATUS,),
         ),
     )
 }
@@ -327,9 +397,9 @@ class StackOutputs(Generic[T]):
     api_url: T
     region: T
     stack: T
-    users_db_endpoint: T  # the host only: the RDS Proxy endpoint where there is one
+    users_db_endpoint: T  # the host only: the Aurora cluster's writer endpoint
     users_db_name: T
-    users_db_secret_arn: T
+    users_db_secret_arn: T  # the master secret, for operators and migrations
     todos_table_name: T
     sessions_table_name: T
     orders_table_name: T
@@ -338,6 +408,7 @@ class StackOutputs(Generic[T]):
     alarm_topic_arn: T
     dashboard_name: T
     web_url: T  # the web app's https origin (local: its http origin)
+    users_db_user: T  # the application's database user (IAM authentication on AWS, no password)
 
     def as_dict(self) -> dict[str, T]:
         return {_camel(f.name): getattr(self, f.name) for f in fields(self)}

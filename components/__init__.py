@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .api import ApiTier, ApiTierArgs, Throttling
     from .compute import (
         DatabaseRef,
+        DatabaseSettings,
         FunctionResources,
         FunctionSettings,
         LambdaFunction,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     )
     from .network import Network, NetworkArgs
     from .observability import Observability, ObservabilityArgs
-    from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, RdsProxy, SchemaMigration, SchemaMigrationArgs
+    from .postgres import ClusterSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
     from .queue import BatchSettings, QueueTier, QueueTierArgs
     from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
 
@@ -47,6 +48,7 @@ _EXPORTS = {
     "ApiTierArgs": ".api",
     "Throttling": ".api",
     "DatabaseRef": ".compute",
+    "DatabaseSettings": ".compute",
     "FunctionResources": ".compute",
     "FunctionSettings": ".compute",
     "LambdaFunction": ".compute",
@@ -59,10 +61,9 @@ _EXPORTS = {
     "NetworkArgs": ".network",
     "Observability": ".observability",
     "ObservabilityArgs": ".observability",
-    "InstanceSettings": ".postgres",
+    "ClusterSettings": ".postgres",
     "PostgresDatabase": ".postgres",
     "PostgresDatabaseArgs": ".postgres",
-    "RdsProxy": ".postgres",
     "SchemaMigration": ".postgres",
     "SchemaMigrationArgs": ".postgres",
     "BatchSettings": ".queue",
@@ -76,14 +77,15 @@ __all__ = [
     "ApiTier",
     "ApiTierArgs",
     "BatchSettings",
+    "ClusterSettings",
     "DatabaseRef",
+    "DatabaseSettings",
     "DynamoTables",
     "DynamoTablesArgs",
     "FunctionResources",
     "FunctionSettings",
     "FunctionSpec",
     "Index",
-    "InstanceSettings",
     "LambdaFunction",
     "LambdaFunctionArgs",
     "Network",
@@ -97,7 +99,6 @@ __all__ = [
     "QueueSpec",
     "QueueTier",
     "QueueTierArgs",
-    "RdsProxy",
     "Route",
     "SchemaMigration",
     "SchemaMigrationArgs",

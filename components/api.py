@@ -56,6 +56,9 @@ class ApiTierArgs:
     log_retention_days: int
     cors_origins: Sequence[str] = ()  # extra browser origins allowed to call the API
     web_origin: pulumi.Input[str] | None = None  # a web app's https origin (`WebTier.url`), always allowed; neither: no CORS
+    # per-route CloudWatch metrics (billed per metric once traffic flows): off, since no alarm and no dashboard
+    # widget reads them (both use the API's stage-level metrics); the cost model prices them when on
+    detailed_metrics: bool = False
 
 
 class ApiTier(pulumi.ComponentResource):
@@ -109,7 +112,7 @@ class ApiTier(pulumi.ComponentResource):
             default_route_settings={
                 "throttling_rate_limit": args.throttling.rate_limit,
                 "throttling_burst_limit": args.throttling.burst_limit,
-                "detailed_metrics_enabled": True,
+                "detailed_metrics_enabled": args.detailed_metrics,
             },
             access_log_settings={"destination_arn": self.access_log_group.arn, "format": ACCESS_LOG_FORMAT},
             opts=child,

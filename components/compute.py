@@ -3,10 +3,11 @@ versions and the `live` alias that everything invokes.
 
 What a function may do is derived from its spec (`todo_app.catalog.FunctionSpec`) and the resources it
 is given (`FunctionResources`): the DynamoDB actions on the exact table (and, when asked, index) ARNs,
-the SQS actions on the queue ARN, the database secret for database functions, its own log group,
-X-Ray, and the ENI actions only for functions that run in the VPC. Its environment is exactly the
-settings of those resources (each table's variable, the queue URL, the `DB_*` settings) plus the
-common environment it is given.
+the SQS actions on the queue ARN, `rds-db:connect` as the application's database user for database
+functions (IAM authentication: no secret), the Data API on the cluster and the master secret for the
+migrator only (`database_admin`, outside the VPC), its own log group, X-Ray, and the ENI actions only
+for functions that run in the VPC. Its environment is exactly the settings of those resources (each
+table's variable, the queue URL, the `DB_*` settings) plus the common environment it is given.
 
 Every code or configuration change publishes a version; callers (API integrations, permissions, event
 source mappings, the migration invocation) use the `live` alias, never the unqualified function, so the
@@ -32,6 +33,7 @@ from todo_app import catalog
 
 from .config import cold_start_problems
 from .deployment import AliasDeployment, AliasDeploymentArgs
+from .network import in_vpc_problems
 
 # Lambda needs these to attach a VPC function to its subnets (AWSLambdaVPCAccessExecutionRole's
 # actions without DescribeSubnets). AWS offers no resource-level permissions for them, hence "*".
@@ -79,14 +81,41 @@ class QueueRef:
     arn: pulumi.Input[str]
 
 
+# The RDS Data API calls the migrator makes: statements in one transaction.
+DATA_API_ACTIONS = ("BeginTransaction", "ExecuteStatement", "CommitTransaction", "RollbackTransaction")
+
+
 @dataclass(frozen=True)
 class DatabaseRef:
-    """Where a database function connects: `host` is the RDS Proxy endpoint when there is one."""
+    """The Aurora cluster: where database functions connect (`host`, the writer endpoint) and what the
+    migrator uses (the Data API on `cluster_arn`, the master secret `secret_arn`)."""
 
     host: pulumi.Input[str]
     port: int
     name: str
-    secret_arn: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    cluster_resource_id: pulumi.Input[str]  # `rds-db:connect` names the cluster by its resource id
+    secret_arn: pulumi.Input[str]  # the RDS-managed master secret: the migrator's only
+
+    def user_arn(self, user: str) -> pulumi.Output[str]:
+        """`arn:<partition>:rds-db:<region>:<account>:dbuser:<cluster resource id>/<user>`: what `rds-db:connect` allows."""
+
+        def arn(values: list[str]) -> str:
+            cluster_arn, resource_id = values
+            partition, region, account = cluster_arn.split(":")[1], cluster_arn.split(":")[3], cluster_arn.split(":")[4]
+            return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
+
+        return pulumi.Output.all(self.cluster_arn, self.cluster_resource_id).apply(arn)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """How database functions connect (from the stack config's derived settings: see `StackConfig.db_*`)."""
+
+    sslmode: str = "require"  # TLS (the cluster forces it); verify-full needs a CA bundle shipped with the code
+    connect_timeout: int = 5  # seconds; covers a resume where the database pauses
+    idle_timeout: int = 0  # seconds; 0 keeps idle connections (the database never pauses)
+    health: catalog.DatabaseHealth = "connect"  # "last-known" where a connection would wake a paused database
 
 
 @dataclass(frozen=True)
@@ -131,6 +160,8 @@ class FunctionSettings:
     cold_start: str = "none"  # "none" | "snapstart" (published versions) | "provisioned" (on the alias)
     provisioned_concurrency: int = 0  # cold_start "provisioned" only
     gradual_deployment: bool = False  # CodeDeploy moves the alias (see `deploy_gradually`), not Pulumi
+    timeout: int | None = None  # seconds; None: the spec's
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)  # database functions only
 
     def __post_init__(self) -> None:
         if self.cold_start not in ("none", "snapstart", "provisioned"):
@@ -140,8 +171,14 @@ class FunctionSettings:
             raise ValueError("FunctionSettings: " + "; ".join(problems))
 
 
-def environment_for(spec: catalog.FunctionSpec, resources: FunctionResources, common: Mapping[str, str]) -> dict[str, pulumi.Input[str]]:
+def environment_for(
+    spec: catalog.FunctionSpec,
+    resources: FunctionResources,
+    common: Mapping[str, str],
+    database: DatabaseSettings | None = None,
+) -> dict[str, pulumi.Input[str]]:
     """The settings of exactly the resources the spec uses, plus the common environment."""
+    database = database or DatabaseSettings()
     env: dict[str, pulumi.Input[str]] = {}
     for access in spec.tables:
         table = _table(spec, resources, access.table)
@@ -151,7 +188,26 @@ def environment_for(spec: catalog.FunctionSpec, resources: FunctionResources, co
         env[queue.url_env] = queue.url
     if spec.database:
         db = _required(spec, "the database", resources.database)
-        env.update(catalog.database_environment(host=db.host, port=db.port, secret_arn=db.secret_arn, sslmode="require", name=db.name))
+        env.update(
+            catalog.database_environment(
+                host=db.host,
+                port=db.port,
+                name=db.name,
+                user=catalog.APP_DB_USER,
+                auth="iam",
+                sslmode=database.sslmode,
+                connect_timeout=database.connect_timeout,
+                idle_timeout=database.idle_timeout,
+                health=database.health,
+            )
+        )
+    if spec.database_admin:
+        db = _required(spec, "the database", resources.database)
+        env.update(
+            catalog.admin_database_environment(
+                access="data-api", secret_arn=db.secret_arn, cluster_arn=db.cluster_arn, app_user=catalog.APP_DB_USER, name=db.name
+            )
+        )
     env.update(common)
     return env
 
@@ -176,9 +232,19 @@ def policy_statements(spec: catalog.FunctionSpec, resources: FunctionResources, 
         queue = _required(spec, "the queue", resources.queue)
         statements.append({"Sid": "Queue", "Effect": "Allow", "Action": [f"sqs:{a}" for a in spec.queue_actions], "Resource": [queue.arn]})
     if spec.database:
+        # IAM database authentication as the application role: a token signed locally, no secret
         db = _required(spec, "the database", resources.database)
         statements.append(
-            {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [db.secret_arn]}
+            {"Sid": "DatabaseConnect", "Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [db.user_arn(catalog.APP_DB_USER)]}
+        )
+    if spec.database_admin:
+        # the migrator: the Data API on the cluster, as the master user whose secret it may read
+        db = _required(spec, "the database", resources.database)
+        statements.append(
+            {"Sid": "DataApi", "Effect": "Allow", "Action": [f"rds-data:{a}" for a in DATA_API_ACTIONS], "Resource": [db.cluster_arn]}
+        )
+        statements.append(
+            {"Sid": "MasterSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [db.secret_arn]}
         )
     statements.append(
         {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": list(LOG_ACTIONS), "Resource": [pulumi.Output.concat(log_group_arn, ":*")]}
@@ -229,7 +295,9 @@ class LambdaFunction(pulumi.ComponentResource):
     """One function: role + inline policy, log group, the Lambda function, and its `live` alias."""
 
     spec: catalog.FunctionSpec
-    """The spec it was built from (its `name` is the logical name; `timeout` feeds the alarms)."""
+    """The spec it was built from (its `name` is the logical name)."""
+    timeout: int
+    """The Lambda timeout in seconds (the settings' where given, else the spec's); the duration alarm follows it."""
     log_group: aws.cloudwatch.LogGroup
     """`/aws/lambda/<physical name>`, created first so that Lambda never creates one without retention."""
     role: aws.iam.Role
@@ -251,11 +319,17 @@ class LambdaFunction(pulumi.ComponentResource):
     """Set by `deploy_gradually()`: starts a CodeDeploy deployment whenever the published version changes."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:compute:LambdaFunction", name, None, opts)
         spec, settings, resources = args.spec, args.settings, args.resources
+        # refused before anything is registered
+        if spec.database and spec.database_admin:
+            raise ValueError(f"function {spec.name!r}: database (in the VPC, IAM token) and database_admin (Data API) exclude each other")
+        for problem in in_vpc_problems([spec]):  # no NAT gateway and no interface endpoint in the VPC
+            raise ValueError(problem)
+        super().__init__("todo:compute:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         vpc = _required(spec, "a VPC placement", resources.vpc) if spec.database else None
         self.spec = spec
+        self.timeout = settings.timeout if settings.timeout is not None else spec.timeout
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=f"/aws/lambda/{args.physical_name}", retention_in_days=settings.log_retention_days, opts=child
@@ -283,9 +357,9 @@ class LambdaFunction(pulumi.ComponentResource):
             code=args.code.archive,
             layers=[args.code.layer_arn] if args.code.layer_arn is not None else None,
             memory_size=settings.memory_mb,
-            timeout=spec.timeout,
+            timeout=self.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={"variables": environment_for(spec, resources, settings.environment)},
+            environment={"variables": environment_for(spec, resources, settings.environment, settings.database)},
             tracing_config={"mode": settings.tracing_mode},
             logging_config={
                 "log_format": "JSON",

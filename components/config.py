@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from todo_app.catalog import LoginThrottle
+from todo_app.catalog import FUNCTIONS, LoginThrottle
 
 PROJECT = "todo-platform"
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,19 @@ SNAPSTART_MIN_PYTHON = (3, 12)
 DB_RESUME_CONNECT_TIMEOUT = 20
 DB_CONNECT_TIMEOUT = 5
 DB_IDLE_TIMEOUT = 60
+# Where the database pauses, a SQL function's Lambda timeout covers a resume (the connect timeout above, then
+# the query) and stays under the HTTP API's 30 s integration limit, so the API answers with the function's
+# own response, never its own 503/504.
+API_INTEGRATION_LIMIT_SECONDS = 30
+SQL_TIMEOUT_WHERE_PAUSED = 28
+
+# The connection budget: max_connections of Aurora PostgreSQL (Serverless v2) at a maximum capacity, AWS's
+# documented defaults ("Maximum connections for Aurora Serverless v2", by max ACU); the largest documented
+# point at or under the configured maximum applies. With a minimum of 0 or 0.5 ACU AWS caps it at 2000.
+AURORA_MAX_CONNECTIONS = ((1.0, 189), (4.0, 823), (8.0, 1669), (16.0, 3360), (32.0, 5000))
+AURORA_LOW_MIN_CAPACITY_CAP = 2000
+# Connections kept outside the SQL functions' budget: the migrator's (through the Data API) and an operator's.
+CONNECTION_RESERVE = 10
 
 # The values CloudWatch Logs accepts for retentionInDays.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -83,6 +96,7 @@ class StackConfig(BaseModel):
     db_backup_retention_days: int = Field(ge=1, le=35)
     sql_function_concurrency: int = Field(ge=1, le=10000)
     dashboard: bool
+    snapstart_functions: tuple[str, ...]
     log_retention_days: int
     api_throttle_rate_limit: int = Field(ge=1)
     api_throttle_burst_limit: int = Field(ge=1)
@@ -114,10 +128,17 @@ class StackConfig(BaseModel):
             raise ValueError("workerBatchWindowSeconds: must be at least 1 when workerBatchSize is over 10")
         for problem in cold_start_problems(self.cold_start_mitigation, self.provisioned_concurrency, self.python_runtime):
             raise ValueError(problem)
+        for problem in snapstart_problems(self.cold_start_mitigation, self.snapstart_functions):
+            raise ValueError(problem)
         if 0 <= self.api_reserved_concurrency < self.provisioned_concurrency:
             # Lambda refuses provisioned concurrency above the function's reserved concurrency
             raise ValueError(
                 f"provisionedConcurrency: {self.provisioned_concurrency} is more than apiReservedConcurrency {self.api_reserved_concurrency}"
+            )
+        if self.cold_start_mitigation == "provisioned" and self.sql_function_concurrency < self.provisioned_concurrency:
+            raise ValueError(
+                f"provisionedConcurrency: {self.provisioned_concurrency} is more than sqlFunctionConcurrency {self.sql_function_concurrency}"
+                " (the SQL functions' reserved concurrency)"
             )
         return self
 
@@ -160,6 +181,31 @@ class StackConfig(BaseModel):
     def db_health(self) -> str:
         """`last-known` where the database pauses (a health check's connection would wake it), else `connect`."""
         return "last-known" if self.db_pauses else "connect"
+
+    def sql_function_timeout(self, catalog_timeout: int) -> int:
+        """The Lambda timeout of a function that connects to PostgreSQL: where the database pauses, long enough
+        for a resume and under the API's integration limit; elsewhere its catalog timeout."""
+        return SQL_TIMEOUT_WHERE_PAUSED if self.db_pauses else catalog_timeout
+
+    def max_connections(self) -> int:
+        """Aurora PostgreSQL's default max_connections at `db_max_capacity` (see AURORA_MAX_CONNECTIONS)."""
+        return aurora_max_connections(self.db_min_capacity, self.db_max_capacity)
+
+    def connection_budget(self, sql_functions: int) -> int:
+        """The most connections the stack can open: each SQL function at its reserved concurrency (one
+        connection per execution environment), plus the reserve for the migrator and operators."""
+        return sql_functions * self.sql_function_concurrency + CONNECTION_RESERVE
+
+    def check_connection_budget(self, sql_functions: int) -> None:
+        """Raise ConfigError when the SQL functions could open more connections than the database accepts."""
+        budget, limit = self.connection_budget(sql_functions), self.max_connections()
+        if budget > limit:
+            raise ConfigError(
+                f"invalid stack config:\n  {PROJECT}:sqlFunctionConcurrency: {sql_functions} SQL functions x "
+                f"{self.sql_function_concurrency} + {CONNECTION_RESERVE} reserved = {budget} connections, more than "
+                f"max_connections {limit} of Aurora PostgreSQL at dbMaxCapacity {self.db_max_capacity:g} ACU; "
+                f"lower sqlFunctionConcurrency or raise dbMaxCapacity"
+            )
 
     def function_memory_mb(self, kind: str) -> int:
         """Memory of a function of a catalog kind."""
@@ -231,6 +277,31 @@ def cold_start_problems(mitigation: str, provisioned_concurrency: int, runtime: 
             f"provisionedConcurrency: {provisioned_concurrency} needs coldStartMitigation 'provisioned'; "
             f"got {mitigation!r} (provisioned concurrency and SnapStart cannot be combined)"
         )
+    return problems
+
+
+def aurora_max_connections(min_capacity: float, max_capacity: float) -> int:
+    """max_connections at `max_capacity`: the largest documented point at or under it; capped at 2000 when the
+    minimum is 0 or 0.5 ACU (AWS sizes the default for the minimum's memory then)."""
+    found = max(connections for acu, connections in AURORA_MAX_CONNECTIONS if acu <= max_capacity)
+    return min(found, AURORA_LOW_MIN_CAPACITY_CAP) if min_capacity <= 0.5 else found
+
+
+def snapstart_problems(mitigation: str, functions: tuple[str, ...]) -> list[str]:
+    """What is wrong with `snapstartFunctions`: names outside the catalog's request-serving functions, a
+    list without `coldStartMitigation: snapstart`, or SnapStart asked for with no function."""
+
+    eligible = sorted(name for name, spec in FUNCTIONS.items() if spec.kind in COLD_START_KINDS)
+    problems = []
+    unknown = [name for name in functions if name not in eligible]
+    if unknown:
+        problems.append(f"snapstartFunctions: {', '.join(unknown)} not among the API functions and the authorizer ({', '.join(eligible)})")
+    if len(set(functions)) != len(functions):
+        problems.append("snapstartFunctions: a function is listed twice")
+    if functions and mitigation != "snapstart":
+        problems.append(f"snapstartFunctions: needs coldStartMitigation 'snapstart'; got {mitigation!r}")
+    if mitigation == "snapstart" and not functions:
+        problems.append("snapstartFunctions: coldStartMitigation 'snapstart' needs at least one function")
     return problems
 
 

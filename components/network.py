@@ -1,13 +1,16 @@
 """`Network`: a private-only VPC for the functions that reach PostgreSQL.
 
-Two private subnets in two AZs, no internet gateway and no NAT gateway. The in-VPC functions reach
-AWS services only through VPC endpoints: a DynamoDB gateway endpoint (free) on the private route
-table, and interface endpoints for the services an in-VPC function calls (Secrets Manager always, for
-the database secret; SQS only if the catalog ever gives a database function queue actions).
+Two private subnets in two AZs, no internet gateway, no NAT gateway and no interface endpoint. The
+in-VPC functions reach exactly two things: PostgreSQL (its security group, port 5432) and DynamoDB
+through the free gateway endpoint on the private route table. They read no secret (IAM database
+authentication signs a token locally) and the migrator runs outside the VPC (RDS Data API), so no
+Secrets Manager endpoint is needed; a database function that would call any other AWS service from
+inside the VPC is refused (`in_vpc_problems`) rather than left to hang until its timeout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pulumi
@@ -19,19 +22,21 @@ POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 
 
-def interface_endpoint_services() -> tuple[str, ...]:
-    """The AWS services an in-VPC (database) function calls, besides DynamoDB (gateway endpoint).
+def in_vpc_problems(functions: Iterable[catalog.FunctionSpec]) -> list[str]:
+    """What an in-VPC (database) function would call that the network cannot reach, one line per function.
 
-    There is no NAT gateway, so without an endpoint these calls would hang until the function times out.
-    Every database function reads the database secret from Secrets Manager at cold start.
+    Without a NAT gateway or an interface endpoint such a call hangs until the function times out, so the
+    program refuses to build it: give the work to a function outside the VPC, or add an endpoint on purpose.
     """
-    in_vpc = [f for f in catalog.FUNCTIONS.values() if f.database]
-    services = []
-    if in_vpc:
-        services.append("secretsmanager")
-    if any(f.queue_actions for f in in_vpc):
-        services.append("sqs")
-    return tuple(services)
+    problems = []
+    for spec in functions:
+        if spec.database and spec.queue_actions:
+            problems.append(
+                f"function {spec.name!r} connects to PostgreSQL (runs in the VPC) and uses SQS "
+                f"({', '.join(spec.queue_actions)}): the VPC has no interface endpoint and no NAT gateway, "
+                "so it could not reach the queue"
+            )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -48,19 +53,15 @@ class Network(pulumi.ComponentResource):
     route_table: aws.ec2.RouteTable
     """Only the local route and the DynamoDB prefix list: no way out."""
     functions_sg: aws.ec2.SecurityGroup
-    """In-VPC functions: egress to PostgreSQL, the interface endpoints and DynamoDB only."""
+    """In-VPC functions: egress to PostgreSQL and DynamoDB's gateway endpoint only."""
     database_sg: aws.ec2.SecurityGroup
-    """PostgreSQL and its RDS Proxy: ingress from the functions (and the proxy) on 5432 only."""
-    endpoints_sg: aws.ec2.SecurityGroup
-    """Interface endpoints: HTTPS from the functions only."""
+    """PostgreSQL: ingress from the functions on 5432 only."""
     dynamodb_endpoint: aws.ec2.VpcEndpoint
-    """The free gateway endpoint on the private route table."""
-    interface_endpoints: dict[str, aws.ec2.VpcEndpoint]
-    """By service, only those an in-VPC function calls (see `interface_endpoint_services`)."""
+    """The free gateway endpoint on the private route table; the VPC's only endpoint."""
     ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
     egress_rules: list[aws.vpc.SecurityGroupEgressRule]
     function_paths: list[pulumi.Resource]
-    """Everything an in-VPC function needs before it can reach its dependencies (rules and endpoints)."""
+    """Everything an in-VPC function needs before it can reach its dependencies (rules and the gateway endpoint)."""
 
     def __init__(self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:network:Network", name, None, opts)
@@ -73,7 +74,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-vpc",
             cidr_block=args.cidr_block,
             enable_dns_support=True,
-            enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
+            enable_dns_hostnames=True,  # Aurora's endpoints are DNS names the functions resolve
             tags={"Name": f"{name}-vpc"},
             opts=child,
         )
@@ -99,11 +100,9 @@ class Network(pulumi.ComponentResource):
         self.functions_sg = aws.ec2.SecurityGroup(
             f"{name}-functions", vpc_id=self.vpc.id, description="Lambda functions that reach PostgreSQL", opts=child
         )
+        # the description is kept as deployed: changing it would replace the group
         self.database_sg = aws.ec2.SecurityGroup(
             f"{name}-database", vpc_id=self.vpc.id, description="PostgreSQL and its RDS Proxy", opts=child
-        )
-        self.endpoints_sg = aws.ec2.SecurityGroup(
-            f"{name}-endpoints", vpc_id=self.vpc.id, description="Interface VPC endpoints", opts=child
         )
 
         # The DynamoDB gateway endpoint: free, routes DynamoDB traffic from the private route table.
@@ -115,23 +114,8 @@ class Network(pulumi.ComponentResource):
             route_table_ids=[self.route_table.id],
             opts=child,
         )
-        # Interface endpoints: the in-VPC functions read the database secret from Secrets Manager and
-        # there is no NAT gateway, so without this endpoint they could not reach it at all.
-        self.interface_endpoints = {
-            service: aws.ec2.VpcEndpoint(
-                f"{name}-{service}",
-                vpc_id=self.vpc.id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=[s.id for s in self.private_subnets],
-                security_group_ids=[self.endpoints_sg.id],
-                opts=child,
-            )
-            for service in interface_endpoint_services()
-        }
 
-        # ---- rules: PostgreSQL only from the functions (and the proxy, which shares the database SG)
+        # ---- rules: PostgreSQL only from the functions; the functions reach only PostgreSQL and DynamoDB
         def ingress(
             rule: str, sg: aws.ec2.SecurityGroup, port: int, source: aws.ec2.SecurityGroup, why: str
         ) -> aws.vpc.SecurityGroupIngressRule:
@@ -169,14 +153,9 @@ class Network(pulumi.ComponentResource):
 
         self.ingress_rules = [
             ingress("db-from-functions", self.database_sg, POSTGRES_PORT, self.functions_sg, "PostgreSQL from the functions"),
-            ingress("db-from-proxy", self.database_sg, POSTGRES_PORT, self.database_sg, "PostgreSQL from the RDS Proxy"),
-            ingress(
-                "endpoints-from-functions", self.endpoints_sg, HTTPS_PORT, self.functions_sg, "HTTPS to the endpoints from the functions"
-            ),
         ]
         self.egress_rules = [
             egress("functions-to-db", self.functions_sg, POSTGRES_PORT, "PostgreSQL", to=self.database_sg),
-            egress("functions-to-endpoints", self.functions_sg, HTTPS_PORT, "Interface endpoints", to=self.endpoints_sg),
             egress(
                 "functions-to-dynamodb",
                 self.functions_sg,
@@ -184,17 +163,11 @@ class Network(pulumi.ComponentResource):
                 "DynamoDB gateway endpoint",
                 prefix_list=self.dynamodb_endpoint.prefix_list_id,
             ),
-            egress("proxy-to-db", self.database_sg, POSTGRES_PORT, "RDS Proxy to PostgreSQL", to=self.database_sg),
         ]
 
         self.private_subnet_ids = [s.id for s in self.private_subnets]
-        # what an in-VPC function needs before it can reach PostgreSQL, DynamoDB and the interface endpoints
-        self.function_paths: list[pulumi.Resource] = [
-            *self.ingress_rules,
-            *self.egress_rules,
-            self.dynamodb_endpoint,
-            *self.interface_endpoints.values(),
-        ]
+        # what an in-VPC function needs before it can reach PostgreSQL and DynamoDB
+        self.function_paths: list[pulumi.Resource] = [*self.ingress_rules, *self.egress_rules, self.dynamodb_endpoint]
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,

@@ -1,10 +1,16 @@
-"""`Observability`: the alarm topic, the alarms, one dashboard and the stack's X-Ray sampling rule.
+"""`Observability`: the alarm topic, the alarms, the dashboard and the stack's X-Ray sampling rule.
+
+Alarms exist only where someone receives them: with an alarm e-mail, the full set, each notifying the
+topic (then encrypted with its own KMS key, the only key CloudWatch can publish with); without one, only
+the alarms a gradual (CodeDeploy) deployment rolls back on, which notify nobody, and the topic keeps the
+AWS-managed `alias/aws/sns` key (no customer-managed key to pay for). The dashboard only where asked.
 
 Function alarms and widgets watch each function's `live` alias (CloudWatch's FunctionName + Resource
 dimensions), the version that serves traffic; a CodeDeploy canary rolls back on the errors and throttles
-alarms. Every alarm is named `<name prefix>-<what>` (so two stacks' alarms tell apart in the console) and
-notifies the topic on ALARM and on OK. Thresholds that can be derived are: a function's
-duration alarm fires at 90% of its timeout, the orders queue's age alarm at twice its visibility
+alarms. Every alarm is named `<name prefix>-<what>` (so two stacks' alarms tell apart in the console) and,
+where there is a subscriber, notifies the topic on ALARM and on OK. Thresholds that can be derived are: a
+function's duration alarm fires at 90% of its (real, Lambda) timeout, the database's capacity alarm at its
+maximum ACU, the orders queue's age alarm at twice its visibility
 timeout (a message that has sat through two full visibility windows is not being worked off).
 """
 
@@ -23,8 +29,10 @@ from .compute import LambdaFunction
 PERIOD = 300  # seconds
 DURATION_ALARM_FRACTION = 0.9
 QUEUE_AGE_VISIBILITY_MULTIPLE = 2
-RDS_CPU_PERCENT = 80
-RDS_FREE_STORAGE_FRACTION = 0.1
+# Aurora Serverless v2 at its maximum capacity for this many 5-minute periods: it needs a higher maximum
+# (one standard-resolution alarm on one cluster metric: the cheapest signal that the database is too small)
+DB_AT_MAX_PERIODS = 3
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 API_5XX_THRESHOLD = 5
 SAMPLING_RULE_PRIORITY = 1000  # before X-Ray's default rule (which always comes last); room for more specific rules
 
@@ -64,25 +72,33 @@ class ObservabilityArgs:
     dlq_name: pulumi.Input[str]  # alarms on any message
     visibility_timeout_seconds: int
     table_names: Mapping[str, pulumi.Input[str]]  # by table key: read and write throttle alarms
-    db_instance_id: pulumi.Input[str]
-    db_allocated_storage_gb: int  # the free-storage alarm fires under 10% of it
+    db_cluster_id: pulumi.Input[str]  # the Aurora cluster's identifier (DBClusterIdentifier)
+    db_max_capacity: float  # ACU: the capacity alarm fires when the cluster sits at it
     sampling: SamplingSettings | None = None  # None: no rule of the stack's own (X-Ray's default rule applies)
+    dashboard: bool = False  # the CloudWatch dashboard ($3 a month)
+    # functions a gradual deployment rolls back on their errors and throttles alarms: those two alarms exist
+    # even without an alarm e-mail (CodeDeploy reads them; they notify nobody)
+    rollback_functions: Sequence[str] = ()
 
 
 class Observability(pulumi.ComponentResource):
-    topic_key: aws.kms.Key
-    """The topic's own KMS key: CloudWatch cannot publish to a topic under the AWS-managed aws/sns key."""
+    topic_key: aws.kms.Key | None
+    """The topic's own KMS key, only where alarms publish to the topic (CloudWatch cannot publish to a topic
+    under the AWS-managed aws/sns key); None otherwise."""
     topic: aws.sns.Topic
-    """Every alarm notifies it on ALARM and on OK."""
+    """Where there is a subscriber, every alarm notifies it on ALARM and on OK."""
     subscription: aws.sns.TopicSubscription | None
     """The e-mail subscription, only when `alarm_email` is set."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """By key (`<function>-errors`, `api-5xx`, `orders-queue-age`, ...); each named `<prefix>-<key>`."""
-    dashboard: aws.cloudwatch.Dashboard
+    notifies: bool
+    """An alarm e-mail is subscribed: the full set of alarms, each notifying the topic."""
+    dashboard: aws.cloudwatch.Dashboard | None
+    dashboard_name: pulumi.Input[str]
+    """The dashboard's name, "" where there is none."""
     sampling_rule: aws.xray.SamplingRule | None
     """Matches the stack's functions (service names `<prefix>-*`), ahead of X-Ray's default rule."""
     queue_age_threshold_seconds: int
-    free_storage_threshold_bytes: int
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:observability:Observability", name, None, opts)
@@ -90,38 +106,44 @@ class Observability(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        # CloudWatch cannot publish to a topic encrypted with the AWS-managed aws/sns key (its key
-        # policy cannot grant CloudWatch), so the topic gets its own key that allows exactly that.
-        self.topic_key = aws.kms.Key(
-            f"{name}-alarms",
-            description="Encrypts the alarm topic; CloudWatch may use it to publish",
-            enable_key_rotation=True,
-            deletion_window_in_days=7,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account, ":root")},
-                            "Action": "kms:*",
-                            "Resource": "*",  # in a key policy "*" means this key
-                        },
-                        {
-                            "Sid": "CloudWatchPublishes",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        },
-                    ],
-                }
-            ),
-            opts=child,
+        self.notifies = bool(args.alarm_email)
+        self.queue_age_threshold_seconds = queue_age_threshold_seconds(args.visibility_timeout_seconds)
+        self.topic_key = None
+        if self.notifies:
+            # CloudWatch cannot publish to a topic encrypted with the AWS-managed aws/sns key (its key
+            # policy cannot grant CloudWatch), so the topic gets its own key that allows exactly that.
+            self.topic_key = aws.kms.Key(
+                f"{name}-alarms",
+                description="Encrypts the alarm topic; CloudWatch may use it to publish",
+                enable_key_rotation=True,
+                deletion_window_in_days=7,
+                policy=pulumi.Output.json_dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "AccountAdministers",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account, ":root")},
+                                "Action": "kms:*",
+                                "Resource": "*",  # in a key policy "*" means this key
+                            },
+                            {
+                                "Sid": "CloudWatchPublishes",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Resource": "*",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                            },
+                        ],
+                    }
+                ),
+                opts=child,
+            )
+        self.topic = aws.sns.Topic(
+            f"{name}-alarms", kms_master_key_id=self.topic_key.arn if self.topic_key else AWS_MANAGED_SNS_KEY, opts=child
         )
-        self.topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=self.topic_key.arn, opts=child)
         self.subscription = None
         if args.alarm_email:
             self.subscription = aws.sns.TopicSubscription(
@@ -129,11 +151,54 @@ class Observability(pulumi.ComponentResource):
             )
 
         self.alarms = {}
+        if not self.notifies:
+            # nobody would receive an alarm: only those a gradual deployment needs to roll back on
+            for fn in args.functions:
+                if fn.spec.name in args.rollback_functions:
+                    self._rollback_alarms(fn)
+        else:
+            self._every_alarm(args)
+
+        self.dashboard = None
+        self.dashboard_name = ""
+        if args.dashboard:
+            self.dashboard = aws.cloudwatch.Dashboard(
+                f"{name}-dashboard",
+                dashboard_name=args.name_prefix,
+                dashboard_body=_dashboard_body(args),
+                opts=child,
+            )
+            self.dashboard_name = self.dashboard.dashboard_name
+
+        self.sampling_rule = None
+        if args.sampling is not None:
+            self.sampling_rule = aws.xray.SamplingRule(
+                f"{name}-sampling",
+                rule_name=sampling_rule_name(args.name_prefix),
+                priority=SAMPLING_RULE_PRIORITY,
+                fixed_rate=args.sampling.rate,
+                reservoir_size=args.sampling.reservoir,
+                service_name=f"{args.name_prefix}-*",
+                service_type="*",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+                opts=child,
+            )
+        self.register_outputs({"alarmTopicArn": self.topic.arn, "dashboardName": self.dashboard_name})
+
+    def _rollback_alarms(self, fn: LambdaFunction) -> None:
+        """The live alias's errors and throttles alarms (FunctionName + Resource): what a canary's rollback watches."""
+        dims = fn.alias_dimensions
+        self._alarm(f"{fn.spec.name}-errors", "AWS/Lambda", "Errors", dims, "Sum", ">=", 1, f"{fn.spec.name}: errors")
+        self._alarm(f"{fn.spec.name}-throttles", "AWS/Lambda", "Throttles", dims, "Sum", ">=", 1, f"{fn.spec.name}: throttled")
+
+    def _every_alarm(self, args: ObservabilityArgs) -> None:
         for fn in args.functions:
-            # the live alias (FunctionName + Resource): what serves traffic, and what a canary's rollback watches
+            self._rollback_alarms(fn)
             dims = fn.alias_dimensions
-            self._alarm(f"{fn.spec.name}-errors", "AWS/Lambda", "Errors", dims, "Sum", ">=", 1, f"{fn.spec.name}: errors")
-            self._alarm(f"{fn.spec.name}-throttles", "AWS/Lambda", "Throttles", dims, "Sum", ">=", 1, f"{fn.spec.name}: throttled")
             self._alarm(
                 f"{fn.spec.name}-duration",
                 "AWS/Lambda",
@@ -141,8 +206,8 @@ class Observability(pulumi.ComponentResource):
                 dims,
                 "Maximum",
                 ">=",
-                duration_threshold_ms(fn.spec.timeout),
-                f"{fn.spec.name}: within 10% of its {fn.spec.timeout}s timeout",
+                duration_threshold_ms(fn.timeout),
+                f"{fn.spec.name}: within 10% of its {fn.timeout}s timeout",
             )
         self._alarm(
             "api-5xx",
@@ -164,7 +229,6 @@ class Observability(pulumi.ComponentResource):
             0,
             "Orders moved to the DLQ after repeated failures",
         )
-        self.queue_age_threshold_seconds = queue_age_threshold_seconds(args.visibility_timeout_seconds)
         self._alarm(
             "orders-queue-age",
             "AWS/SQS",
@@ -187,45 +251,17 @@ class Observability(pulumi.ComponentResource):
                     1,
                     f"DynamoDB {key}: {metric}",
                 )
-        db_dims = {"DBInstanceIdentifier": args.db_instance_id}
-        self._alarm("db-cpu", "AWS/RDS", "CPUUtilization", db_dims, "Average", ">=", RDS_CPU_PERCENT, "PostgreSQL CPU", periods=3)
-        self.free_storage_threshold_bytes = int(args.db_allocated_storage_gb * RDS_FREE_STORAGE_FRACTION * 1024**3)
         self._alarm(
-            "db-free-storage",
+            "db-capacity-at-max",
             "AWS/RDS",
-            "FreeStorageSpace",
-            db_dims,
+            "ServerlessDatabaseCapacity",
+            {"DBClusterIdentifier": args.db_cluster_id},
             "Minimum",
-            "<=",
-            self.free_storage_threshold_bytes,
-            "PostgreSQL storage under 10% of its allocation",
+            ">=",
+            args.db_max_capacity,
+            f"PostgreSQL at its maximum of {args.db_max_capacity:g} ACU for {DB_AT_MAX_PERIODS * PERIOD // 60} minutes: raise dbMaxCapacity",
+            periods=DB_AT_MAX_PERIODS,
         )
-
-        self.dashboard_name = f"{args.name_prefix}"
-        self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=self.dashboard_name,
-            dashboard_body=_dashboard_body(args),
-            opts=child,
-        )
-        self.sampling_rule = None
-        if args.sampling is not None:
-            self.sampling_rule = aws.xray.SamplingRule(
-                f"{name}-sampling",
-                rule_name=sampling_rule_name(args.name_prefix),
-                priority=SAMPLING_RULE_PRIORITY,
-                fixed_rate=args.sampling.rate,
-                reservoir_size=args.sampling.reservoir,
-                service_name=f"{args.name_prefix}-*",
-                service_type="*",
-                host="*",
-                http_method="*",
-                url_path="*",
-                resource_arn="*",
-                version=1,
-                opts=child,
-            )
-        self.register_outputs({"alarmTopicArn": self.topic.arn, "dashboardName": self.dashboard.dashboard_name})
 
     def _alarm(
         self,
@@ -257,8 +293,8 @@ class Observability(pulumi.ComponentResource):
             threshold=threshold,
             comparison_operator=operators[op],
             treat_missing_data="notBreaching",
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
+            alarm_actions=[self.topic.arn] if self.notifies else [],
+            ok_actions=[self.topic.arn] if self.notifies else [],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.alarms[key] = alarm
@@ -266,7 +302,7 @@ class Observability(pulumi.ComponentResource):
 
 
 def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
-    """CloudWatch dashboard JSON: API, functions, queue, DynamoDB, RDS."""
+    """CloudWatch dashboard JSON: API, functions, queue, DynamoDB, Aurora."""
 
     def widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Sum") -> dict[str, Any]:
         return {
@@ -316,17 +352,18 @@ def _dashboard_body(args: ObservabilityArgs) -> pulumi.Output[str]:
             18,
         ),
         widget(
-            "PostgreSQL",
-            [
-                ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", args.db_instance_id],
-                ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", args.db_instance_id],
-            ],
+            "PostgreSQL capacity (ACU)",
+            [["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", args.db_cluster_id]],
             0,
             24,
-            "Average",
+            "Maximum",
         ),
         widget(
-            "PostgreSQL free storage", [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", args.db_instance_id]], 12, 24, "Minimum"
+            "PostgreSQL connections",
+            [["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", args.db_cluster_id]],
+            12,
+            24,
+            "Maximum",
         ),
     ]
     return pulumi.Output.json_dumps({"widgets": widgets})

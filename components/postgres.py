@@ -1,10 +1,14 @@
-"""PostgreSQL on RDS: `PostgresDatabase` (with an optional `RdsProxy`) and the `SchemaMigration` run on deploy.
+"""PostgreSQL on Aurora Serverless v2: `PostgresDatabase` and the `SchemaMigration` run on deploy.
 
-- `PostgresDatabase`: the instance in the private subnets, encrypted, TLS forced by its parameter group,
-  its master password generated and rotated by RDS in Secrets Manager (never known to Pulumi);
-  optionally behind an RDS Proxy that authenticates with that secret.
-- `SchemaMigration`: invokes the migration function whenever the SQL files change, once everything
-  the function needs to reach PostgreSQL and Secrets Manager exists.
+- `PostgresDatabase`: an Aurora PostgreSQL cluster in the private subnets, encrypted, TLS forced by its
+  cluster parameter group, IAM database authentication on (the serving functions log in as the
+  application role with a token: no password), the RDS Data API on (the migrator runs outside the VPC
+  and needs no interface endpoint), its master password generated and rotated by RDS in Secrets Manager
+  (never known to Pulumi). A `db.serverless` writer and, where asked, readers in other AZs that follow it
+  (promotion tier 0/1: they fail over to it, and pause with it). With a minimum of 0 ACU the cluster
+  pauses after `seconds_until_auto_pause` without connections. No RDS Proxy: on Serverless v2 it bills a
+  minimum of 8 ACUs and cannot be used with auto-pause; the connection budget is in the stack config.
+- `SchemaMigration`: invokes the migration function whenever the SQL files change, once the writer exists.
 """
 
 from __future__ import annotations
@@ -16,214 +20,164 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from todo_app import catalog
+
 from .compute import DatabaseRef, LambdaFunction, VpcPlacement
 from .network import POSTGRES_PORT, Network
 
-POSTGRES_MAJOR = "16"
-MASTER_USERNAME = "todo_admin"  # not a secret; the password is RDS-managed
+ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL  # "aurora-postgresql"
+# 16.3 and later scale to 0 ACU (automatic pause and resume); a minor version, so upgrades stay explicit
+ENGINE_VERSION = "16.6"
+PARAMETER_GROUP_FAMILY = "aurora-postgresql16"
+INSTANCE_CLASS = "db.serverless"
+MASTER_USERNAME = catalog.MIGRATOR_DB_USER  # not a secret; the password is RDS-managed
+# Readers in promotion tier 0 or 1 scale with the writer and pause with it; a failover promotes them first.
+READER_PROMOTION_TIER = 1
+WRITER_PROMOTION_TIER = 0
 
 
 @dataclass(frozen=True)
-class InstanceSettings:
-    instance_class: str
-    allocated_storage_gb: int
-    max_allocated_storage_gb: int
-    multi_az: bool
-    deletion_protection: bool  # also keeps a final snapshot when the instance is destroyed
-    backup_retention_days: int
-    performance_insights: bool
+class ClusterSettings:
+    min_capacity: float  # ACU; 0 lets the cluster pause
+    max_capacity: float  # ACU
+    seconds_until_auto_pause: int  # applies only with min_capacity 0
+    reader_instances: int  # besides the writer, each in another AZ than the writer's
+    deletion_protection: bool  # also keeps a final snapshot when the cluster is destroyed
+    backup_retention_days: int  # the point-in-time restore window
+
+    def __post_init__(self) -> None:
+        if self.max_capacity < max(self.min_capacity, 1):
+            raise ValueError(f"ClusterSettings: max_capacity {self.max_capacity:g} must be at least 1 and at least min_capacity")
+
+    @property
+    def pauses(self) -> bool:
+        return self.min_capacity == 0
+
+    def scaling(self) -> aws.rds.ClusterServerlessv2ScalingConfigurationArgs:
+        """serverlessv2_scaling_configuration: auto-pause only where the minimum is 0 (AWS refuses it elsewhere)."""
+        return aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+            min_capacity=self.min_capacity,
+            max_capacity=self.max_capacity,
+            seconds_until_auto_pause=self.seconds_until_auto_pause if self.pauses else None,
+        )
 
 
 @dataclass(frozen=True)
 class PostgresDatabaseArgs:
     network: Network
     database_name: str
-    physical_prefix: str  # names the proxy and the final snapshot: <prefix>-users
-    instance: InstanceSettings
-    proxy: bool  # put an RDS Proxy in front (connection pooling for many concurrent functions)
-    protect: bool = False  # Pulumi's protect on the instance (its secret is RDS's, deleted only with it)
+    physical_prefix: str  # names the final snapshot: <prefix>-users-final
+    cluster: ClusterSettings
+    protect: bool = False  # Pulumi's protect on the cluster (its secret is RDS's, deleted only with it)
 
 
 class PostgresDatabase(pulumi.ComponentResource):
-    """RDS PostgreSQL and, where asked, its RDS Proxy. `ref` is what database functions connect to."""
+    """Aurora PostgreSQL Serverless v2. `ref` is what database functions (and the migrator) are wired to."""
 
     subnet_group: aws.rds.SubnetGroup
-    parameter_group: aws.rds.ParameterGroup
+    parameter_group: aws.rds.ClusterParameterGroup
     """`rds.force_ssl=1`: the server refuses connections without TLS."""
-    instance: aws.rds.Instance
+    cluster: aws.rds.Cluster
+    writer: aws.rds.ClusterInstance
+    """The `db.serverless` writer, in the first private subnet's AZ."""
+    readers: list[aws.rds.ClusterInstance]
+    """`ClusterSettings.reader_instances` readers, each in another AZ than the writer's."""
     secret_arn: pulumi.Output[str]
-    """The RDS-managed master user secret ({"username", "password"})."""
-    proxy: RdsProxy | None
-    """The RDS Proxy, only when `PostgresDatabaseArgs.proxy` is set."""
+    """The RDS-managed master user secret ({"username", "password"}): the migrator's, and operators'."""
     endpoint: pulumi.Output[str]
-    """The host functions connect to: the proxy's endpoint when there is one, else the instance's address."""
+    """The cluster's writer endpoint (a host name, no port)."""
     ref: DatabaseRef
     vpc_placement: VpcPlacement
     """Where a database function runs: the private subnets, in the network's functions security group."""
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:database:PostgresDatabase", name, None, opts)
-        network, settings = args.network, args.instance
+        network, settings = args.network, args.cluster
         child = pulumi.ResourceOptions(parent=self)
 
         self.subnet_group = aws.rds.SubnetGroup(
             f"{name}-users", subnet_ids=network.private_subnet_ids, description="Private subnets for PostgreSQL", opts=child
         )
-        self.parameter_group = aws.rds.ParameterGroup(
+        self.parameter_group = aws.rds.ClusterParameterGroup(
             f"{name}-users",
-            family=f"postgres{POSTGRES_MAJOR}",
-            description="todo-platform PostgreSQL: TLS only",
+            family=PARAMETER_GROUP_FAMILY,
+            description="todo-platform Aurora PostgreSQL: TLS only",
             parameters=[{"name": "rds.force_ssl", "value": "1"}],
             opts=child,
         )
-        self.instance = aws.rds.Instance(
+        self.cluster = aws.rds.Cluster(
             f"{name}-users",
-            engine="postgres",
-            engine_version=POSTGRES_MAJOR,
-            auto_minor_version_upgrade=True,
-            instance_class=settings.instance_class,
-            allocated_storage=settings.allocated_storage_gb,
-            max_allocated_storage=settings.max_allocated_storage_gb,
-            storage_type="gp3",
-            storage_encrypted=True,
-            db_name=args.database_name,
-            username=MASTER_USERNAME,
+            engine=ENGINE,
+            engine_mode="provisioned",  # Serverless v2 runs in provisioned mode with db.serverless instances
+            engine_version=ENGINE_VERSION,
+            database_name=args.database_name,
+            master_username=MASTER_USERNAME,
             manage_master_user_password=True,  # RDS keeps the password in Secrets Manager
+            iam_database_authentication_enabled=True,  # the application role logs in with IAM tokens
+            enable_http_endpoint=True,  # the Data API: the migrator runs outside the VPC
             port=POSTGRES_PORT,
             db_subnet_group_name=self.subnet_group.name,
-            parameter_group_name=self.parameter_group.name,
+            db_cluster_parameter_group_name=self.parameter_group.name,
             vpc_security_group_ids=[network.database_sg.id],
-            publicly_accessible=False,
-            multi_az=settings.multi_az,
-            deletion_protection=settings.deletion_protection,
+            storage_encrypted=True,
             backup_retention_period=settings.backup_retention_days,
-            performance_insights_enabled=settings.performance_insights,
-            performance_insights_retention_period=7 if settings.performance_insights else None,
+            deletion_protection=settings.deletion_protection,
             copy_tags_to_snapshot=True,
             # a protected database keeps a final snapshot when it is finally destroyed
             skip_final_snapshot=not settings.deletion_protection,
             final_snapshot_identifier=f"{args.physical_prefix}-users-final" if settings.deletion_protection else None,
+            serverlessv2_scaling_configuration=settings.scaling(),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.secret_arn = self.instance.master_user_secrets.apply(_first_secret_arn)
+        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
+        zones = [subnet.availability_zone for subnet in network.private_subnets]
 
-        self.proxy = None
-        self.endpoint = self.instance.address
-        if args.proxy:
-            self.proxy = RdsProxy(
-                f"{name}-proxy",
-                RdsProxyArgs(
-                    network=network,
-                    instance=self.instance,
-                    secret_arn=self.secret_arn,
-                    resource_prefix=name,
-                    physical_prefix=args.physical_prefix,
-                ),
-                child,
+        def instance(role: str, zone: pulumi.Input[str], tier: int) -> aws.rds.ClusterInstance:
+            return aws.rds.ClusterInstance(
+                f"{name}-users-{role}",
+                cluster_identifier=self.cluster.id,
+                engine=ENGINE,
+                engine_version=self.cluster.engine_version,
+                instance_class=INSTANCE_CLASS,
+                availability_zone=zone,
+                promotion_tier=tier,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                copy_tags_to_snapshot=True,
+                opts=child,
             )
-            self.endpoint = self.proxy.proxy.endpoint
 
-        self.ref = DatabaseRef(host=self.endpoint, port=POSTGRES_PORT, name=args.database_name, secret_arn=self.secret_arn)
+        self.writer = instance("writer", zones[0], WRITER_PROMOTION_TIER)
+        # each reader in an AZ other than the writer's: a failover target that survives the writer's AZ
+        others = zones[1:]
+        self.readers = [
+            instance(f"reader-{i + 1}", others[i % len(others)], READER_PROMOTION_TIER) for i in range(settings.reader_instances)
+        ]
+
+        self.endpoint = self.cluster.endpoint
+        self.ref = DatabaseRef(
+            host=self.endpoint,
+            port=POSTGRES_PORT,
+            name=args.database_name,
+            cluster_arn=self.cluster.arn,
+            cluster_resource_id=self.cluster.cluster_resource_id,
+            secret_arn=self.secret_arn,
+        )
         self.vpc_placement = VpcPlacement(subnet_ids=network.private_subnet_ids, security_group_ids=[network.functions_sg.id])
-        self.register_outputs({"usersDbEndpoint": self.endpoint, "usersDbSecretArn": self.secret_arn})
+        self.register_outputs(
+            {"usersDbEndpoint": self.endpoint, "usersDbSecretArn": self.secret_arn, "clusterIdentifier": self.cluster.cluster_identifier}
+        )
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        """What must exist before anything connects: the instance, and the proxy's target where there is one."""
-        return [self.instance, *([self.proxy.target] if self.proxy else [])]
+        """What must exist before anything runs SQL: the cluster and its writer."""
+        return [self.cluster, self.writer]
 
 
-def _first_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+def _first_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:
     if not secrets or not secrets[0].secret_arn:
         raise ValueError("RDS reported no managed master user secret although manage_master_user_password is set")
     return secrets[0].secret_arn
-
-
-@dataclass(frozen=True)
-class RdsProxyArgs:
-    network: Network
-    instance: aws.rds.Instance
-    secret_arn: pulumi.Input[str]
-    resource_prefix: str  # logical names: <prefix>-users, <prefix>-proxy
-    physical_prefix: str  # the proxy's name: <prefix>-users
-
-
-class RdsProxy(pulumi.ComponentResource):
-    """An RDS Proxy in front of one instance, authenticating with the instance's managed secret."""
-
-    role: aws.iam.Role
-    """Assumed by RDS; may read exactly the database secret."""
-    policy: aws.iam.RolePolicy
-    proxy: aws.rds.Proxy
-    target_group: aws.rds.ProxyDefaultTargetGroup
-    target: aws.rds.ProxyTarget
-
-    def __init__(self, name: str, args: RdsProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:database:RdsProxy", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = args.resource_prefix
-        self.role = aws.iam.Role(
-            f"{prefix}-proxy",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-                }
-            ),
-            description="RDS Proxy: reads the database secret",
-            opts=child,
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{prefix}-proxy",
-            role=self.role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DatabaseSecret",
-                            "Effect": "Allow",
-                            "Action": ["secretsmanager:GetSecretValue"],
-                            "Resource": [args.secret_arn],
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        self.proxy = aws.rds.Proxy(
-            f"{prefix}-users",
-            name=f"{args.physical_prefix}-users",
-            engine_family="POSTGRESQL",
-            require_tls=True,
-            role_arn=self.role.arn,
-            vpc_subnet_ids=args.network.private_subnet_ids,
-            vpc_security_group_ids=[args.network.database_sg.id],
-            auths=[
-                {
-                    "auth_scheme": "SECRETS",
-                    "secret_arn": args.secret_arn,
-                    "iam_auth": "DISABLED",
-                    "client_password_auth_type": "POSTGRES_SCRAM_SHA_256",
-                    "description": "RDS-managed master user secret",
-                }
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
-        )
-        self.target_group = aws.rds.ProxyDefaultTargetGroup(
-            f"{prefix}-users",
-            db_proxy_name=self.proxy.name,
-            connection_pool_config={"max_connections_percent": 90, "connection_borrow_timeout": 30},
-            opts=child,
-        )
-        self.target = aws.rds.ProxyTarget(
-            f"{prefix}-users",
-            db_proxy_name=self.proxy.name,
-            target_group_name=self.target_group.name,
-            db_instance_identifier=args.instance.identifier,
-            opts=child,
-        )
-        self.register_outputs({"endpoint": self.proxy.endpoint})
 
 
 @dataclass(frozen=True)
@@ -231,7 +185,6 @@ class SchemaMigrationArgs:
     function: LambdaFunction  # applies the migrations; answers {"applied": [...], "current": ...}
     migrations_hash: str  # changes exactly when a migration file does
     database: PostgresDatabase
-    network: Network
 
 
 class SchemaMigration(pulumi.ComponentResource):
@@ -241,9 +194,9 @@ class SchemaMigration(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SchemaMigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("todo:database:SchemaMigration", name, None, opts)
-        # The function reaches PostgreSQL through the security-group rules and reads its secret
-        # through the interface endpoints: all of them, and the database itself, must exist first.
-        ready: list[pulumi.Resource] = [*args.database.ready, *args.network.function_paths, args.function, args.function.alias]
+        # The function runs outside the VPC and reaches the cluster through the Data API: the cluster's
+        # writer must exist (the Data API runs statements on it), and the function and its alias.
+        ready: list[pulumi.Resource] = [*args.database.ready, args.function, args.function.alias]
         # The hash in `triggers` replaces (re-invokes) the Invocation only when a migration file changes;
         # the same hash in `input` lets the function log which set it applied.
         self.invocation = aws.lambda_.Invocation(

@@ -22,6 +22,7 @@ from . import packaging
 from .api import STAGE, ApiTier, ApiTierArgs, Throttling
 from .compute import (
     CodeDeployApplication,
+    DatabaseSettings,
     FunctionResources,
     FunctionSettings,
     GradualDeploymentArgs,
@@ -33,7 +34,7 @@ from .compute import (
 from .config import COLD_START_KINDS, PROJECT, TRAFFIC_KINDS, StackConfig
 from .network import Network
 from .observability import Observability, ObservabilityArgs, SamplingSettings
-from .postgres import InstanceSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
+from .postgres import ClusterSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
 from .queue import BatchSettings, QueueTier, QueueTierArgs
 from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
 from .web import WebTier, WebTierArgs
@@ -58,6 +59,8 @@ class TodoStack:
 
 def create_stack(config: StackConfig | None = None) -> TodoStack:
     config = config or StackConfig.from_pulumi()
+    # the SQL functions' reserved concurrency must fit the database's max_connections
+    config.check_connection_budget(len(sql_functions()))
     stack = pulumi.get_stack()
     name_prefix = f"{PROJECT}-{stack}"
     keep_urns_of_the_single_tier_layout()
@@ -80,16 +83,14 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             network=network,
             database_name=catalog.DATABASE_NAME,
             physical_prefix=name_prefix,
-            instance=InstanceSettings(
-                instance_class=config.db_instance_class,
-                allocated_storage_gb=config.db_allocated_storage_gb,
-                max_allocated_storage_gb=config.db_max_allocated_storage_gb,
-                multi_az=config.db_multi_az,
+            cluster=ClusterSettings(
+                min_capacity=config.db_min_capacity,
+                max_capacity=config.db_max_capacity,
+                seconds_until_auto_pause=config.db_seconds_until_auto_pause,
+                reader_instances=config.db_reader_instances,
                 deletion_protection=config.db_deletion_protection,
                 backup_retention_days=config.db_backup_retention_days,
-                performance_insights=config.db_performance_insights,
             ),
-            proxy=config.db_proxy,
             protect=config.protect_stateful_resources,
         ),
     )
@@ -113,7 +114,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
     )
     migration = SchemaMigration(
         "database-migrate",
-        SchemaMigrationArgs(function=functions["migrate"], migrations_hash=packaging.migrations_hash(), database=database, network=network),
+        SchemaMigrationArgs(function=functions["migrate"], migrations_hash=packaging.migrations_hash(), database=database),
     )
     queue.subscribe(functions["worker"])
     # The site first: the API's CORS names its origin. Its files after the API: config.json names the API.
@@ -130,6 +131,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             log_retention_days=config.log_retention_days,
             cors_origins=config.cors_origins,
             web_origin=web.url,
+            detailed_metrics=False,  # nothing reads per-route metrics (see ApiTierArgs.detailed_metrics)
         ),
     )
     web.publish(api.url)
@@ -147,9 +149,13 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             dlq_name=queue.dlq.name,
             visibility_timeout_seconds=queue.visibility_timeout_seconds,
             table_names={key: table.name for key, table in tables.tables.items()},
-            db_instance_id=database.instance.identifier,
-            db_allocated_storage_gb=config.db_allocated_storage_gb,
+            db_cluster_id=database.cluster.cluster_identifier,
+            db_max_capacity=config.db_max_capacity,
             sampling=SamplingSettings(rate=config.xray_sampling_rate, reservoir=config.xray_sampling_reservoir),
+            dashboard=config.dashboard,
+            rollback_functions=[name for name, fn in functions.items() if fn.spec.kind in TRAFFIC_KINDS]
+            if config.gradual_deployment
+            else [],
         ),
     )
 
@@ -164,13 +170,14 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         users_db_endpoint=database.endpoint,
         users_db_name=database.ref.name,
         users_db_secret_arn=database.secret_arn,
+        users_db_user=catalog.APP_DB_USER,
         todos_table_name=tables.tables["todos"].name,
         sessions_table_name=tables.tables["sessions"].name,
         orders_table_name=tables.tables["orders"].name,
         orders_queue_url=queue.queue.url,
         orders_dlq_url=queue.dlq.url,
         alarm_topic_arn=observability.topic.arn,
-        dashboard_name=observability.dashboard.dashboard_name,
+        dashboard_name=observability.dashboard_name,
         web_url=web.url,
     ).as_dict()
     for key, value in outputs.items():
@@ -196,26 +203,56 @@ def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, re
     """Every catalog function, each with the stack's settings for its kind and the resources its spec names."""
     common = catalog.common_environment(config.session_ttl_seconds, login_throttle=config.login_throttle)
     functions = {}
+    database = DatabaseSettings(
+        sslmode="require",  # TLS, forced by the cluster; verify-full would need a CA bundle shipped with the code
+        connect_timeout=config.db_connect_timeout_seconds,
+        idle_timeout=config.db_idle_timeout_seconds,
+        health="last-known" if config.db_health == "last-known" else "connect",
+    )
     for spec in catalog.FUNCTIONS.values():
         settings = FunctionSettings(
             runtime=config.python_runtime,
             architecture=config.architecture,
             memory_mb=config.function_memory_mb(spec.kind),
-            reserved_concurrency=config.api_reserved_concurrency if spec.kind == "api" else -1,
+            reserved_concurrency=reserved_concurrency(config, spec),
             log_retention_days=config.log_retention_days,
             environment=common,
-            cold_start=config.cold_start_mitigation if spec.kind in COLD_START_KINDS else "none",
-            provisioned_concurrency=config.provisioned_concurrency if spec.kind in COLD_START_KINDS else 0,
+            cold_start=cold_start(config, spec),
+            provisioned_concurrency=config.provisioned_concurrency if cold_start(config, spec) == "provisioned" else 0,
             gradual_deployment=config.gradual_deployment and spec.kind in TRAFFIC_KINDS,
             tracing_mode=config.authorizer_tracing if spec.kind == "authorizer" else "Active",
             application_log_level=config.lambda_application_log_level,
             system_log_level=config.lambda_system_log_level,
+            timeout=config.sql_function_timeout(spec.timeout) if spec.database else spec.timeout,
+            database=database,
         )
         functions[spec.name] = LambdaFunction(
             spec.name,
             LambdaFunctionArgs(spec=spec, physical_name=f"{name_prefix}-{spec.name}", code=code, settings=settings, resources=resources),
         )
     return functions
+
+
+def sql_functions() -> list[str]:
+    """The catalog functions that connect to PostgreSQL: one connection per execution environment each."""
+    return [name for name, spec in catalog.FUNCTIONS.items() if spec.database]
+
+
+def reserved_concurrency(config: StackConfig, spec: catalog.FunctionSpec) -> int:
+    """SQL functions: the connection budget's share (both stacks); other API functions: the stack's setting."""
+    if spec.database:
+        return config.sql_function_concurrency
+    return config.api_reserved_concurrency if spec.kind == "api" else -1
+
+
+def cold_start(config: StackConfig, spec: catalog.FunctionSpec) -> str:
+    """SnapStart only on the functions listed in `snapstartFunctions`; provisioned concurrency on every API
+    function and the authorizer; nothing on the others."""
+    if spec.kind not in COLD_START_KINDS:
+        return "none"
+    if config.cold_start_mitigation == "snapstart":
+        return "snapstart" if spec.name in config.snapstart_functions else "none"
+    return config.cold_start_mitigation
 
 
 def deploy_gradually(
@@ -256,7 +293,6 @@ _FORMER_PARENTS: Mapping[str, tuple[str, str]] = {
     # type of the new parent -> (type, name) of the former parent of its children
     "todo:database:DynamoTables": ("todo:database:DatabaseTier", "database"),
     "todo:database:PostgresDatabase": ("todo:database:DatabaseTier", "database"),
-    "todo:database:RdsProxy": ("todo:database:DatabaseTier", "database"),
     "todo:database:SchemaMigration": ("todo:database:DatabaseTier", "database"),
 }
 # the tier each function used to belong to (the others were the ApiTier's)

@@ -2,7 +2,9 @@
 
 Point-in-time recovery is always on; deletion protection (AWS's) and `protect` (Pulumi's) where asked.
 Capacity is on demand (PAY_PER_REQUEST), or PROVISIONED with target-tracking autoscaling on reads and
-writes of every table and every GSI; Pulumi then ignores the capacities autoscaling changes.
+writes of every table and every GSI; Pulumi then ignores the capacities autoscaling changes. A table
+whose spec says `always_on_demand` is PAY_PER_REQUEST in every stack (no minimum, no autoscaling and
+none of autoscaling's alarms for traffic too small and bursty to pay for them).
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ class DynamoTablesArgs:
     protect: bool = False  # Pulumi's protect: `pulumi destroy` (or a replacement) stops before each table
 
 
+def capacity_of(spec: catalog.Table, provisioned: ProvisionedCapacity | None) -> ProvisionedCapacity | None:
+    """The table's capacity: the stack's, except for a table that is always on demand (None)."""
+    return None if spec.always_on_demand else provisioned
+
+
 class DynamoTables(pulumi.ComponentResource):
     """One DynamoDB table per spec, each a child named by its spec's key."""
 
@@ -63,13 +70,14 @@ class DynamoTables(pulumi.ComponentResource):
         super().__init__("todo:database:DynamoTables", name, None, opts)
         self.tables, self.scaling_targets, self.scaling_policies = {}, [], []
         for spec in args.tables:
-            table = self._table(spec, args)
+            provisioned = capacity_of(spec, args.provisioned)
+            table = self._table(spec, provisioned, args)
             self.tables[spec.key] = table
-            if args.provisioned:
-                self._autoscale(spec.key, pulumi.Output.concat("table/", table.name), "table", args.provisioned, table)
+            if provisioned:
+                self._autoscale(spec.key, pulumi.Output.concat("table/", table.name), "table", provisioned, table)
                 for index in spec.indexes:
                     resource_id = pulumi.Output.concat("table/", table.name, "/index/", index.name)
-                    self._autoscale(f"{spec.key}-{index.name}", resource_id, "index", args.provisioned, table)
+                    self._autoscale(f"{spec.key}-{index.name}", resource_id, "index", provisioned, table)
         self.refs = {
             spec.key: TableRef(
                 spec=spec,
@@ -81,8 +89,7 @@ class DynamoTables(pulumi.ComponentResource):
         }
         self.register_outputs({f"{key}TableName": table.name for key, table in self.tables.items()})
 
-    def _table(self, spec: catalog.Table, args: DynamoTablesArgs) -> aws.dynamodb.Table:
-        provisioned = args.provisioned
+    def _table(self, spec: catalog.Table, provisioned: ProvisionedCapacity | None, args: DynamoTablesArgs) -> aws.dynamodb.Table:
         units = provisioned.min_units if provisioned else None  # autoscaling takes over from the minimum
         indexes = [
             aws.dynamodb.TableGlobalSecondaryIndexArgs(

@@ -133,28 +133,36 @@ class TodoMocks(pulumi.runtime.Mocks):
         elif typ == "aws:sqs/queue:Queue":
             out.update(name=physical, arn=arn("sqs", physical), url=f"https://sqs.{region}.amazonaws.com/{account}/{physical}")
             rid = out["url"]
-        elif typ == "aws:rds/instance:Instance":
-            identifier = inputs.get("identifier") or physical
-            address = f"{identifier}.cmock.{region}.rds.amazonaws.com"
+        elif typ == "aws:rds/cluster:Cluster":
+            identifier = inputs.get("clusterIdentifier") or physical
             out.update(
-                identifier=identifier,
-                arn=arn("rds", f"db:{identifier}"),
-                address=address,
-                endpoint=f"{address}:5432",
+                clusterIdentifier=identifier,
+                arn=arn("rds", f"cluster:{identifier}"),
+                endpoint=f"{identifier}.cluster-cmock.{region}.rds.amazonaws.com",
+                readerEndpoint=f"{identifier}.cluster-ro-cmock.{region}.rds.amazonaws.com",
+                clusterResourceId=f"cluster-{_suffix(name).upper()}MOCKRESOURCEID",
+                port=inputs.get("port", 5432),
                 masterUserSecrets=[
                     {
-                        "secretArn": arn("secretsmanager", f"secret:rds!db-{_suffix(name)}-AbCdEf"),
+                        "secretArn": arn("secretsmanager", f"secret:rds!cluster-{_suffix(name)}-AbCdEf"),
                         "kmsKeyId": arn("kms", "key/mock"),
                         "secretStatus": "active",
                     }
                 ],
             )
             rid = identifier
-        elif typ == "aws:rds/proxy:Proxy":
-            out.update(arn=arn("rds", f"db-proxy:prx-{_suffix(name)}"), endpoint=f"{physical}.proxy-cmock.{region}.rds.amazonaws.com")
+        elif typ == "aws:rds/clusterInstance:ClusterInstance":
+            identifier = inputs.get("identifier") or physical
+            out.update(
+                identifier=identifier,
+                arn=arn("rds", f"db:{identifier}"),
+                endpoint=f"{identifier}.cmock.{region}.rds.amazonaws.com",
+                dbiResourceId=f"db-{_suffix(name).upper()}",
+            )
+            rid = identifier
+        elif typ == "aws:rds/clusterParameterGroup:ClusterParameterGroup":
+            out.update(name=physical, arn=arn("rds", f"cluster-pg:{physical}"))
             rid = physical
-        elif typ == "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
-            out.update(name="default", arn=arn("rds", f"target-group:prx-tg-{_suffix(name)}"))
         elif typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
             kind = "subgrp" if "subnet" in typ else "pg"
             out.update(name=physical, arn=arn("rds", f"{kind}:{physical}"))

@@ -157,9 +157,13 @@ def test_another_codedeploy_config_is_taken_as_given():
 # --------------------------------------------------------------------------- cold starts
 
 
-def test_production_api_functions_use_snapstart_and_staging_none(stack):
+SNAPSTART = ["authorizer", "todos", "users"]  # where a cached snapshot pays (Pulumi.production.yaml says why)
+
+
+def test_snapstart_only_on_the_listed_production_functions_and_staging_none(stack):
+    assert list(stack.program.config.snapstart_functions) == (SNAPSTART if stack.stack == "production" else [])
     for name, fn in functions(stack).items():
-        if stack.stack == "production" and name in COLD_START:
+        if stack.stack == "production" and name in SNAPSTART:
             assert fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}, name
             major, minor = fn.inputs["runtime"].removeprefix("python").split(".")
             assert (int(major), int(minor)) >= (3, 12)
@@ -169,7 +173,7 @@ def test_production_api_functions_use_snapstart_and_staging_none(stack):
 
 
 def test_provisioned_concurrency_on_the_alias_instead_of_snapstart():
-    ev = evaluate("production", overrides={"coldStartMitigation": "provisioned", "provisionedConcurrency": 5})
+    ev = evaluate("production", overrides={"coldStartMitigation": "provisioned", "provisionedConcurrency": 5, "snapstartFunctions": []})
     configs = {c.name.removesuffix("-live"): c.inputs for c in ev.of_type(PROVISIONED)}
     assert sorted(configs) == COLD_START
     for name, inputs in configs.items():
@@ -186,12 +190,16 @@ def test_production_data_is_protected_and_staging_data_is_not(stack):
         assert table.inputs["deletionProtectionEnabled"] is protected, table.name
         assert table.protect is protected, table.name  # pulumi destroy stops before it
         assert table.inputs["pointInTimeRecovery"] == {"enabled": True}  # on everywhere
-    (db,) = stack.of_type("aws:rds/instance:Instance")
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
     assert db.protect is protected
     assert db.inputs["deletionProtection"] is protected
-    assert db.inputs["manageMasterUserPassword"] is True  # its secret is RDS's own, deleted only with the instance
-    # nothing else is protected: a replaced function or alarm must never block a deploy
-    assert {r.type for r in stack.resources if r.protect} == ({TABLE, "aws:rds/instance:Instance"} if protected else set())
+    assert db.inputs["manageMasterUserPassword"] is True  # its secret is RDS's own, deleted only with the cluster
+    if protected:
+        assert db.inputs["skipFinalSnapshot"] is False and db.inputs["finalSnapshotIdentifier"] == "todo-platform-production-users-final"
+    else:
+        assert db.inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in db.inputs
+    # nothing else is protected: a replaced function, alarm or instance (the data is the cluster's) must never block a deploy
+    assert {r.type for r in stack.resources if r.protect} == ({TABLE, "aws:rds/cluster:Cluster"} if protected else set())
 
 
 # --------------------------------------------------------------------------- bad config
@@ -217,8 +225,23 @@ def test_provisioned_without_a_count_is_refused():
         evaluate("staging", overrides={"coldStartMitigation": "provisioned"})
 
 
+def test_snapstart_functions_are_checked_against_the_catalog_and_the_mitigation():
+    with pytest.raises(ConfigError, match=r"todo-platform:snapstartFunctions: migrate, nope not among the API functions"):
+        evaluate("production", overrides={"snapstartFunctions": ["todos", "migrate", "nope"]})
+    with pytest.raises(ConfigError, match=r"todo-platform:snapstartFunctions: needs coldStartMitigation 'snapstart'; got 'none'"):
+        evaluate("staging", overrides={"snapstartFunctions": ["todos"]})
+    with pytest.raises(ConfigError, match=r"todo-platform:snapstartFunctions: coldStartMitigation 'snapstart' needs at least one"):
+        evaluate("production", overrides={"snapstartFunctions": []})
+
+
+def test_provisioned_concurrency_above_the_sql_functions_reserved_concurrency_is_refused():
+    overrides = {"coldStartMitigation": "provisioned", "provisionedConcurrency": 6, "apiReservedConcurrency": 10}  # staging: SQL 5
+    with pytest.raises(ConfigError, match="todo-platform:provisionedConcurrency: 6 is more than sqlFunctionConcurrency 5"):
+        evaluate("staging", overrides=overrides)
+
+
 def test_provisioned_concurrency_above_the_reserved_concurrency_is_refused():
-    overrides = {"coldStartMitigation": "provisioned", "provisionedConcurrency": 150}  # production reserves 100
+    overrides = {"coldStartMitigation": "provisioned", "provisionedConcurrency": 150, "snapstartFunctions": []}  # production reserves 100
     with pytest.raises(ConfigError, match="todo-platform:provisionedConcurrency: 150 is more than apiReservedConcurrency 100"):
         evaluate("production", overrides=overrides)
 

@@ -39,7 +39,7 @@ def test_it_builds_only_its_own_table_function_and_routes(example):
     routes = sorted(r.inputs["routeKey"] for r in example.of_type("aws:apigatewayv2/route:Route"))
     assert routes == ["GET /notes/{noteId}", "PUT /notes/{noteId}"]
     assert not example.of_type("aws:apigatewayv2/authorizer:Authorizer")
-    assert not [r for r in example.resources if "todo" in r.name or r.type.startswith("aws:rds")]
+    assert not [r for r in example.resources if "todo" in r.name or r.type.startswith("aws:rds")]  # no database unless asked
 
 
 def test_its_function_gets_its_table_and_nothing_else(example):

@@ -18,13 +18,15 @@ MATRIX = {
         api_memory=512,
         authorizer_memory=512,
         reserved=-1,
+        sql_reserved=5,
         worker_concurrency=2,
-        db_class="db.t4g.micro",
-        multi_az=False,
+        db_min=0,
+        db_max=1,
+        db_auto_pause=600,
+        readers=0,
         deletion_protection=False,
         backups=1,
-        performance_insights=False,
-        proxy=False,
+        dynamodb_min=None,
         retention=14,
         rate=50,
         burst=100,
@@ -37,13 +39,15 @@ MATRIX = {
         api_memory=1024,
         authorizer_memory=512,
         reserved=100,
+        sql_reserved=100,
         worker_concurrency=20,
-        db_class="db.m7g.large",
-        multi_az=True,
+        db_min=0.5,
+        db_max=4,
+        db_auto_pause=None,
+        readers=1,
         deletion_protection=True,
         backups=7,
-        performance_insights=True,
-        proxy=True,
+        dynamodb_min=1,
         retention=90,
         rate=1000,
         burst=2000,
@@ -83,7 +87,23 @@ def test_tables_come_from_the_catalog(stack):
 
 def test_dynamodb_billing_mode(stack):
     for t in stack.of_type(TABLE):
-        assert t.inputs["billingMode"] == expect(stack)["billing"]
+        on_demand = catalog.TABLES[t.name].always_on_demand
+        assert t.inputs["billingMode"] == ("PAY_PER_REQUEST" if on_demand else expect(stack)["billing"]), t.name
+
+
+def _provisioned_tables():
+    return {key: spec for key, spec in catalog.TABLES.items() if not spec.always_on_demand}
+
+
+def test_always_on_demand_tables_have_no_capacity_and_no_autoscaling(stack):
+    on_demand = [key for key, spec in catalog.TABLES.items() if spec.always_on_demand]
+    assert on_demand == ["dependencyStatus"]
+    targets = [t.inputs["resourceId"] for t in stack.of_type("aws:appautoscaling/target:Target")]
+    for key in on_demand:
+        t = table(stack, key)
+        assert t.inputs["billingMode"] == "PAY_PER_REQUEST"
+        assert "readCapacity" not in t.inputs and "writeCapacity" not in t.inputs and t.ignore_changes == []
+        assert not [r for r in targets if r.startswith(f"table/{t.outputs['name']}")]
 
 
 def test_staging_is_on_demand_without_autoscaling(staging):
@@ -108,7 +128,7 @@ def test_production_autoscales_every_table_and_gsi_for_reads_and_writes(producti
     by_target = {(t.inputs["resourceId"], t.inputs["scalableDimension"]): t for t in targets}
     by_policy = {(p.inputs["resourceId"], p.inputs["scalableDimension"]): p for p in policies}
     expected = set()
-    for key in catalog.TABLES:
+    for key in _provisioned_tables():
         name = table(production, key).outputs["name"]
         for template, kind in _scalable_units(key):
             for unit, metric in (("Read", "DynamoDBReadCapacityUtilization"), ("Write", "DynamoDBWriteCapacityUtilization")):
@@ -116,7 +136,7 @@ def test_production_autoscales_every_table_and_gsi_for_reads_and_writes(producti
                 expected.add(dim)
                 target = by_target[dim]
                 assert target.inputs["serviceNamespace"] == "dynamodb"
-                assert target.inputs["minCapacity"] == config.dynamodb_min_capacity == 5
+                assert target.inputs["minCapacity"] == config.dynamodb_min_capacity == expect(production)["dynamodb_min"]
                 assert target.inputs["maxCapacity"] == config.dynamodb_max_capacity == 200
                 policy = by_policy[dim]
                 assert policy.inputs["policyType"] == "TargetTrackingScaling"
@@ -124,15 +144,19 @@ def test_production_autoscales_every_table_and_gsi_for_reads_and_writes(producti
                 assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == metric
                 assert tracking["targetValue"] == config.dynamodb_target_utilization == 70
     assert set(by_target) == expected and set(by_policy) == expected
-    # 4 tables + 3 GSIs, reads and writes
-    assert len(expected) == 2 * (len(catalog.TABLES) + sum(len(t.indexes) for t in catalog.TABLES.values()))
+    # every provisioned table and GSI, reads and writes
+    provisioned = _provisioned_tables()
+    assert len(expected) == 2 * (len(provisioned) + sum(len(t.indexes) for t in provisioned.values()))
 
 
 def test_production_tables_are_provisioned_and_ignore_capacity_drift(production):
+    units = expect(production)["dynamodb_min"]
     for t in production.of_type(TABLE):
-        assert t.inputs["readCapacity"] == 5 and t.inputs["writeCapacity"] == 5
+        if catalog.TABLES[t.name].always_on_demand:
+            continue
+        assert t.inputs["readCapacity"] == units and t.inputs["writeCapacity"] == units
         for gsi in t.inputs.get("globalSecondaryIndexes", []):
-            assert gsi["readCapacity"] == 5 and gsi["writeCapacity"] == 5
+            assert gsi["readCapacity"] == units and gsi["writeCapacity"] == units
         # the Pulumi property paths the engine receives (camelCase; [*] covers every GSI)
         assert set(t.ignore_changes) == {
             "readCapacity",
@@ -159,10 +183,17 @@ def test_function_memory(stack):
             assert memory == 256  # migration
 
 
-def test_reserved_concurrency_only_for_api_functions(stack):
+def test_reserved_concurrency_sql_functions_by_the_connection_budget_other_api_functions_by_the_stack(stack):
+    sql = 0
     for name, fn in functions(stack).items():
-        expected = expect(stack)["reserved"] if catalog.FUNCTIONS[name].kind == "api" else -1
+        spec = catalog.FUNCTIONS[name]
+        if spec.database:
+            sql += 1
+            expected = expect(stack)["sql_reserved"]
+        else:
+            expected = expect(stack)["reserved"] if spec.kind == "api" else -1
         assert fn.inputs["reservedConcurrentExecutions"] == expected, name
+    assert sql == 5  # health, users, sessions, todos, dashboard
 
 
 def test_worker_event_source(stack):
@@ -188,63 +219,6 @@ def test_architecture_and_runtime(stack):
     assert layer.inputs["compatibleRuntimes"] == [stack.program.config.python_runtime]
     for fn in stack.of_type(FUNCTION):
         assert fn.inputs["layers"] == [layer.outputs["arn"]]
-
-
-# --------------------------------------------------------------------------- RDS
-
-
-def test_rds_instance(stack):
-    (db,) = stack.of_type("aws:rds/instance:Instance")
-    e, i = expect(stack), db.inputs
-    assert i["instanceClass"] == e["db_class"]
-    assert i["multiAz"] is e["multi_az"]
-    assert i["deletionProtection"] is e["deletion_protection"]
-    assert i["backupRetentionPeriod"] == e["backups"]
-    assert i["performanceInsightsEnabled"] is e["performance_insights"]
-    assert i["engine"] == "postgres" and int(i["engineVersion"].split(".")[0]) >= 16
-    assert i["dbName"] == catalog.DATABASE_NAME
-    assert i["allocatedStorage"] == 20 and i["maxAllocatedStorage"] == 100  # storage autoscaling
-    if e["deletion_protection"]:
-        assert i["skipFinalSnapshot"] is False and i["finalSnapshotIdentifier"]
-    else:
-        assert i["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in i
-
-
-def test_rds_proxy(stack):
-    proxies = stack.of_type("aws:rds/proxy:Proxy")
-    (db,) = stack.of_type("aws:rds/instance:Instance")
-    hosts = {
-        fn.inputs["environment"]["variables"]["DB_HOST"]
-        for fn in stack.of_type(FUNCTION)
-        if "DB_HOST" in fn.inputs["environment"]["variables"]
-    }
-    if not expect(stack)["proxy"]:
-        assert proxies == [] and not stack.of_type("aws:rds/proxyTarget:ProxyTarget")
-        assert hosts == {db.outputs["address"]}
-        assert stack.outputs["usersDbEndpoint"] == db.outputs["address"]
-        return
-    (proxy,) = proxies
-    secret_arn = db.outputs["masterUserSecrets"][0]["secretArn"]
-    assert proxy.inputs["requireTls"] is True
-    assert proxy.inputs["engineFamily"] == "POSTGRESQL"
-    (auth,) = proxy.inputs["auths"]
-    assert auth["authScheme"] == "SECRETS" and auth["secretArn"] == secret_arn
-    (target,) = stack.of_type("aws:rds/proxyTarget:ProxyTarget")
-    (group,) = stack.of_type("aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup")
-    assert target.inputs["dbInstanceIdentifier"] == db.outputs["identifier"]
-    assert target.inputs["dbProxyName"] == group.inputs["dbProxyName"] == proxy.inputs["name"]
-    assert hosts == {proxy.outputs["endpoint"]}
-    assert stack.outputs["usersDbEndpoint"] == proxy.outputs["endpoint"]
-    # the proxy's own role may read exactly that secret and nothing else
-    role = stack.named("aws:iam/role:Role", "database-proxy")
-    assert "rds.amazonaws.com" in role.inputs["assumeRolePolicy"]
-    import json
-
-    policy = json.loads(stack.named("aws:iam/rolePolicy:RolePolicy", "database-proxy").inputs["policy"])
-    assert policy["Statement"] == [
-        {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [secret_arn]}
-    ]
-    assert proxy.inputs["roleArn"] == role.outputs["arn"]
 
 
 # --------------------------------------------------------------------------- logs, API
@@ -302,20 +276,21 @@ def test_pitr_and_encryption_at_rest(stack):
     for t in stack.of_type(TABLE):
         assert t.inputs["pointInTimeRecovery"] == {"enabled": True}
         assert t.inputs["serverSideEncryption"] == {"enabled": True}
-    (db,) = stack.of_type("aws:rds/instance:Instance")
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
     assert db.inputs["storageEncrypted"] is True
     for q in stack.of_type("aws:sqs/queue:Queue"):
         assert q.inputs["sqsManagedSseEnabled"] is True
     (topic,) = stack.of_type("aws:sns/topic:Topic")
-    assert topic.inputs["kmsMasterKeyId"]
+    assert topic.inputs["kmsMasterKeyId"]  # its own key where alarms publish to it, else alias/aws/sns
 
 
 def test_tls_to_the_database(stack):
-    (db,) = stack.of_type("aws:rds/instance:Instance")
-    (group,) = stack.of_type("aws:rds/parameterGroup:ParameterGroup")
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
+    (group,) = stack.of_type("aws:rds/clusterParameterGroup:ClusterParameterGroup")
+    assert not stack.of_type("aws:rds/parameterGroup:ParameterGroup")
     assert {"name": "rds.force_ssl", "value": "1"} in [{k: p[k] for k in ("name", "value")} for p in group.inputs["parameters"]]
-    assert db.inputs["parameterGroupName"] == group.outputs["name"]
-    assert group.inputs["family"] == f"postgres{db.inputs['engineVersion'].split('.')[0]}"
+    assert db.inputs["dbClusterParameterGroupName"] == group.outputs["name"]
+    assert group.inputs["family"] == f"aurora-postgresql{db.inputs['engineVersion'].split('.')[0]}"
     for fn in stack.of_type(FUNCTION):
         env = fn.inputs["environment"]["variables"]
         if "DB_HOST" in env:
@@ -355,5 +330,6 @@ def test_without_extra_origins_cors_allows_the_web_app_only():
     assert api.inputs["corsConfiguration"]["allowOrigins"] == [ev.outputs["webUrl"]]
 
 
-def test_alarm_resources_exist(stack):
-    assert stack.of_type(ALARM)
+def test_alarms_exist_only_where_someone_receives_them(stack):
+    # staging: no alarm e-mail and no gradual deployment, so no alarm at all; production: an e-mail, every alarm
+    assert bool(stack.of_type(ALARM)) is (stack.stack == "production")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.compute import ENI_ACTIONS, XRAY_ACTIONS
+from components.compute import DATA_API_ACTIONS, ENI_ACTIONS, XRAY_ACTIONS
 from todo_app import catalog
 
 from .helpers import FUNCTION, ROLE, all_policy_documents, as_list, function, functions, policy_document, statements, table
@@ -33,10 +33,15 @@ def _expected_grants(stack, name):
     if spec.queue_actions:
         queue_arn = stack.named("aws:sqs/queue:Queue", "queue-orders").outputs["arn"]
         grants |= {(f"sqs:{a}", queue_arn) for a in spec.queue_actions}
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
     if spec.database:
-        (db,) = stack.of_type("aws:rds/instance:Instance")
-        grants.add(("secretsmanager:GetSecretValue", db.outputs["masterUserSecrets"][0]["secretArn"]))
+        # IAM database authentication as the application role: exactly that one database user
+        region, account = db.outputs["arn"].split(":")[3:5]
+        grants.add(("rds-db:connect", f"arn:aws:rds-db:{region}:{account}:dbuser:{db.outputs['clusterResourceId']}/{catalog.APP_DB_USER}"))
         grants |= {(a, "*") for a in ENI_ACTIONS}
+    if spec.database_admin:
+        grants |= {(f"rds-data:{a}", db.outputs["arn"]) for a in DATA_API_ACTIONS}
+        grants.add(("secretsmanager:GetSecretValue", db.outputs["masterUserSecrets"][0]["secretArn"]))
     log_group = stack.named("aws:cloudwatch/logGroup:LogGroup", f"{name}-logs")
     grants |= {(a, f"{log_group.outputs['arn']}:*") for a in ("logs:CreateLogStream", "logs:PutLogEvents")}
     grants |= {(a, "*") for a in XRAY_ACTIONS}
@@ -63,9 +68,9 @@ def test_index_arns_only_when_the_catalog_asks(stack):
 def test_no_wildcard_actions_and_wildcard_resources_only_for_xray_and_enis(stack):
     allowed_star = set(XRAY_ACTIONS) | set(ENI_ACTIONS)
     documents = all_policy_documents(stack)
-    # each function's own; the proxy's; where CodeDeploy deploys, each traffic-serving function's deployment policy
+    # each function's own; where CodeDeploy deploys, each traffic-serving function's deployment policy
     deploying = sum(1 for f in catalog.FUNCTIONS.values() if f.kind != "migration") if stack.program.config.gradual_deployment else 0
-    assert len(documents) == len(catalog.FUNCTIONS) + (1 if stack.program.config.db_proxy else 0) + deploying
+    assert len(documents) == len(catalog.FUNCTIONS) + deploying
     for name, document in documents:
         for s in statements(document):
             actions = as_list(s["Action"])
@@ -81,13 +86,57 @@ def test_no_wildcard_actions_and_wildcard_resources_only_for_xray_and_enis(stack
             assert "*" not in as_list(s["Action"])
 
 
-def test_every_dynamodb_sqs_and_secret_statement_names_exact_arns(stack):
+def test_every_dynamodb_sqs_rds_and_secret_statement_names_exact_arns(stack):
     for name, document in all_policy_documents(stack):
         for s in statements(document):
             services = {a.split(":")[0] for a in as_list(s["Action"])}
-            if services & {"dynamodb", "sqs", "secretsmanager"}:
+            if services & {"dynamodb", "sqs", "secretsmanager", "rds-db", "rds-data"}:
                 resources = as_list(s["Resource"])
                 assert resources and all(r.startswith("arn:aws:") and "*" not in r for r in resources), (name, s)
+
+
+def test_no_function_behind_the_api_or_the_queue_can_read_a_secret(stack):
+    readers = {
+        name
+        for name, document in all_policy_documents(stack)
+        for s in statements(document)
+        for action in as_list(s["Action"])
+        if action.startswith("secretsmanager:") or action.startswith("rds-data:")
+    }
+    # only the migrator, which the deploy invokes: no route and no event source reaches it
+    assert readers == {"migrate-policy"}
+    serving = {r.function for r in catalog.ROUTES} | {"authorizer", "worker"}
+    assert "migrate" not in serving and all(catalog.FUNCTIONS[name].kind != "migration" for name in serving)
+    behind = [name for name in serving if f"{name}-policy" in readers]
+    assert behind == []  # the goal: 0 functions behind the API or the queue can read a secret
+
+
+def test_sql_functions_connect_as_the_application_user_only(stack):
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
+    user_arn = f"dbuser:{db.outputs['clusterResourceId']}/{catalog.APP_DB_USER}"
+    for name, spec in catalog.FUNCTIONS.items():
+        connects = [r for a, r in _allowed(policy_document(stack, name)) if a.startswith("rds-db:")]
+        if spec.database:
+            (arn,) = connects
+            assert arn.startswith("arn:aws:rds-db:us-east-1:") and arn.endswith(user_arn), (name, arn)
+            assert catalog.MIGRATOR_DB_USER not in arn
+        else:
+            assert connects == [], name
+
+
+def test_the_migrator_runs_outside_the_vpc_with_the_data_api_and_the_master_secret_only(stack):
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
+    fn = function(stack, "migrate")
+    assert "vpcConfig" not in fn.inputs
+    grants = {(a, r) for a, r in _allowed(policy_document(stack, "migrate")) if a.split(":")[0] in ("rds-data", "secretsmanager", "rds-db")}
+    assert grants == {(f"rds-data:{a}", db.outputs["arn"]) for a in DATA_API_ACTIONS} | {
+        ("secretsmanager:GetSecretValue", db.outputs["masterUserSecrets"][0]["secretArn"])
+    }
+    env = fn.inputs["environment"]["variables"]
+    assert env["DB_ADMIN_ACCESS"] == "data-api"
+    assert env["DB_CLUSTER_ARN"] == db.outputs["arn"]
+    assert env["DB_SECRET_ARN"] == db.outputs["masterUserSecrets"][0]["secretArn"] == stack.outputs["usersDbSecretArn"]
+    assert env["DB_USER"] == catalog.APP_DB_USER and env["DB_NAME"] == catalog.DATABASE_NAME
 
 
 def test_eni_actions_only_for_vpc_functions(stack):
@@ -123,7 +172,8 @@ def test_only_database_functions_run_in_the_vpc(stack):
 
 
 def test_environment_is_exactly_the_catalog_keys(stack):
-    (db,) = stack.of_type("aws:rds/instance:Instance")
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
+    config = stack.program.config
     for name, fn in functions(stack).items():
         spec = catalog.FUNCTIONS[name]
         env = fn.inputs["environment"]["variables"]
@@ -134,7 +184,12 @@ def test_environment_is_exactly_the_catalog_keys(stack):
             assert env["ORDERS_QUEUE_URL"] == stack.named("aws:sqs/queue:Queue", "queue-orders").outputs["url"]
         if spec.database:
             assert env["DB_PORT"] == "5432" and env["DB_NAME"] == catalog.DATABASE_NAME and env["DB_SSLMODE"] == "require"
-            assert env["DB_SECRET_ARN"] == db.outputs["masterUserSecrets"][0]["secretArn"]
+            assert env["DB_HOST"] == db.outputs["endpoint"] == stack.outputs["usersDbEndpoint"]
+            assert env["DB_USER"] == catalog.APP_DB_USER and env["DB_AUTH"] == "iam"
+            assert env["DB_CONNECT_TIMEOUT"] == str(config.db_connect_timeout_seconds)
+            assert env["DB_IDLE_TIMEOUT"] == str(config.db_idle_timeout_seconds)
+            assert env["DB_HEALTH"] == config.db_health
+            assert "DB_SECRET_ARN" not in env
         assert env["SESSION_TTL_SECONDS"] == str(stack.program.config.session_ttl_hours * 3600) == "86400"
         assert env["POWERTOOLS_SERVICE_NAME"] == "todo-platform"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "TodoPlatform"
@@ -144,9 +199,14 @@ def test_environment_is_exactly_the_catalog_keys(stack):
 
 def test_tracing_and_timeouts_from_the_catalog(stack):
     for name, fn in functions(stack).items():
+        spec = catalog.FUNCTIONS[name]
         assert fn.inputs["tracingConfig"]["mode"] in ("Active", "PassThrough")  # per stack: test_matrix
-        assert fn.inputs["timeout"] == catalog.FUNCTIONS[name].timeout
-        assert fn.inputs["handler"] == catalog.FUNCTIONS[name].handler
+        if spec.database and stack.program.config.db_pauses:
+            # a resume (~15 s) plus the query, under the HTTP API's 30 s integration limit
+            assert fn.inputs["timeout"] == 28, name
+        else:
+            assert fn.inputs["timeout"] == spec.timeout, name
+        assert fn.inputs["handler"] == spec.handler
 
 
 # --------------------------------------------------------------------------- network
@@ -169,42 +229,70 @@ def test_no_nat_no_internet_gateway_no_public_subnets(stack):
         assert not rt.inputs.get("routes")
 
 
-def test_vpc_endpoints(stack):
-    endpoints = {e.inputs["serviceName"]: e for e in stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+def test_no_interface_endpoint_only_the_dynamodb_gateway(stack):
+    endpoints = stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     region = stack.outputs["region"]
-    assert set(endpoints) == {f"com.amazonaws.{region}.dynamodb", f"com.amazonaws.{region}.secretsmanager"}
+    (gateway,) = endpoints
     (rt,) = stack.of_type("aws:ec2/routeTable:RouteTable")
-    gateway = endpoints[f"com.amazonaws.{region}.dynamodb"]
+    assert gateway.inputs["serviceName"] == f"com.amazonaws.{region}.dynamodb"
     assert gateway.inputs["vpcEndpointType"] == "Gateway" and gateway.inputs["routeTableIds"] == [rt.outputs["id"]]
-    secrets = endpoints[f"com.amazonaws.{region}.secretsmanager"]
-    assert secrets.inputs["vpcEndpointType"] == "Interface" and secrets.inputs["privateDnsEnabled"] is True
-    assert sorted(secrets.inputs["subnetIds"]) == sorted(s.outputs["id"] for s in stack.of_type("aws:ec2/subnet:Subnet"))
+    assert not [g for g in stack.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name == "network-endpoints"]
 
 
-def test_postgres_reachable_only_from_the_functions_and_the_proxy(stack):
+def test_in_vpc_functions_reach_only_postgres_and_the_dynamodb_gateway(stack):
+    groups = {g.name: g.outputs["id"] for g in stack.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    assert set(groups) == {"network-functions", "network-database"}
+    (gateway,) = stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    egress = [r.inputs for r in stack.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
+    assert all(r["securityGroupId"] == groups["network-functions"] for r in egress)
+    assert sorted((r["toPort"], r.get("referencedSecurityGroupId") or r.get("prefixListId")) for r in egress) == sorted(
+        [(5432, groups["network-database"]), (443, gateway.outputs["prefixListId"])]
+    )
+
+
+def test_a_database_function_that_needs_another_service_in_the_vpc_is_refused():
+    import dataclasses
+
+    import pytest
+
+    from components.network import in_vpc_problems
+
+    queued = dataclasses.replace(catalog.FUNCTIONS["todos"], queue_actions=("SendMessage",))
+    (problem,) = in_vpc_problems([queued])
+    assert "'todos'" in problem and "SQS" in problem and "SendMessage" in problem
+    assert in_vpc_problems(catalog.FUNCTIONS.values()) == []
+
+    from components.compute import LambdaFunction, LambdaFunctionArgs
+
+    # the component refuses it before registering anything
+    with pytest.raises(ValueError, match="'todos'.*SQS"):
+        LambdaFunction("todos", LambdaFunctionArgs(spec=queued, physical_name="x", code=None, settings=None, resources=None))  # type: ignore[arg-type]
+
+
+def test_postgres_reachable_only_from_the_functions(stack):
     groups = {g.name: g.outputs["id"] for g in stack.of_type("aws:ec2/securityGroup:SecurityGroup")}
     db_sg, fn_sg = groups["network-database"], groups["network-functions"]
     for g in stack.of_type("aws:ec2/securityGroup:SecurityGroup"):
         assert not g.inputs.get("ingress") and not g.inputs.get("egress")  # rules are separate resources
     ingress = stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert [r.inputs["securityGroupId"] for r in ingress] == [db_sg]
     to_db = [r.inputs for r in ingress if r.inputs["securityGroupId"] == db_sg]
-    assert {r["referencedSecurityGroupId"] for r in to_db} == {fn_sg, db_sg}
+    assert {r["referencedSecurityGroupId"] for r in to_db} == {fn_sg}
     for rule in to_db:
         assert rule["ipProtocol"] == "tcp" and rule["fromPort"] == rule["toPort"] == 5432
         assert "cidrIpv4" not in rule and "cidrIpv6" not in rule and "prefixListId" not in rule
-    for rule in ingress:
-        assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
-    (db,) = stack.of_type("aws:rds/instance:Instance")
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
     assert db.inputs["vpcSecurityGroupIds"] == [db_sg]
 
 
-def test_rds_private_and_encrypted_with_a_managed_password(stack):
-    (db,) = stack.of_type("aws:rds/instance:Instance")
+def test_aurora_private_and_encrypted_with_a_managed_password(stack):
+    (db,) = stack.of_type("aws:rds/cluster:Cluster")
     (subnet_group,) = stack.of_type("aws:rds/subnetGroup:SubnetGroup")
-    assert db.inputs["publiclyAccessible"] is False
+    for instance in stack.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        assert instance.inputs["publiclyAccessible"] is False
     assert db.inputs["storageEncrypted"] is True
     assert db.inputs["manageMasterUserPassword"] is True
-    assert "password" not in db.inputs and "passwordWo" not in db.inputs
+    assert "masterPassword" not in db.inputs and "masterPasswordWo" not in db.inputs
     assert db.inputs["dbSubnetGroupName"] == subnet_group.outputs["name"]
     assert sorted(subnet_group.inputs["subnetIds"]) == sorted(s.outputs["id"] for s in stack.of_type("aws:ec2/subnet:Subnet"))
     for resource in stack.resources:

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -742,3 +743,10 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         "metrics are billed by the hour they are published ($0.30 a metric-month, prorated): EMF metrics and API Gateway's detailed "
         "metrics (6 a route) cost $0 at 0 requests; a route outside the mix is counted as publishing none"
     )
+
+
+def unknown_resource_types(types: Iterable[str], prices: dict[str, Any] | None = None) -> list[str]:
+    """The resource types (type tokens) the price table does not know: neither priced nor listed as free or
+    usage-only. tests/infra/test_cost_model.py asserts that none of either stack's are."""
+    known = (prices or load_prices())["resource_types"]
+    return sorted({t for t in types if t not in known})

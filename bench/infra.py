@@ -209,7 +209,10 @@ def bill_of_materials(evaluation: Any) -> dict[str, Any]:
         ],
         "functions": functions,
         "snap_start_functions": sorted(name.removesuffix("-function") for name, f in functions.items() if f["snap_start"]),
-        "version_pruning": any("prune" in r.type.lower() or "prune" in r.name.lower() for r in res),
+        # superseded published versions deleted after a successful deployment (a resource, or an input, that says so)
+        "version_pruning": any(
+            "prune" in r.type.lower() or "prune" in r.name.lower() or any("prune" in str(k).lower() for k in r.inputs) for r in res
+        ),
         "routes": len(routes),
         "detailed_metrics": bool(detailed),
         "detailed_metric_routes": detailed,

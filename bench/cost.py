@@ -494,7 +494,8 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             }
             for t in targets
         }
-        sized = max(1, math.ceil(max(max(x["rcu_per_s"], x["wcu_per_s"]) for x in load.values()) / util))
+        needs = {t: max(1, math.ceil(max(x["rcu_per_s"], x["wcu_per_s"]) / util)) for t, x in load.items()}
+        sized = max(needs.values())
 
         def on_demand(requests: float) -> float:
             return sum(
@@ -520,7 +521,8 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             "per_target_at_1M": load,
             "minimum": configured_min if provisioned else None,
             "target_utilization": util,
-            "sized_minimum": sized,
+            "needs_at_1M": needs,
+            "busiest_needs": sized,
         }
 
         # -- an RDS instance instead of Serverless v2, for the measured load: its cost (Multi-AZ where the
@@ -608,8 +610,27 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                 "$",
                 note="fixed + variable + by the hour" if scale else "fixed only: nothing is used",
             )
+        savings: list[tuple[str, float]] = []
+        if provisioned:
+            dyn_fixed = sum(x for k, x in f.items() if k.startswith("DynamoDB"))
+            savings.append(
+                (
+                    f"on-demand DynamoDB (its minimum and autoscaling alarms; +${on_demand(n):.2f} of request units at 1M)",
+                    dyn_fixed - on_demand(n),
+                )
+            )
+        if snap_gb and not b.get("version_pruning"):
+            cache = next(x for k, x in f.items() if k.startswith("SnapStart snapshot cache"))
+            savings.append(
+                (
+                    f"pruning superseded versions (SnapStart cache of {A['snapstart_versions_pruned']} versions, not {versions:.1f})",
+                    cache * (1 - A["snapstart_versions_pruned"] / versions),
+                )
+            )
+        if b["dashboards"]:
+            savings.append(("no dashboard", b["dashboards"] * P["dashboard"]))
         if stack == "production":
-            aurora_fixed = sum(x for k, x in f.items() if k.startswith("Aurora"))
+            aurora_fixed = sum(x for k, x in f.items() if k.startswith("Aurora") and "at the minimum" in k)
             rest = fixed - aurora_fixed
             section.notes.append(
                 f"production: the aim of ${PRODUCTION_AIM:.0f} fixed: the writer and the reader at the minimum are ${aurora_fixed:.2f} of "
@@ -619,23 +640,24 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                     for k, x in sorted(f.items(), key=lambda kv: -kv[1])
                     if not k.startswith("Aurora") and x >= 0.5
                 )
-                + f". DynamoDB's minimum sized to the load ({sized} unit per table and index) would cost "
-                f"${(sized * (min_rcu / max(1.0, configured_min)) * P['dynamodb_rcu_hour'] + sized * (min_wcu / max(1.0, configured_min)) * P['dynamodb_wcu_hour']) * hours:.2f} "
-                "instead; on-demand tables drop it and the autoscaling alarms"
+                + ". What $120 would take: "
+                + "; ".join(f"{what} -${saves:.2f}" for what, saves in savings)
+                + f" (all of them: ${fixed - sum(x for _, x in savings):.2f})"
             )
         section.notes.append(
             f"{stack}: DynamoDB average load at 1M requests a month, per table/index (RCU/s, WCU/s) at {util:.0%} target utilization: "
             + ", ".join(f"{t} {x['rcu_per_s']:.3f}/{x['wcu_per_s']:.3f}" for t, x in load.items())
             + (f"; the minimum is {configured_min:g}" if provisioned else "; on-demand")
-            + f", the load needs {sized}"
+            + f"; at that utilization they need {', '.join(f'{t} {k}' for t, k in needs.items() if k > 1) or 'nothing above 1'}, the others 1"
         )
         busiest = max(load, key=lambda t: max(load[t]["rcu_per_s"], load[t]["wcu_per_s"]))
         section.add(
-            f"{stack}: DynamoDB minimum the 1M load needs (per table and index)",
+            f"{stack}: DynamoDB capacity the 1M load needs, busiest table/index",
             sized,
             "",
-            note=f"{'configured ' + format(configured_min, 'g') if provisioned else 'on-demand here'}; busiest {busiest} "
-            f"{load[busiest]['rcu_per_s']:.3f} RCU/s, {load[busiest]['wcu_per_s']:.3f} WCU/s at {util:.0%} target utilization",
+            note=f"{'minimum ' + format(configured_min, 'g') if provisioned else 'on-demand here'}; {busiest} "
+            f"{load[busiest]['rcu_per_s']:.3f} RCU/s, {load[busiest]['wcu_per_s']:.3f} WCU/s at {util:.0%} target; "
+            f"{sum(1 for k in needs.values() if k <= 1)} of {len(needs)} need 1",
         )
         for label, q in dyn_cross.items():
             section.add(

@@ -420,7 +420,9 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                     awake_h * A["aurora_awake_min_acu"] * instances * P["aurora_serverless_v2_acu_hour"]
                 )
             f[f"Aurora storage ({A['aurora_storage_gb']:g} GB used)"] = A["aurora_storage_gb"] * P["aurora_storage_gb_month"]
-            f[f"Aurora backups ({c['backup_days']:.0f} days: within the free 100% of storage)"] = 0.0
+            # backups of the retention period up to the cluster's size are free; a database this small, changing
+            # little, stays within it
+            f["Aurora backups (within the free 100% of the cluster's storage)"] = 0.0
             if c["data_api"]:
                 data_api_requests += A["migrations_per_month"] * A["data_api_requests_per_migration"]
         if data_api_requests:

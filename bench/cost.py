@@ -14,6 +14,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,44 +176,47 @@ def hour_fraction(per_hour: float) -> float:
     return 1 - math.exp(-per_hour) if per_hour > 0 else 0.0
 
 
-def measured_inputs(shared: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The measured figures the model needs (warm routes, authorizer, worker batch, web first load): from
-    this run's benchmarks, else from bench/results.json (its warm and web sections, or the inputs a previous
-    cost section saved), so that `--only infra,cost` runs without re-measuring everything."""
-    inputs: dict[str, Any] = {k: shared.get(k) for k in ("mix", "authorizer", "worker", "web")}
+LABELS = {"mix": "warm route durations (2)", "authorizer": "authorizer (2)", "worker": "worker batch (4)", "web": "web first load (7)"}
+
+
+def measured_inputs(shared: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The measured figures the model needs (warm routes, authorizer, worker batch, web first load) and where
+    each was measured: from this run's benchmarks, else from bench/results.json (its warm and web sections, or
+    the inputs a previous cost section saved, with their origin), so that `--only infra,cost` runs without
+    re-measuring everything."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    inputs: dict[str, Any] = {k: shared.get(k) for k in LABELS}
+    origin = {k: f"{now} (this run)" for k, v in inputs.items() if v is not None}
     missing = [k for k, v in inputs.items() if v is None]
     if not missing:
-        return inputs, []
+        return inputs, origin, []
     try:
         previous = json.loads(RESULTS_FILE.read_text())
     except (OSError, ValueError):
-        return inputs, []
+        return inputs, origin, []
     sections = previous.get("sections", {})
-    found: dict[str, Any] = dict(sections.get("cost", {}).get("data", {}).get("inputs") or {})
+    where = f"{previous.get('generated')} ({previous.get('mode')} run)"
+    saved = sections.get("cost", {}).get("data", {})
+    found: dict[str, Any] = dict(saved.get("inputs") or {})
+    found_origin: dict[str, str] = {k: (saved.get("inputs_measured") or {}).get(k, where) for k in found}
+    if "worker" not in found and saved.get("worker_batch_ms"):
+        found["worker"], found_origin["worker"] = saved["worker_batch_ms"], where
     warm = sections.get("warm", {}).get("data", {}).get("cost_mix")
     if warm:
         found["mix"] = {k: v for k, v in warm.items() if k != "authorizer"}
         found["authorizer"] = warm.get("authorizer")
+        found_origin["mix"] = found_origin["authorizer"] = where
     web = sections.get("web", {})
     runs = web.get("data", {}).get("runs")
     load = next((r["value"] for r in web.get("rows", []) if r["name"].startswith("first load")), None)
     if runs and load is not None:
         found["web"] = {"files": sorted(r["web_requests"] for r in runs)[len(runs) // 2], "transferred_kb": load}
-    if "worker" not in found and sections.get("cost", {}).get("data", {}).get("worker_batch_ms"):
-        found["worker"] = sections["cost"]["data"]["worker_batch_ms"]
+        found_origin["web"] = where
     taken = [k for k in missing if found.get(k) is not None]
     for k in taken:
-        inputs[k] = found[k]
-    note = (
-        f"not measured in this run, taken from bench/results.json of {previous.get('generated')} ({previous.get('mode')} run): "
-        + ", ".join(
-            {"mix": "warm route durations (2)", "authorizer": "authorizer (2)", "worker": "worker batch (4)", "web": "web first load (7)"}[
-                k
-            ]
-            for k in taken
-        )
-    )
-    return inputs, [note] if taken else []
+        inputs[k], origin[k] = found[k], found_origin[k].replace(" (this run)", "")
+    notes = [f"not measured in this run, taken from bench/results.json: {LABELS[k]}, measured {origin[k]}" for k in taken]
+    return inputs, origin, notes
 
 
 def first_crossing(cheaper: Any, start: float = 1e3, stop: float = 1e11) -> float | None:
@@ -239,7 +243,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
     P = {k: v["usd"] for k, v in table["prices"].items()}
     A = table["assumptions"]
     hours = table["hours_per_month"]
-    inputs, input_notes = measured_inputs(shared)
+    inputs, measured, input_notes = measured_inputs(shared)
     mix, auth, worker, bom = inputs["mix"], inputs["authorizer"], inputs["worker"], shared.get("bom")
     if not mix or not auth:
         raise NotAvailable("needs the measured route and authorizer durations of benchmark 2 (warm), or a results.json that has them")
@@ -744,6 +748,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         "authorizer_ms": {k: auth[k] for k in ("own_ms", "io_ms")},
         "worker_batch_ms": worker,
         "inputs": inputs,
+        "inputs_measured": measured,
         "reference_estimate_recomputed": round(recomputed, 2),
     }
     section.notes.extend(input_notes)

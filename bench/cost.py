@@ -215,7 +215,10 @@ def measured_inputs(shared: dict[str, Any]) -> tuple[dict[str, Any], dict[str, s
     taken = [k for k in missing if found.get(k) is not None]
     for k in taken:
         inputs[k], origin[k] = found[k], found_origin[k].replace(" (this run)", "")
-    notes = [f"not measured in this run, taken from bench/results.json: {LABELS[k]}, measured {origin[k]}" for k in taken]
+    notes = [
+        f"not measured in this run, taken from bench/results.json: {', '.join(LABELS[k] for k in taken if origin[k] == when)}, measured {when}"
+        for when in dict.fromkeys(origin[k] for k in taken)
+    ]
     return inputs, origin, notes
 
 

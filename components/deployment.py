@@ -14,18 +14,28 @@ so the unit tests drive it with stubbed clients. What it does:
 - the alias already serves the target version: nothing;
 - otherwise: `create_deployment` with an AppSpec {Name, Alias, CurrentVersion, TargetVersion}, then poll
   `get_deployment` until it succeeds (done) or fails or stops (`DeploymentRolledBack`).
+
+After a successful deployment (CodeDeploy, or pointing the alias) it deletes the function's superseded
+published versions (`prune_versions`): every numbered version older than the new target except the one the
+alias served before (kept for a rollback) and any version an alias points at (or routes traffic to). A kept
+version costs its SnapStart snapshot cache and counts against the 75 GB code-storage quota until deleted;
+$LATEST is never touched. Pruning is housekeeping: a failure is logged and never fails the deploy.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
 import pulumi.dynamic
+from botocore.exceptions import BotoCoreError, ClientError
+
+# What an AWS call can raise (an error answer, or no answer): pruning logs them instead of failing a deploy.
+AWS_ERRORS = (ClientError, BotoCoreError)
 
 POLL_SECONDS = 10.0
 # How long each predefined Lambda config takes to shift all traffic, in minutes; the trigger waits that
@@ -120,6 +130,15 @@ def appspec(release: Release, current_version: str) -> str:
     )
 
 
+def versions_to_delete(published: Iterable[str], aliased: Collection[str], keep: Collection[str], target: str) -> list[str]:
+    """The published versions a successful deploy of `target` supersedes: numbered, older than the target,
+    neither kept (the target and the version it replaced) nor pointed at by any alias; oldest first."""
+    if not target.isdigit():
+        return []
+    doomed = {v for v in published if v.isdigit() and int(v) < int(target) and v not in keep and v not in aliased}
+    return sorted(doomed, key=int)
+
+
 class AliasDeployer:
     def __init__(
         self,
@@ -145,6 +164,7 @@ class AliasDeployer:
         if step.action == "point-alias":
             self._lambda.update_alias(FunctionName=release.function, Name=release.alias, FunctionVersion=release.target_version)
             self._log(f"{release.function}:{release.alias} now serves version {release.target_version}")
+            self.prune_versions(release.function, target=release.target_version, previous=step.current_version)
             return Outcome("point-alias", release.target_version)
         deployment_id = self._codedeploy.create_deployment(
             applicationName=release.application,
@@ -156,7 +176,49 @@ class AliasDeployer:
             f"{release.function}:{release.alias}: CodeDeploy deployment {deployment_id}, {step.current_version} -> {release.target_version}"
         )
         self._wait(release, deployment_id, step.current_version)
+        self.prune_versions(release.function, target=release.target_version, previous=step.current_version)
         return Outcome("codedeploy", release.target_version, deployment_id)
+
+    def prune_versions(self, function: str, *, target: str, previous: str) -> list[str]:
+        """Delete the versions a successful deploy of `target` superseded (see `versions_to_delete`); returns
+        the deleted ones. Never raises: a failure is logged, and the deploy it follows stands."""
+        deleted: list[str] = []
+        try:
+            published = [v["Version"] for v in self._pages("list_versions_by_function", "Versions", function)]
+            aliased: set[str] = set()
+            for alias in self._pages("list_aliases", "Aliases", function):
+                aliased.add(str(alias["FunctionVersion"]))
+                aliased |= set((alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})
+            doomed = versions_to_delete(published, aliased, keep={target, previous}, target=target)
+        except AWS_ERRORS as error:  # housekeeping must not fail a deploy that succeeded
+            self._log(f"{function}: could not list versions to prune ({error}); nothing deleted")
+            return deleted
+        if not doomed:
+            self._log(f"{function}: no superseded version to delete (keeping {previous} and {target})")
+            return deleted
+        for version in doomed:
+            try:
+                self._lambda.delete_function(FunctionName=function, Qualifier=version)
+                deleted.append(version)
+            except AWS_ERRORS as error:
+                self._log(f"{function}: could not delete version {version} ({error}); left in place")
+        if deleted:
+            self._log(f"{function}: deleted superseded versions {', '.join(deleted)} (keeping {previous} and {target})")
+        return deleted
+
+    def _pages(self, operation: str, key: str, function: str) -> list[dict[str, Any]]:
+        """Every item of a paginated Lambda listing (Marker / NextMarker)."""
+        items: list[dict[str, Any]] = []
+        marker: str | None = None
+        while True:
+            params: dict[str, Any] = {"FunctionName": function}
+            if marker:
+                params["Marker"] = marker
+            page = getattr(self._lambda, operation)(**params)
+            items += page.get(key, [])
+            marker = page.get("NextMarker")
+            if not marker:
+                return items
 
     def _wait(self, release: Release, deployment_id: str, current_version: str) -> None:
         deadline = self._clock() + self._timeout

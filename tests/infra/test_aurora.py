@@ -160,3 +160,13 @@ def test_raising_the_maximum_capacity_accepts_the_same_concurrency():
     config.check_connection_budget(5)  # 210 <= 823
     with pytest.raises(ConfigError, match="4010 connections, more than max_connections 2000"):
         config.model_copy(update={"sql_function_concurrency": 800, "db_max_capacity": 64.0}).check_connection_budget(5)
+
+
+def test_the_resume_timeouts_fit_under_the_api_limit():
+    from components.config import API_INTEGRATION_LIMIT_SECONDS, DB_RESUME_CONNECT_TIMEOUT, SQL_TIMEOUT_WHERE_PAUSED
+
+    # a resume (~15 s) fits the connect timeout, which fits the Lambda timeout, which fits the HTTP API's limit
+    assert 15 < DB_RESUME_CONNECT_TIMEOUT < SQL_TIMEOUT_WHERE_PAUSED < API_INTEGRATION_LIMIT_SECONDS == 30
+    staging = StackConfig.from_files("staging")
+    assert staging.sql_function_timeout(10) == SQL_TIMEOUT_WHERE_PAUSED
+    assert StackConfig.from_files("production").sql_function_timeout(10) == 10

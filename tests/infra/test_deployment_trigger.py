@@ -24,6 +24,7 @@ from components.deployment import (
     appspec,
     plan,
     timeout_for,
+    versions_to_delete,
 )
 
 RELEASE = Release(
@@ -79,6 +80,35 @@ def _expect_deployment(stub: Stubber, current: str, statuses: list[dict]) -> Non
         stub.add_response("get_deployment", {"deploymentInfo": info}, {"deploymentId": "d-CANARY123"})
 
 
+def _versions(*numbers: str) -> list[dict]:
+    return [{"Version": v, "FunctionName": RELEASE.function} for v in numbers]
+
+
+def _expect_listing(stub: Stubber, pages: list[list[str]], aliases: list[dict]) -> None:
+    """list_versions_by_function in `pages` (Marker / NextMarker), then list_aliases in one page."""
+    for i, page in enumerate(pages):
+        response: dict = {"Versions": _versions(*page)}
+        if i + 1 < len(pages):
+            response["NextMarker"] = f"page-{i + 1}"
+        params = {"FunctionName": RELEASE.function, **({"Marker": f"page-{i}"} if i else {})}
+        stub.add_response("list_versions_by_function", response, params)
+    stub.add_response("list_aliases", {"Aliases": aliases}, {"FunctionName": RELEASE.function})
+
+
+def _live(version: str, **extra) -> dict:
+    return {
+        "AliasArn": f"arn:aws:lambda:us-east-1:123456789012:function:f:{extra.get('Name', 'live')}",
+        "Name": "live",
+        "FunctionVersion": version,
+        **extra,
+    }
+
+
+def _expect_deleted(stub: Stubber, *versions: str) -> None:
+    for version in versions:
+        stub.add_response("delete_function", {}, {"FunctionName": RELEASE.function, "Qualifier": version})
+
+
 # --------------------------------------------------------------------------- the plan
 
 
@@ -109,6 +139,9 @@ def test_first_deploy_points_the_alias_without_codedeploy(clients):
     lambda_stub.add_response(
         "update_alias", {"Name": "live", "FunctionVersion": "8"}, {"FunctionName": RELEASE.function, "Name": "live", "FunctionVersion": "8"}
     )
+    # then the superseded versions: 1 stays (the version replaced, for a rollback), the rest below 8 go
+    _expect_listing(lambda_stub, [["$LATEST", "1", "5", "7", "8"]], [_live("8")])
+    _expect_deleted(lambda_stub, "5", "7")
     outcome = _deployer(lambda_client, codedeploy).deploy(RELEASE, previous_target=None)
     assert (outcome.action, outcome.version, outcome.deployment_id) == ("point-alias", "8", "")
 
@@ -124,6 +157,7 @@ def test_a_changed_version_deploys_through_codedeploy_and_waits_for_success(clie
     lambda_client, lambda_stub, codedeploy, codedeploy_stub = clients
     _alias_serves(lambda_stub, "7")
     _expect_deployment(codedeploy_stub, "7", [{"status": "Created"}, {"status": "InProgress"}, {"status": "Succeeded"}])
+    _expect_listing(lambda_stub, [["$LATEST", "7", "8"]], [_live("8")])  # nothing superseded beyond 7
     deployer = _deployer(lambda_client, codedeploy)
     outcome = deployer.deploy(RELEASE, previous_target="7")
     assert (outcome.action, outcome.version, outcome.deployment_id) == ("codedeploy", "8", "d-CANARY123")
@@ -135,6 +169,8 @@ def test_the_current_version_is_what_the_alias_serves_not_the_last_target(client
     lambda_client, lambda_stub, codedeploy, codedeploy_stub = clients
     _alias_serves(lambda_stub, "7")
     _expect_deployment(codedeploy_stub, "7", [{"status": "Succeeded"}])
+    _expect_listing(lambda_stub, [["6", "7", "8"]], [_live("8")])
+    _expect_deleted(lambda_stub, "6")  # superseded: 7 is what the alias served, and what a rollback returns to
     assert _deployer(lambda_client, codedeploy).deploy(RELEASE, previous_target="6").deployment_id == "d-CANARY123"
 
 
@@ -171,6 +207,75 @@ def test_a_deployment_that_never_ends_times_out(clients):
     deployer = AliasDeployer(lambda_client, codedeploy, poll_seconds=10, timeout_seconds=20, sleep=sleep, clock=lambda: now[0])
     with pytest.raises(DeploymentTimedOut, match="d-CANARY123 still InProgress after 20s"):
         deployer.deploy(RELEASE, previous_target="7")
+
+
+# --------------------------------------------------------------------------- pruning superseded versions
+
+
+def test_which_versions_a_deploy_supersedes():
+    published = ["$LATEST", "1", "2", "3", "9", "10", "11", "12"]
+    # keep the target (12) and the version it replaced (10); 3 has an alias; 11 was never deployed (rolled back)
+    assert versions_to_delete(published, aliased={"3", "12"}, keep={"12", "10"}, target="12") == ["1", "2", "9", "11"]
+    assert versions_to_delete(["$LATEST", "4", "5"], aliased={"5"}, keep={"5", "4"}, target="5") == []
+    assert versions_to_delete(["1", "2"], aliased=set(), keep={"$LATEST"}, target="$LATEST") == []  # never around $LATEST
+
+
+def test_pruning_pages_through_the_versions_and_spares_every_aliased_one(clients):
+    lambda_client, lambda_stub, codedeploy, _ = clients
+    _expect_listing(
+        lambda_stub,
+        [["$LATEST", "1", "2", "3"], ["4", "5", "6"], ["7", "8"]],
+        [_live("8"), _live("2", Name="pinned"), _live("5", Name="canary", RoutingConfig={"AdditionalVersionWeights": {"4": 0.1}})],
+    )
+    _expect_deleted(lambda_stub, "1", "3", "6")
+    lines: list[str] = []
+    deployer = AliasDeployer(lambda_client, codedeploy, log=lines.append)
+    assert deployer.prune_versions(RELEASE.function, target="8", previous="7") == ["1", "3", "6"]
+    assert lines == [f"{RELEASE.function}: deleted superseded versions 1, 3, 6 (keeping 7 and 8)"]
+
+
+def test_nothing_to_prune(clients):
+    lambda_client, lambda_stub, codedeploy, _ = clients
+    _expect_listing(lambda_stub, [["$LATEST", "7", "8"]], [_live("8")])
+    lines: list[str] = []
+    assert AliasDeployer(lambda_client, codedeploy, log=lines.append).prune_versions(RELEASE.function, target="8", previous="7") == []
+    assert lines == [f"{RELEASE.function}: no superseded version to delete (keeping 7 and 8)"]
+
+
+def test_a_failed_prune_is_logged_and_does_not_fail_the_deploy(clients):
+    lambda_client, lambda_stub, codedeploy, codedeploy_stub = clients
+    _alias_serves(lambda_stub, "7")
+    _expect_deployment(codedeploy_stub, "7", [{"status": "Succeeded"}])
+    _expect_listing(lambda_stub, [["5", "6", "7", "8"]], [_live("8")])
+    lambda_stub.add_client_error(
+        "delete_function",
+        service_error_code="ResourceConflictException",
+        service_message="version 5 is in use",
+        http_status_code=409,
+        expected_params={"FunctionName": RELEASE.function, "Qualifier": "5"},
+    )
+    _expect_deleted(lambda_stub, "6")  # the next one is still tried
+    lines: list[str] = []
+    deployer = AliasDeployer(lambda_client, codedeploy, poll_seconds=0, sleep=lambda s: None, log=lines.append)
+    outcome = deployer.deploy(RELEASE, previous_target="7")
+    assert (outcome.action, outcome.version) == ("codedeploy", "8")  # the deploy stands
+    assert any("could not delete version 5" in line and "version 5 is in use" in line for line in lines), lines
+    assert lines[-1] == f"{RELEASE.function}: deleted superseded versions 6 (keeping 7 and 8)"
+
+
+def test_a_listing_that_fails_deletes_nothing_and_does_not_fail_the_deploy(clients):
+    lambda_client, lambda_stub, codedeploy, _ = clients
+    _alias_serves(lambda_stub, "1")
+    lambda_stub.add_response(
+        "update_alias", {"Name": "live", "FunctionVersion": "8"}, {"FunctionName": RELEASE.function, "Name": "live", "FunctionVersion": "8"}
+    )
+    lambda_stub.add_client_error(
+        "list_versions_by_function", service_error_code="AccessDeniedException", service_message="not allowed", http_status_code=403
+    )
+    lines: list[str] = []
+    outcome = AliasDeployer(lambda_client, codedeploy, log=lines.append).deploy(RELEASE, previous_target=None)
+    assert outcome.action == "point-alias" and outcome.version == "8"
+    assert any("could not list versions to prune" in line and "not allowed" in line for line in lines), lines
 
 
 # --------------------------------------------------------------------------- the provider's diff
@@ -213,6 +318,7 @@ def test_create_is_a_first_deploy_and_update_deploys_from_the_old_target(monkeyp
 
     _alias_serves(lambda_stub, "7")
     _expect_deployment(codedeploy_stub, "7", [{"status": "Succeeded"}])
+    _expect_listing(lambda_stub, [["7", "8"]], [_live("8")])
     updated = provider.update(created.id, _props(targetVersion="7"), _props(targetVersion="8"))
     assert updated.outs["liveVersion"] == "8" and updated.outs["deploymentId"] == "d-CANARY123"
 

@@ -465,11 +465,12 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         f["SQS idle long-polling (event source mapping)"] = A["sqs_idle_pollers"] * 3 * 60 * hours / 1e6 * P["sqs_request"]
         snap = [fn for fn in b["snap_start_functions"] if fn in memory]
         snap_gb = sum(memory[fn] / 1024 for fn in snap)
-        versions = 0.0
+        # kept versions: the live one and the previous one where the deployment trigger deletes superseded
+        # versions; otherwise each superseded one until Lambda drops a snapshot not invoked for 14 days
+        unpruned_versions = 1 + A["deployments_per_month"] * 14 / (hours / 24)
+        kept = {fn: A["snapstart_versions_pruned"] if fn in b.get("pruned_functions", []) else unpruned_versions for fn in snap}
+        versions = sum(memory[fn] / 1024 * kept[fn] for fn in snap) / snap_gb if snap_gb else 0.0
         if snap_gb:
-            # the live version and the previous one where superseded versions are pruned; otherwise each
-            # superseded one until Lambda drops a snapshot not invoked for 14 days
-            versions = A["snapstart_versions_pruned"] if b.get("version_pruning") else 1 + A["deployments_per_month"] * 14 / (hours / 24)
             lifetime = A["environment_lifetime_hours"]
             f[f"SnapStart snapshot cache ({len(snap)} functions, {snap_gb:g} GB x {versions:.1f} versions)"] = (
                 snap_gb * versions * seconds * P["lambda_snapstart_cache_gb_second"]
@@ -569,7 +570,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             "units": units,
             "aurora_at_1M": aurora_detail,
             "secret_readers": readers,
-            "snapstart": {"functions": snap, "gb": snap_gb, "versions": versions},
+            "snapstart": {"functions": snap, "gb": snap_gb, "versions": kept},
             "tracing": {"rate": rate, "reservoir": reservoir, "authorizer": config.authorizer_tracing},
             "log_levels": {"application": app_level, "system": system_level},
             "memory_mb": {"api": config.api_memory_mb, "worker": config.worker_memory_mb},
@@ -628,7 +629,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                     dyn_fixed - on_demand(n),
                 )
             )
-        if snap_gb and not b.get("version_pruning"):
+        if snap_gb and versions > A["snapstart_versions_pruned"]:
             cache = next(x for k, x in f.items() if k.startswith("SnapStart snapshot cache"))
             savings.append(
                 (

@@ -90,6 +90,14 @@ def _alarm_metrics(alarm: dict[str, Any]) -> int:
     return sum(1 for q in queries if q.get("metric")) if queries else 1
 
 
+ALIAS_DEPLOYMENT = "pulumi-python:dynamic/codedeploy:AliasDeployment"
+
+
+def evaluation_functions(evaluation: Any) -> dict[str, Any]:
+    """Each Lambda function's resource name and its function name."""
+    return {f.name: f.inputs.get("name") for f in evaluation.of_type("aws:lambda/function:Function")}
+
+
 def bill_of_materials(evaluation: Any) -> dict[str, Any]:
     res = evaluation.resources
     by_type = Counter(r.type for r in res)
@@ -209,9 +217,12 @@ def bill_of_materials(evaluation: Any) -> dict[str, Any]:
         ],
         "functions": functions,
         "snap_start_functions": sorted(name.removesuffix("-function") for name, f in functions.items() if f["snap_start"]),
-        # superseded published versions deleted after a successful deployment (a resource, or an input, that says so)
-        "version_pruning": any(
-            "prune" in r.type.lower() or "prune" in r.name.lower() or any("prune" in str(k).lower() for k in r.inputs) for r in res
+        # the functions whose superseded published versions are deleted after a successful deployment: those
+        # the deployment trigger (AliasDeployment, components/deployment.py prune_versions) deploys
+        "pruned_functions": sorted(
+            name.removesuffix("-function")
+            for name, f in evaluation_functions(evaluation).items()
+            if f in {d.inputs.get("functionName") for d in evaluation.of_type(ALIAS_DEPLOYMENT)}
         ),
         "routes": len(routes),
         "detailed_metrics": bool(detailed),

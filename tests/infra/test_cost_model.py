@@ -43,6 +43,8 @@ def test_the_bill_of_materials_has_the_cluster_and_no_secret_reader_but_the_migr
     if stack.stack == "production":
         assert cluster["min_acu"] >= 0.5 and cluster["readers"] >= 1 and cluster["backup_days"] >= 7
         assert bom["autoscaling_policies"] > 0  # each creates 4 alarms of its own, which the model prices
+        # the model prices 2 cached versions (live and previous) only for functions the deployment trigger prunes
+        assert bom["snap_start_functions"] and set(bom["snap_start_functions"]) <= set(bom["pruned_functions"])
     else:
         assert cluster["min_acu"] == 0 and cluster["seconds_until_auto_pause"]
         assert bom["kms_keys"] == 0 and bom["alarms"] == 0

@@ -10,6 +10,12 @@ One method per API route (`OPERATIONS` lists them). Every failure of a call is a
 the HTTP status, a code and a message: the API's own `{"error": {"code", "message", "details"}}`,
 API Gateway's `{"message": ...}` (401/403/404/413/500/503, code derived from the status), and a
 connection failure (status 0, code "connection_error").
+
+A paused database (Aurora Serverless v2 at 0 ACU, staging) resumes while the first request waits; a resume
+after a long pause can outlast the API's 30 s limit, so a 503 or 504 is retried once after `retry_wait`
+seconds (`retries` counts them): a 503 always (the function answered without doing the work), a 504 only for
+GET, PUT and DELETE, or a POST with an Idempotency-Key (a timed-out POST may have happened; repeating it
+without a key could do it twice).
 """
 
 from __future__ import annotations
@@ -92,6 +98,21 @@ class ApiError(Exception):
         return cls(status, _GATEWAY_CODES.get(status, "error"), str(body or f"HTTP {status}")[:500], [], body)
 
 
+RETRY_WAIT_SECONDS = 2.0
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def retryable(method: str, status: int, headers: dict[str, str] | None = None) -> bool:
+    """Whether a failed call may be sent once more: any 503 (nothing was done: e.g. the database is waking),
+    a 504 only when repeating cannot do the work twice (an idempotent method, or a POST with an Idempotency-Key)."""
+    if status == 503:
+        return True
+    if status != 504:
+        return False
+    has_key = any(name.lower() == "idempotency-key" for name in (headers or {}))
+    return method.upper() in _IDEMPOTENT_METHODS or (method.upper() == "POST" and has_key)
+
+
 class ConfigurationError(Exception):
     """The client cannot be set up: no outputs file, no Pulumi CLI, a stack without an apiUrl."""
 
@@ -105,11 +126,14 @@ class Client:
         user_id: str | None = None,
         timeout: float = 30,
         outputs: dict[str, Any] | None = None,
+        retry_wait: float = RETRY_WAIT_SECONDS,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token, self.user_id = token, user_id
         self.timeout = timeout
         self.outputs = dict(outputs or {})
+        self.retry_wait = retry_wait  # seconds before the one retry of a 503/504
+        self.retries = 0  # how many calls were retried (a waking database, a timed-out gateway)
 
     # ------------------------------------------------------------------------------ construction
     @classmethod
@@ -158,7 +182,28 @@ class Client:
         auth: bool = True,
         raw: bytes | None = None,
     ) -> Any:
-        """One call; the decoded JSON body (None when empty), or ApiError for any status >= 400."""
+        """One call; the decoded JSON body (None when empty), or ApiError for any status >= 400. A 503, or a 504
+        that is safe to repeat (`retryable`), is sent once more after `retry_wait` seconds."""
+        try:
+            return self._send(method, path, body=body, query=query, headers=headers, auth=auth, raw=raw)
+        except ApiError as error:
+            if not retryable(method, error.status, headers):
+                raise
+        self.retries += 1
+        time.sleep(self.retry_wait)
+        return self._send(method, path, body=body, query=query, headers=headers, auth=auth, raw=raw)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any,
+        query: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        auth: bool,
+        raw: bytes | None,
+    ) -> Any:
         url = self.api_url + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:

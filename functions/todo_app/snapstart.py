@@ -3,7 +3,8 @@
 With SnapStart, Lambda runs a function's init once, when a version is published, snapshots its memory, and
 starts later execution environments from that snapshot, possibly many at once and days later. A database
 connection or a pooled HTTPS connection in the snapshot would be shared by every restored environment (and
-long closed by the server), and a secret read at init would outlive its rotation. So each module that keeps
+long closed by the server), and a credential made at init (an IAM database token lives 15 minutes) would be
+stale after a restore days later. So each module that keeps
 such state registers its reset here: the resets run before the snapshot, and the state is built again,
 lazily, on first use after a restore. Nothing random or unique is made at import (ids, tokens and salts are
 made per request), so restored environments share nothing that must differ.
@@ -37,7 +38,7 @@ def forget_before_snapshot(what: str, reset: Callable[[], None]) -> None:
 
 def _after_restore() -> None:
     counts["after_restore"] += 1
-    logger.info("SnapStart: restored from the snapshot; connections, clients and secrets are made again on first use")
+    logger.info("SnapStart: restored from the snapshot; connections, clients and tokens are made again on first use")
 
 
 register_after_restore(_after_restore)

@@ -22,7 +22,7 @@ def test_outputs_have_exactly_the_stacks_keys(runtime):
     assert set(runtime.outputs) == set(OUTPUT_KEYS)
     assert runtime.outputs["stack"] == "local" and runtime.outputs["region"] == REGION
     assert runtime.outputs["apiUrl"] == f"http://127.0.0.1:{runtime.port}"
-    assert runtime.outputs["usersDbName"] == "todo"
+    assert runtime.outputs["usersDbName"] == "todo" and runtime.outputs["usersDbUser"] == "todo_app"
     assert runtime.outputs["usersDbSecretArn"].startswith("arn:aws:secretsmanager:")
     assert runtime.outputs["alarmTopicArn"].startswith("arn:aws:sns:")
 

@@ -2,7 +2,7 @@
 
 `python -m local --snapstart` runs each function's before-snapshot hooks right after its init and its
 after-restore hooks before its first request. The hooks close the PostgreSQL connection, forget the
-database secret and drop the boto3 clients; everything must come back lazily, so requests that need
+database token and drop the boto3 clients; everything must come back lazily, so requests that need
 PostgreSQL and DynamoDB succeed after the restore.
 """
 
@@ -36,7 +36,7 @@ def test_the_api_works_after_each_function_was_snapshotted_and_restored(snapstar
 
     log = snapstart.log()
     # the runtime ran each function's own hooks: two before the snapshot where the function uses PostgreSQL
-    # (the connection and secret, the AWS clients), one (the AWS clients) for the authorizer
+    # (the connection and token, the AWS clients), one (the AWS clients) for the authorizer
     for name, before in (("users", 2), ("sessions", 2), ("todos", 2), ("dashboard", 2), ("health", 2), ("authorizer", 1)):
         assert f"snapstart {name}: snapshot taken after {before} before-snapshot hooks" in log, name
         assert f"snapstart {name}: restored, 1 after-restore hooks ran" in log, name
@@ -45,7 +45,7 @@ def test_the_api_works_after_each_function_was_snapshotted_and_restored(snapstar
     assert order == sorted(order), order
     # the hooks themselves ran (their log lines, in the functions' own log), once per function each
     functions_log = snapstart.function_log_path.read_text()
-    assert len(re.findall(r"SnapStart: before the snapshot, forgot the PostgreSQL connection and the database secret", functions_log)) >= 5
+    assert len(re.findall(r"SnapStart: before the snapshot, forgot the PostgreSQL connection and the database token", functions_log)) >= 5
     assert len(re.findall(r"SnapStart: before the snapshot, forgot the AWS clients", functions_log)) >= 6
     assert len(re.findall(r"SnapStart: restored from the snapshot", functions_log)) >= 6
 

@@ -1,10 +1,14 @@
 """Fixtures for the function tests: a real PostgreSQL, the AWS emulator, and an API Gateway stand-in.
 
-- one PostgreSQL server and one emulator per session (stopped at the end);
+- one PostgreSQL server and one emulator per session (stopped at the end). The server gets the roles the
+  local runtime gives it (local.postgres.bootstrap_roles): the migrator (catalog.MIGRATOR_DB_USER, Aurora's
+  master user) and an `rds_iam` stand-in; the migrations, run once as the migrator on a scratch database,
+  create the application role (catalog.APP_DB_USER), which then gets a local password (no IAM here);
 - per test: a fresh database (pytest-postgresql's DatabaseJanitor on the dynamic port) owned by the
-  application role, migrated; the emulator reset with the catalog's tables and queues and a Secrets
-  Manager secret holding the role's credentials; the functions' module state (connection, cached
-  secret, boto3 clients) reset.
+  migrator, migrated by it; the handlers connect as the application role (DB_AUTH `password`); the
+  emulator reset with the catalog's tables and queues and the master secret (the migrator's credentials,
+  for the migrate function's `connection` path); the functions' module state (connection, cached token,
+  boto3 clients) reset.
 - `api` sends requests through the local runtime's API Gateway stand-in (local.gateway.Gateway):
   route matching from the catalog (404 when nothing matches), the REQUEST authorizer for protected
   routes (401 without a token, 403 when it says no), then the function with a payload 2.0 event
@@ -27,11 +31,13 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from local import events
 from local.emulator import FAKE_CREDENTIALS, Emulator, create_queues, create_tables
 from local.gateway import Gateway, GatewayResponse
-from local.postgres import PostgresServer
+from local.postgres import PostgresServer, bootstrap_roles, give_database, set_password
 from todo_app import aws, catalog, db, migrator
 
 PREFIX = "fntest"
-APP_ROLE, APP_PASSWORD = "todo_app", "app-password"
+APP_ROLE, APP_PASSWORD = catalog.APP_DB_USER, "app-password"
+MIGRATOR_ROLE, MIGRATOR_PASSWORD = catalog.MIGRATOR_DB_USER, "migrator-password"
+CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:fntest"
 TEST_VISIBILITY_TIMEOUT = 1  # seconds: lets a poison message be received 5 times quickly
 _counter = itertools.count()
 
@@ -46,8 +52,7 @@ def emulator():
 @pytest.fixture(scope="session")
 def pg_server():
     server = PostgresServer.start()
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}'")
+    prepare_roles(server)
     yield server
     server.stop()
 
@@ -78,6 +83,21 @@ def base_env(emulator):
             os.environ[k] = v
 
 
+def migrator_connection(server: PostgresServer, dbname: str) -> psycopg.Connection:
+    return psycopg.connect(
+        host=server.host, port=server.port, user=MIGRATOR_ROLE, password=MIGRATOR_PASSWORD, dbname=dbname, autocommit=True
+    )
+
+
+def prepare_roles(server: PostgresServer) -> None:
+    """What the local runtime does: the bootstrap's roles, a migration run as the migrator (which creates the
+    application role), the application role's local password."""
+    bootstrap_roles(server, database="todo_roles", migrator=MIGRATOR_ROLE, migrator_password=MIGRATOR_PASSWORD)
+    with migrator_connection(server, "todo_roles") as conn:
+        migrator.migrate(conn)
+    set_password(server, APP_ROLE, APP_PASSWORD)
+
+
 def reset_function_state() -> None:
     db.reset()
     aws.reset()
@@ -101,13 +121,18 @@ class Stack:
             host=self.pg.host, port=self.pg.port, user=self.pg.user, password=self.pg.password, dbname=self.dbname, autocommit=True
         )
 
-    def set_app_password(self, password: str, *, update_secret: bool) -> None:
-        with self.admin() as conn:
-            conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{password}'")
-        if update_secret:
-            self.client("secretsmanager").put_secret_value(
-                SecretId=self.secret_arn, SecretString=json.dumps({"username": APP_ROLE, "password": password})
-            )
+    def migrator(self) -> psycopg.Connection:
+        """A connection to the test database as the migrator (the schema's owner)."""
+        return migrator_connection(self.pg, self.dbname)
+
+    def app(self) -> psycopg.Connection:
+        """A connection to the test database as the application role."""
+        return psycopg.connect(
+            host=self.pg.host, port=self.pg.port, user=APP_ROLE, password=APP_PASSWORD, dbname=self.dbname, autocommit=True
+        )
+
+    def set_app_password(self, password: str) -> None:
+        set_password(self.pg, APP_ROLE, password)
 
     def scan(self, key: str) -> list[dict]:
         items = self.client("dynamodb").scan(TableName=os.environ[catalog.TABLES[key].env]).get("Items", [])
@@ -116,17 +141,27 @@ class Stack:
 
 @pytest.fixture
 def database(pg_server, monkeypatch):
-    """A fresh, empty database owned by the application role, for this test only."""
+    """A fresh, empty database owned by the migrator, for this test only; the handlers' settings point at it."""
     name = f"todo_test_{os.getpid()}_{next(_counter)}"
     janitor = DatabaseJanitor(user=pg_server.user, host=pg_server.host, port=pg_server.port, dbname=name, password=pg_server.password)
     janitor.init()
-    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
-        conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD '{APP_PASSWORD}'")
-        conn.execute(f"ALTER DATABASE {name} OWNER TO {APP_ROLE}")
-    monkeypatch.setenv("DB_HOST", pg_server.host)
-    monkeypatch.setenv("DB_PORT", str(pg_server.port))
-    monkeypatch.setenv("DB_NAME", name)
-    monkeypatch.setenv("DB_SSLMODE", "disable")
+    give_database(pg_server, name, MIGRATOR_ROLE)
+    set_password(pg_server, APP_ROLE, APP_PASSWORD)  # a test may have changed it
+    environment = {
+        **catalog.database_environment(
+            host=pg_server.host,
+            port=pg_server.port,
+            sslmode="disable",
+            auth="password",
+            connect_timeout=3,
+            idle_timeout=0,
+            health="connect",
+            name=name,
+        ),
+        "DB_PASSWORD": APP_PASSWORD,
+    }
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
     yield name
     db.reset()  # close the functions' connection before dropping the database
     janitor.drop()
@@ -134,15 +169,18 @@ def database(pg_server, monkeypatch):
 
 @pytest.fixture
 def bare_stack(base_env, emulator, pg_server, database, monkeypatch) -> Stack:
-    """Tables, queues and the secret in a clean emulator; the database not migrated."""
+    """Tables, queues and the master secret in a clean emulator; the database not migrated."""
     reset_function_state()
     emulator.reset()
     create_tables(emulator.client("dynamodb"), PREFIX)
     queues = create_queues(emulator.client("sqs"), PREFIX, visibility_timeout=TEST_VISIBILITY_TIMEOUT)
     secret_arn = emulator.client("secretsmanager").create_secret(
-        Name=f"{PREFIX}-db-{database}", SecretString=json.dumps({"username": APP_ROLE, "password": APP_PASSWORD})
+        Name=f"{PREFIX}-db-{database}", SecretString=json.dumps({"username": MIGRATOR_ROLE, "password": MIGRATOR_PASSWORD})
     )["ARN"]
-    monkeypatch.setenv("DB_SECRET_ARN", secret_arn)
+    for key, value in catalog.admin_database_environment(
+        access="connection", secret_arn=secret_arn, cluster_arn=CLUSTER_ARN, name=database
+    ).items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv(catalog.ORDERS_QUEUE.queue_url_env, queues["queue_url"])
     yield Stack(emulator, pg_server, database, secret_arn, queues["queue_url"], queues["dlq_url"])
     reset_function_state()
@@ -150,10 +188,8 @@ def bare_stack(base_env, emulator, pg_server, database, monkeypatch) -> Stack:
 
 @pytest.fixture
 def stack(bare_stack) -> Stack:
-    """The bare stack with the schema migrated (as the deploy's migration run does)."""
-    with psycopg.connect(
-        host=bare_stack.pg.host, port=bare_stack.pg.port, user=APP_ROLE, password=APP_PASSWORD, dbname=bare_stack.dbname, autocommit=True
-    ) as conn:
+    """The bare stack with the schema migrated by the migrator (as the deploy's migration run does)."""
+    with bare_stack.migrator() as conn:
         migrator.migrate(conn)
     return bare_stack
 

@@ -1,16 +1,16 @@
-"""Dependencies failing: PostgreSQL stopped and restarted, the database password rotated."""
+"""Dependencies failing: PostgreSQL stopped and restarted; IAM tokens cached, re-signed when refused; idle connections."""
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from local.postgres import PostgresServer
+from local.postgres import PostgresServer, give_database
 from todo_app import db, migrator
 
-from .conftest import APP_PASSWORD, APP_ROLE
+from .conftest import MIGRATOR_ROLE, migrator_connection, prepare_roles
 
 
 @pytest.fixture
@@ -23,10 +23,9 @@ def own_pg(stack, monkeypatch):
     data_dir = Path(tempfile.mkdtemp(prefix="todo-fntest-pg-"))
     server = PostgresServer.start(data_dir=data_dir)
     state = {"server": server}
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}'")
-        conn.execute(f"CREATE DATABASE todo OWNER {APP_ROLE}")
-    with psycopg.connect(host=server.host, port=server.port, user=APP_ROLE, password=APP_PASSWORD, dbname="todo", autocommit=True) as conn:
+    prepare_roles(server)
+    give_database(server, "todo", MIGRATOR_ROLE)
+    with migrator_connection(server, "todo") as conn:
         migrator.migrate(conn)
     db.reset()
     monkeypatch.setenv("DB_PORT", str(server.port))
@@ -89,20 +88,87 @@ def test_stale_connection_after_a_restart_is_replaced_transparently(api, own_pg)
     assert conn_after is not conn_before and conn_before.closed
 
 
-def test_secret_is_read_again_when_the_password_changes(api, stack, monkeypatch):
-    ada, token = api.user_with_token("ada@example.com")
-    assert api.get(f"/users/{ada['id']}", token=token).status == 200
-    secrets_read = []
-    real_read = db._read_secret
-    monkeypatch.setattr(db, "_read_secret", lambda: secrets_read.append(1) or real_read())
-    stack.set_app_password("rotated-password", update_secret=True)
-    db.reset_connection()  # a new connection (cold path) with the cached, now stale, secret
-    assert api.get(f"/users/{ada['id']}", token=token).status == 200
-    assert secrets_read == [1]
-    assert api.get(f"/users/{ada['id']}", token=token).status == 200
-    assert secrets_read == [1]  # cached again
+class FakeSigner:
+    """Stands in for the rds client's generate_db_auth_token: hands out `tokens` in turn, records each call."""
 
-    stack.set_app_password("not-in-the-secret", update_secret=False)
+    def __init__(self, *tokens: str) -> None:
+        self.tokens, self.calls = list(tokens), []
+
+    def generate_db_auth_token(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.tokens[min(len(self.calls), len(self.tokens)) - 1]
+
+
+def use_iam(monkeypatch, signer: FakeSigner) -> None:
+    monkeypatch.setenv("DB_AUTH", "iam")
+    monkeypatch.delenv("DB_PASSWORD")
+    real_client = db.aws.client
+    monkeypatch.setattr(db.aws, "client", lambda service: signer if service == "rds" else real_client(service))
+    db.reset()
+
+
+def test_iam_tokens_are_cached_and_a_refused_one_is_signed_again(api, stack, monkeypatch):
+    ada, token = api.user_with_token("ada@example.com")
+    stack.set_app_password("token-1")  # the database accepts what IAM would
+    signer = FakeSigner("token-1")
+    use_iam(monkeypatch, signer)
+    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    assert signer.calls == [{"DBHostname": stack.pg.host, "Port": stack.pg.port, "DBUsername": "todo_app", "Region": "us-east-1"}]
+    db.reset_connection()  # a new connection within the token's reuse period: no new token
+    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    assert len(signer.calls) == 1
+
+    # the database refuses the cached token (e.g. the credentials that signed it expired): a fresh one, once
+    signer.tokens = ["token-1", "token-2"]
+    stack.set_app_password("token-2")
+    db.reset_connection()
+    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    assert len(signer.calls) == 2
+
+    # after the reuse period, a new connection signs a new token
+    monkeypatch.setattr(db, "_token", ("token-2", db.time.monotonic() - db.TOKEN_REUSE_SECONDS - 1))
+    db.reset_connection()
+    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    assert len(signer.calls) == 3
+
+    # refused twice: 503, never a loop
+    stack.set_app_password("something-else")
     db.reset_connection()
     reply = api.get(f"/users/{ada['id']}", token=token)
     assert reply.status == 503 and reply.error["details"] == [{"dependency": "postgres"}]
+    assert len(signer.calls) == 4  # the cached token, then one fresh one
+
+
+def test_a_real_iam_token_is_signed_locally(stack, monkeypatch):
+    """boto3's generate_db_auth_token: a presigned rds-db:connect URL for the user, 15 minutes, no network call."""
+    monkeypatch.setenv("DB_AUTH", "iam")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: signing must not call anything
+    db.reset()
+    token = db._iam_token()
+    assert token.startswith(f"{stack.pg.host}:{stack.pg.port}/?Action=connect&DBUser=todo_app&")
+    assert "X-Amz-Expires=900" in token and "X-Amz-Signature=" in token
+    assert db._iam_token() is token  # cached
+
+
+def test_an_idle_connection_is_closed_by_the_server_and_replaced_before_use(api, stack, monkeypatch):
+    monkeypatch.setenv("DB_IDLE_TIMEOUT", "2")
+    db.reset()
+    ada, token = api.user_with_token("ada@example.com")
+    first, _ = db.connection()
+    assert first.execute("SHOW idle_session_timeout").fetchone()[0] == "2s"
+    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    assert db.connection()[0] is first  # used within the idle timeout: kept
+    time.sleep(2.5)  # the server ends the idle session
+    with stack.admin() as admin:
+        assert (
+            admin.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'todo_app' AND datname = %s", (stack.dbname,)).fetchone()[
+                0
+            ]
+            == 0
+        )
+    used_after_the_timeout = []
+    for method in ("execute", "cursor", "transaction"):
+        monkeypatch.setattr(first, method, lambda *a, _m=method, **k: used_after_the_timeout.append(_m))
+    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    assert used_after_the_timeout == []  # reopened before use: no query met the closed connection
+    assert first.closed and db.connection()[0] is not first

@@ -211,6 +211,8 @@ def bill_of_materials(evaluation: Any) -> dict[str, Any]:
         "interface_endpoints": [e for e in endpoints if e["type"] == "Interface"],
         "gateway_endpoints": [e for e in endpoints if e["type"] == "Gateway"],
         "tables": tables,
+        # on demand whatever the stack's billing mode (catalog: always_on_demand): no provisioned floor, no autoscaling
+        "on_demand_tables": sorted(t["name"] for t in tables if t["billing"] == "PAY_PER_REQUEST"),
         "autoscaling_targets": [
             {"name": t.name, "min": t.inputs.get("minCapacity"), "max": t.inputs.get("maxCapacity"), "resource": t.inputs.get("resourceId")}
             for t in evaluation.of_type("aws:appautoscaling/target:Target")

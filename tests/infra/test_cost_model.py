@@ -43,8 +43,25 @@ def test_the_bill_of_materials_has_the_cluster_and_no_secret_reader_but_the_migr
     if stack.stack == "production":
         assert cluster["min_acu"] >= 0.5 and cluster["readers"] >= 1 and cluster["backup_days"] >= 7
         assert bom["autoscaling_policies"] > 0  # each creates 4 alarms of its own, which the model prices
+        # the status table stays on demand: no minimum, no autoscaling target, priced by its requests
+        assert bom["on_demand_tables"] == ["dependencyStatus"]
+        assert not any(t["resource"].startswith("table/dependencyStatus") for t in bom["autoscaling_targets"])
         # the model prices 2 cached versions (live and previous) only for functions the deployment trigger prunes
         assert bom["snap_start_functions"] and set(bom["snap_start_functions"]) <= set(bom["pruned_functions"])
     else:
         assert cluster["min_acu"] == 0 and cluster["seconds_until_auto_pause"]
         assert bom["kms_keys"] == 0 and bom["alarms"] == 0
+
+
+def test_the_readme_cost_table_renders_from_the_cost_section():
+    import json
+
+    from bench.readme import RESULTS, cost_table
+
+    results = json.loads(RESULTS.read_text())
+    if "cost" not in results["sections"] or results["sections"]["cost"]["na"]:
+        return
+    table = cost_table(results)
+    for scale in ("0", "1M", "10M", "100M"):
+        assert f"| **{scale} requests a month** |" in table
+    assert "before issue 17" in table and "provisioned DynamoDB beats on-demand" in table

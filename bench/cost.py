@@ -251,7 +251,12 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
     if not mix or not auth:
         raise NotAvailable("needs the measured route and authorizer durations of benchmark 2 (warm), or a results.json that has them")
     if not bom:
-        raise NotAvailable("needs the stacks' bill of materials from benchmark 5 (infra)")
+        # benchmark 5 did not run: evaluate the program for its bill of materials (never a stale one)
+        from .infra import STACKS, evaluate_in_child
+
+        evaluated = evaluate_in_child(0)
+        bom = {s: evaluated[s]["bom"] for s in STACKS}
+        input_notes.append("bill of materials: the program evaluated under the infra mocks by this section (benchmark 5 not run)")
     missing = [route for route in [*A["request_mix"], "authorizer"] if "na" in {**mix, "authorizer": auth}.get(route, {"na": ""})]
     if missing:
         raise NotAvailable(f"no measured duration for {', '.join(missing)}")

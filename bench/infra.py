@@ -25,8 +25,9 @@ from .core import ROOT, Section, median
 STACKS = ("staging", "production")
 
 
-def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
-    rounds = 2 if quick else 7
+def evaluate_in_child(rounds: int) -> dict[str, Any]:
+    """Evaluate both stacks in a child interpreter: the first evaluation, `rounds` repeated ones, each
+    stack's bill of materials."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name
     try:
@@ -40,9 +41,14 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         )
         if proc.returncode:
             raise RuntimeError(f"mocks evaluation failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
-        data = json.loads(Path(out).read_text())
+        data: dict[str, Any] = json.loads(Path(out).read_text())
     finally:
         os.unlink(out)
+    return data
+
+
+def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
+    data = evaluate_in_child(2 if quick else 7)
     section.data = data
     shared["bom"] = {s: data[s]["bom"] for s in STACKS}
     section.add("import pulumi + components + mocks (child interpreter)", data["import_s"], "s")

@@ -18,7 +18,7 @@ from local.containers import Containers, Handler
 from local.emulator import Emulator
 from local.events import LambdaContext
 from local.postgres import PostgresServer
-from local.runtime import CONFIG_STACK, Options, Resources, Runtime, function_environment, local_environment
+from local.runtime import CONFIG_STACK, Options, Resources, Runtime, application_role_password, function_environment, local_environment
 from todo_app.catalog import FUNCTIONS, ORDERS_QUEUE, TABLES
 
 from .core import FUNCTIONS_DIR
@@ -111,8 +111,11 @@ class InProcess:
         return self.handler(function)(event, self.context(function))
 
     def migrate(self) -> Any:
-        """Apply the migrations with the migration function, as the program does on deploy."""
-        return self.invoke("migrate", {})
+        """Apply the migrations with the migration function, as the program does on deploy; the application
+        role it creates then gets its local password, as the local runtime gives it."""
+        result = self.invoke("migrate", {})
+        application_role_password(self.world.postgres)
+        return result
 
     def close(self) -> None:
         os.environ.clear()

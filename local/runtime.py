@@ -158,6 +158,11 @@ def local_environment(
 LOCAL_ONLY_ENV = {"DB_PASSWORD": APP_DB_PASSWORD}
 
 
+def application_role_password(postgres: PostgresServer) -> None:
+    """After the migrate function created the application role: its local password (there is no IAM here)."""
+    set_password(postgres, APP_DB_USER, APP_DB_PASSWORD)
+
+
 def function_environment(spec: FunctionSpec, union: dict[str, str]) -> dict[str, str]:
     """What `spec` alone receives on AWS (its catalog keys and COMMON_ENV), taken from `local_environment`'s
     union, with the SDK's settings (and, for a function that connects as the application role, its password)."""
@@ -237,8 +242,7 @@ class Runtime:
                 self.prefix, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log, snapstart=self.options.snapstart
             )
             self._migrate(containers)
-            # the migration created the application role; there is no IAM here, so it gets a password
-            set_password(postgres, APP_DB_USER, APP_DB_PASSWORD)
+            application_role_password(postgres)
             self.log(f"[local] migrations applied; {APP_DB_USER} logs in with its local password ({time.monotonic() - step:.2f}s)")
             server = self.server = GatewayServer(Gateway(containers, log=self.log), self.options.host, self.options.port, log=self.log)
             web = self.web = serve_web_app(

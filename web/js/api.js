@@ -1,6 +1,12 @@
 // The HTTP API, as the app calls it: JSON in and out, every failure an ApiError.
 // The API's own errors are {"error": {"code", "message", "details": [{"field", "message"}]}};
 // API Gateway's own answers (401, 403, 404 before any function) are {"message": ...}.
+//
+// A paused database (staging's Aurora Serverless v2 at 0 ACU) resumes while the first request waits; after a
+// long pause the resume can outlast the API's 30 s limit. So a 503 (the function did nothing) is retried once
+// after RETRY_WAIT_MS, and a 504 only where repeating cannot do the work twice (GET, PUT, DELETE, or a POST
+// with an Idempotency-Key: a timed-out POST may have happened). While a retry waits, the listener given to
+// onWaking(active) hears true, then false: the app says it is waking the database instead of failing.
 
 export class ApiError extends Error {
   constructor(status, code, message, details = []) {
@@ -38,7 +44,40 @@ export function loadConfig() {
 
 const GATEWAY_CODES = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large", 429: "too_many_requests" };
 
-export async function request(method, path, { body, token, headers = {} } = {}) {
+export const RETRY_WAIT_MS = 2000;
+const REPEATABLE = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+
+export function retryable(method, status, headers = {}) {
+  if (status === 503) return true;
+  if (status !== 504) return false;
+  const keyed = Object.keys(headers).some((name) => name.toLowerCase() === "idempotency-key");
+  return REPEATABLE.has(method.toUpperCase()) || (method.toUpperCase() === "POST" && keyed);
+}
+
+let wakingListener = () => {};
+let waking = 0; // retries waiting now
+export function onWaking(listener) {
+  wakingListener = listener;
+}
+
+export async function request(method, path, options = {}) {
+  try {
+    return await send(method, path, options);
+  } catch (error) {
+    if (!(error instanceof ApiError) || !retryable(method, error.status, options.headers || {})) throw error;
+  }
+  waking += 1;
+  wakingListener(true);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, RETRY_WAIT_MS));
+    return await send(method, path, options);
+  } finally {
+    waking -= 1;
+    if (!waking) wakingListener(false);
+  }
+}
+
+async function send(method, path, { body, token, headers = {} } = {}) {
   await loadConfig();
   const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store", credentials: "omit" };
   if (body !== undefined) {

@@ -5,7 +5,7 @@
 // Any script of the page can read it, which is why the page runs only its own scripts (CSP) and
 // inserts user data only as text.
 
-import { ApiError, loadConfig, request } from "./api.js";
+import { ApiError, loadConfig, onWaking, request } from "./api.js";
 import { h } from "./dom.js";
 import { loginView, signupView } from "./auth.js";
 import { todosView } from "./todos.js";
@@ -14,6 +14,14 @@ export const STORAGE_PREFIX = "todo-platform.";
 const SESSION_KEY = `${STORAGE_PREFIX}session`;
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
+
+// While a call waits to be retried (a 503/504: the database resuming after a pause), say so instead of an error.
+const wakingNotice = h("p", { class: "notice waking", role: "status" }, "Waking the database…");
+wakingNotice.hidden = true;
+main.before(wakingNotice);
+onWaking((active) => {
+  wakingNotice.hidden = !active;
+});
 
 export const session = {
   get() {

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from components.api import ACCESS_LOG_FORMAT
-from components.config import StackConfig
-from todo_app.catalog import ROUTES, TABLES
+from components.config import COLD_START_KINDS, StackConfig
+from todo_app.catalog import FUNCTIONS, ROUTES, TABLES
 
 from .core import FUNCTIONS_DIR, NotAvailable, Section
 
@@ -176,7 +176,13 @@ def hour_fraction(per_hour: float) -> float:
     return 1 - math.exp(-per_hour) if per_hour > 0 else 0.0
 
 
-LABELS = {"mix": "warm route durations (2)", "authorizer": "authorizer (2)", "worker": "worker batch (4)", "web": "web first load (7)"}
+LABELS = {
+    "mix": "warm route durations (2)",
+    "authorizer": "authorizer (2)",
+    "worker": "worker batch (4)",
+    "web": "web first load (7)",
+    "cold_init_ms": "cold init (1)",
+}
 
 
 def measured_inputs(shared: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -212,6 +218,10 @@ def measured_inputs(shared: dict[str, Any]) -> tuple[dict[str, Any], dict[str, s
     if runs and load is not None:
         found["web"] = {"files": sorted(r["web_requests"] for r in runs)[len(runs) // 2], "transferred_kb": load}
         found_origin["web"] = where
+    cold = sections.get("cold", {}).get("data", {}).get("net_median_ms")
+    if cold:
+        found["cold_init_ms"] = {k.removeprefix("handler:"): v for k, v in cold.items() if k.startswith("handler:")}
+        found_origin["cold_init_ms"] = where
     taken = [k for k in missing if found.get(k) is not None]
     for k in taken:
         inputs[k], origin[k] = found[k], found_origin[k].replace(" (this run)", "")
@@ -481,6 +491,28 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                 snap_gb * versions * seconds * P["lambda_snapstart_cache_gb_second"]
             )
             f[f"SnapStart restores (an environment every {lifetime} h)"] = snap_gb * hours / lifetime * P["lambda_snapstart_restore_gb"]
+        # SnapStart per function where the stack uses it: what its cache and restores cost a month (at 2 kept
+        # versions) against the cold init it saves (measured, scaled by Lambda's CPU share at its memory)
+        snapstart_choice: dict[str, Any] = {}
+        if config.cold_start_mitigation == "snapstart":
+            cold_ms = inputs.get("cold_init_ms") or {}
+            environments = hours / A["environment_lifetime_hours"]
+            for fn in sorted(x for x in memory if FUNCTIONS.get(x) and FUNCTIONS[x].kind in COLD_START_KINDS):
+                gb = memory[fn] / 1024
+                monthly = (
+                    gb * A["snapstart_versions_pruned"] * seconds * P["lambda_snapstart_cache_gb_second"]
+                    + gb * environments * P["lambda_snapstart_restore_gb"]
+                )
+                init = cold_ms.get(fn)
+                scaled = init * max(1.0, mb_per_vcpu / memory[fn]) if init is not None else None
+                snapstart_choice[fn] = {"on": fn in snap, "memory_mb": memory[fn], "monthly": round(monthly, 2), "init_ms": scaled}
+                section.add(
+                    f"{stack}: SnapStart on {fn} ({'on' if fn in snap else 'off'})",
+                    monthly,
+                    "$",
+                    note=(f"saves up to ~{scaled:.0f} ms of init" if scaled is not None else "init not measured")
+                    + f" on each of >= {environments:.0f} cold starts a month (an environment every {A['environment_lifetime_hours']} h)",
+                )
         for pc in b.get("provisioned_concurrency", []):
             gb = memory[pc["name"].removesuffix("-live")] / 1024 * pc["executions"]
             f[f"provisioned concurrency {pc['name']} ({pc['executions']})"] = gb * seconds * P[f"lambda_provisioned_gb_second_{arch}"]
@@ -575,7 +607,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             "units": units,
             "aurora_at_1M": aurora_detail,
             "secret_readers": readers,
-            "snapstart": {"functions": snap, "gb": snap_gb, "versions": kept},
+            "snapstart": {"functions": snap, "gb": snap_gb, "versions": kept, "per_function": snapstart_choice},
             "tracing": {"rate": rate, "reservoir": reservoir, "authorizer": config.authorizer_tracing},
             "log_levels": {"application": app_level, "system": system_level},
             "memory_mb": {"api": config.api_memory_mb, "worker": config.worker_memory_mb},

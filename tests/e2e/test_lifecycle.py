@@ -33,7 +33,8 @@ def test_a_restart_with_the_same_data_dir_keeps_users_todos_and_sessions(workdir
 
     second = LocalRuntime(workdir, workdir / "data").start()
     try:
-        assert "restored 2 DynamoDB items" in second.log()  # the todo and the session of the first run
+        # the todo and the session of the first run, and PostgreSQL's last known state (the status table)
+        assert "restored 3 DynamoDB items" in second.log()
         client = second.client()
         session = client.log_in(user.email, user.password)  # the user is in PostgreSQL's data directory
         assert session["userId"] == user.user_id

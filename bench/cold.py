@@ -114,6 +114,8 @@ def run(section: Section, world: World | None, quick: bool, shared: dict[str, An
         "import_profile_ms": {},
     }
     section.add("bare interpreter (python -c pass)", bare * 1000, "ms", note="subtracted from all cold-init figures below")
+    # each function's cold init, net of the bare interpreter: the cost model weighs SnapStart's cache against it
+    shared["cold_init_ms"] = {k.removeprefix("handler:"): round((v - bare) * 1000, 1) for k, v in med.items() if k.startswith("handler:")}
     net = lambda key: (med[key] - bare) * 1000
     for name, spec in FUNCTIONS.items():
         key = f"handler:{name}"

@@ -159,6 +159,7 @@ _FORMATS: dict[str, Callable[[float], str]] = {
     "$": lambda v: f"${v:,.2f}",
     "MB": lambda v: f"{v:.2f} MB",
     "/s": lambda v: f"{v:,.0f}/s",
+    "requests/month": lambda v: f"{v:,.0f}",
     "": lambda v: f"{v:g}",
 }
 

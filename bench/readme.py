@@ -23,12 +23,15 @@ MARKERS = {
 STACKS = ("staging", "production")
 
 
-# the figures before the cost and speed work, for the "before" column (costs from the first cost model,
-# which billed the emulator's time as Lambda's)
+# the figures before: for the cost rows, the design before issue 17 (RDS, RDS Proxy, a Secrets Manager endpoint;
+# bench/results.json of 2026-12-03); for the speed rows, before the cost and speed work
 BEFORE = {
-    "production": "$12.58",
-    "staging": "$13.24",
-    "staging-no-xray": "$3.21",
+    "production": "$1.94",
+    "staging": "$13.04",
+    "staging-no-xray": "$3.02",
+    "staging-fixed": "$39.89",
+    "production-fixed": "$393.82",
+    "secret-readers": "5",
     "worker": "0.96x",
     "cold": "orders 1.96x",
     "GET /users/{userId}": "1.63x",
@@ -60,12 +63,19 @@ def _maybe(value: float | None) -> str:
 def goals_table(results: dict[str, Any]) -> str:
     """Markdown: each goal of the cost and speed work with its figure before, now, and whether it is met."""
     lines = ["| figure | before | now | goal | met |", "| --- | ---: | ---: | --- | --- |"]
+    for stack, goal in (("staging", "≤ $1.00"), ("production", "≤ $150 (aim $120)")):
+        row = _row(results, "cost", f"{stack}: fixed monthly cost")
+        lines.append(f"| {stack}, fixed monthly cost | {BEFORE[stack + '-fixed']} | {_money(row)} | {goal} | {_met(row)} |")
     for stack, label in (("production", "production, variable cost of 1M requests"), ("staging", "staging, the same")):
         row = _row(results, "cost", f"{stack}: variable cost")
         goal = f"≤ {row['goal'].removeprefix('<= ')}" if row["goal"] else "– (traces every request on purpose)"
         lines.append(f"| {label} | {BEFORE[stack]} | {_money(row)} | {goal} | {_met(row)} |")
     row = _row(results, "cost", "staging: the same without X-Ray")
     lines.append(f"| staging without its X-Ray | {BEFORE['staging-no-xray']} | {_money(row)} | ≤ $3.00 | {_met(row)} |")
+    row = _row(results, "cost", "functions behind the API or queue that can read a secret")
+    lines.append(
+        f"| functions behind the API or queue that can read a secret | {BEFORE['secret-readers']} | {row['value']:g} | 0 | {_met(row)} |"
+    )
     row = _row(results, "worker", "orders/s, batches of 10 vs 1 per invocation, 5 ms")
     lines.append(
         f"| worker, orders/s in batches of 10 vs 1 per invocation (5 ms DynamoDB) | {BEFORE['worker']} | {row['ratio']:.2f}x "
@@ -94,21 +104,68 @@ def goals_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _requests(n: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.3g}{suffix}"
+    return f"{n:.0f}"
+
+
+def _crossover_cells(crossovers: dict[str, Any], stack: str) -> tuple[str, list[tuple[str, str]]]:
+    """(DynamoDB cell, [(RDS class label, cell)]) of one stack's crossovers."""
+    dyn = crossovers[stack]["dynamodb_provisioned_beats_on_demand_from"]
+    dynamo = "; ".join(f"{label}: {_requests(q) if q is not None else 'never'}" for label, q in dyn.items())
+    rds = []
+    for cls, x in crossovers[stack]["rds_instance"].items():
+        if x["cheaper_at_0"]:
+            where = f"at every load up to {_requests(x['capacity_requests'])}"
+        elif x["cheaper_from"] is not None:
+            where = f"from {_requests(x['cheaper_from'])} up to {_requests(x['capacity_requests'])}"
+        else:
+            where = "never"
+        rds.append((cls, f"${x['monthly']:.2f}{' Multi-AZ' if x['multi_az'] else ''}: {where}"))
+    return dynamo, rds
+
+
 def cost_table(results: dict[str, Any]) -> str:
-    """Markdown: each variable line item per stack, the totals, each stack's tracing and log levels."""
-    stacks = results["sections"]["cost"]["data"]["stacks"]
+    """Markdown: each stack's monthly total at 0/1M/10M/100M requests, the variable lines of 1M requests, the
+    lines billed by the hour, the fixed lines, the design before issue 17, the crossovers, tracing and logs."""
+    data = results["sections"]["cost"]["data"]
+    stacks = data["stacks"]
+    lines = ["| monthly total, at today's request mix | staging | production |", "| --- | ---: | ---: |"]
+    for scale in data["scales"]:
+        lines.append(
+            f"| **{_requests(scale) if scale else '0'} requests a month** | "
+            + " | ".join(f"**${stacks[s]['totals'][str(scale)]:,.2f}**" for s in STACKS)
+            + " |"
+        )
     items: list[str] = []
     for stack in STACKS:
         items += [k for k in stacks[stack]["variable"] if k not in items]
-    lines = ["| variable, for 1M requests a month | staging | production |", "| --- | ---: | ---: |"]
+    lines.append("| **variable, for 1M requests a month** | | |")
     for item in items:
-        lines.append(f"| {item} | " + " | ".join(f"${stacks[s]['variable'].get(item, 0.0):.2f}" for s in STACKS) + " |")
+        lines.append(f"| {item} | " + " | ".join(_maybe(stacks[s]["variable"].get(item)) for s in STACKS) + " |")
     lines.append("| **variable total** | " + " | ".join(f"**${stacks[s]['variable_total']:.2f}**" for s in STACKS) + " |")
+    million = "1000000"
+    hourly = sorted({k for s in STACKS for k in stacks[s]["hourly"][million]})
+    lines.append("| **by the hour used, at 1M requests a month** | | |")
+    for item in hourly:
+        lines.append(f"| {item} | " + " | ".join(_maybe(stacks[s]["hourly"][million].get(item)) for s in STACKS) + " |")
     fixed = sorted({k for s in STACKS for k in stacks[s]["fixed"]}, key=lambda k: (-max(stacks[s]["fixed"].get(k, 0.0) for s in STACKS), k))
     lines.append("| **fixed, a month** | | |")
     for item in fixed:
         lines.append(f"| {item} | " + " | ".join(_maybe(stacks[s]["fixed"].get(item)) for s in STACKS) + " |")
     lines.append("| **fixed total** | " + " | ".join(f"**${stacks[s]['fixed_total']:.2f}**" for s in STACKS) + " |")
+    old = data["old_design"]
+    lines.append(
+        "| before issue 17 (RDS, RDS Proxy, Secrets Manager endpoint): fixed / variable of 1M | "
+        + " | ".join(f"${old[s]['fixed']:.2f} / ${old[s]['variable']:.2f}" for s in STACKS)
+        + " |"
+    )
+    cells = {s: _crossover_cells(data["crossovers"], s) for s in STACKS}
+    lines.append("| provisioned DynamoDB beats on-demand from (requests a month) | " + " | ".join(cells[s][0] for s in STACKS) + " |")
+    for i, (cls, _) in enumerate(cells["production"][1]):
+        lines.append(f"| an RDS {cls} instead of Serverless v2 is cheaper | " + " | ".join(cells[s][1][i][1] for s in STACKS) + " |")
     web = _row(results, "cost", "web app:")
     lines.append(f"| {web['name']} | {_money(web) if web['value'] is not None else 'n/a'} (either stack) | |")
     lines.append(
@@ -146,10 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="replace the README's table (from a full run only)")
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text())
-    rendered = tables(results)
     if not args.write:
-        print("\n\n".join(rendered.values()))
+        # a partial run (--only) renders what it has
+        for which, render in (("goals", goals_table), ("cost", cost_table)):
+            try:
+                print(render(results), end="\n\n")
+            except KeyError as missing:
+                print(f"({which} table: bench/results.json has no {missing} (a partial run))", end="\n\n")
         return 0
+    rendered = tables(results)
     if results.get("mode") != "full":
         print("bench/results.json is from a --quick run; the README's figures come from a full run", file=sys.stderr)
         return 1

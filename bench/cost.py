@@ -309,14 +309,18 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         auth_gbs = billed_gb_seconds(auth, memory["authorizer"], mb_per_vcpu)
         auth_rru, _ = dynamo_units(auth["aws_calls"])
         auth_platform = platform_bytes(system_level, int(memory["authorizer"]), traced=config.authorizer_tracing == "Active")
+        auth_untraced = platform_bytes(system_level, int(memory["authorizer"]), traced=False)
         auth_app = kept_log_bytes(auth.get("log_by_level", {}), app_level, overhead)
         access = access_log_bytes() + overhead
         modes = {name.removesuffix("-function"): f.get("tracing") for name, f in b["functions"].items()}
         reservoir, rate = config.xray_sampling_reservoir, config.xray_sampling_rate
         access_price = P["logs_ingestion_infrequent_gb"] if b.get("access_log_class") == "INFREQUENT_ACCESS" else P["logs_ingestion_gb"]
 
-        def variable_at(n: float) -> tuple[dict[str, float], dict[str, Any]]:
-            """The costs that grow with the requests (linear, but for X-Ray's reservoir), and their units."""
+        def variable_at(n: float, traced: bool = True) -> tuple[dict[str, float], dict[str, Any]]:
+            """The costs that grow with the requests (linear, but for X-Ray's reservoir), and their units.
+
+            `traced` False: the same stack with X-Ray off, which also drops the `tracing` field from every
+            platform.report record Lambda writes for a traced invocation."""
             invocations = gb_seconds = rru = wru = sqs_requests = orders = 0.0
             logs = {"application": 0.0, "platform": 0.0, "access": 0.0}
             for route, share in mix_shares.items():
@@ -330,7 +334,9 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                 wru += count * w
                 sqs_requests += count * sum(1 for c in m["aws_calls"] if c.startswith("sqs:"))
                 logs["application"] += count * (kept_log_bytes(m.get("log_by_level", {}), app_level, overhead) + auth_app)
-                logs["platform"] += count * (platform_bytes(system_level, int(memory[function]), traced=True) + auth_platform)
+                logs["platform"] += count * (
+                    platform_bytes(system_level, int(memory[function]), traced=traced) + (auth_platform if traced else auth_untraced)
+                )
                 logs["access"] += count * access
                 if route == "POST /orders":
                     orders += count
@@ -339,7 +345,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             gb_seconds += batches * billed_gb_seconds(worker, memory["worker"], mb_per_vcpu)
             wru += orders * 1  # one conditional PutItem per order (orders table, no GSI)
             sqs_requests += batches * 2  # ReceiveMessage + DeleteMessageBatch per batch
-            logs["platform"] += batches * platform_bytes(system_level, int(memory["worker"]), traced=True)
+            logs["platform"] += batches * platform_bytes(system_level, int(memory["worker"]), traced=traced)
             log_bytes = sum(logs.values())
             # X-Ray: the invocations of Active functions meet the stack's sampling rule, which records `reservoir`
             # a second and `rate` of the rest; PassThrough functions are traced only when a caller sampled the
@@ -347,7 +353,7 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
             candidates = sum(count for fn, count in (("authorizer", n), ("worker", batches)) if modes.get(fn) == "Active")
             candidates += n if all(mode == "Active" for fn, mode in modes.items() if fn not in ("authorizer", "worker", "migrate")) else 0
             per_second = candidates / seconds
-            traces = seconds * (min(per_second, reservoir) + rate * max(0.0, per_second - reservoir))
+            traces = seconds * (min(per_second, reservoir) + rate * max(0.0, per_second - reservoir)) if traced else 0.0
             v: dict[str, float] = {}
             v["HTTP API requests"] = n / 1e6 * P["http_api_request"]
             v["Lambda requests (API + authorizer + worker)"] = invocations / 1e6 * P["lambda_request"]
@@ -626,13 +632,15 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
         )
         if stack == "staging":
             # staging deliberately traces every request (a test deploy is read trace by trace): its goal leaves X-Ray out
+            untraced = sum(variable_at(n, traced=False)[0].values())
             section.add(
                 f"{stack}: the same without X-Ray (it traces 100%)",
-                variable - v["X-Ray traces"],
+                untraced,
                 "$",
                 goal=f"<= ${GOALS[stack]:.2f}",
                 goal_value=GOALS[stack],
-                note=f"X-Ray adds ${v['X-Ray traces']:.2f}: every request traced, on purpose",
+                note=f"X-Ray adds ${variable - untraced:.2f}: ${v['X-Ray traces']:.2f} of traces and the tracing field of each "
+                "invocation's platform.report record; every request traced, on purpose",
             )
         section.notes.append(
             f"{stack}: X-Ray rule {rate:.0%} after {reservoir}/s (authorizer {config.authorizer_tracing}): {units['traces']:,.0f} traces; "

@@ -150,4 +150,5 @@ def test_the_client_waits_longer_than_the_data_api_and_never_continues_after_a_t
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     config = migrator.data_api_client().meta.config
     assert config.read_timeout >= 60
+    assert config.retries["total_max_attempts"] == 1  # no automatic retry of a statement
     # continueAfterTimeout appears in no request above: Stubber compares the whole parameter set

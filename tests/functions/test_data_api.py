@@ -152,3 +152,20 @@ def test_the_client_waits_longer_than_the_data_api_and_never_continues_after_a_t
     assert config.read_timeout >= 60
     assert config.retries["total_max_attempts"] == 1  # no automatic retry of a statement
     # continueAfterTimeout appears in no request above: Stubber compares the whole parameter set
+
+
+def test_the_migrate_function_takes_the_data_api_path_from_its_settings(bare_stack, client, monkeypatch):
+    """DB_ADMIN_ACCESS data-api: resourceArn DB_CLUSTER_ARN, secretArn DB_SECRET_ARN, database DB_NAME; no
+    connection and no secret read by the function itself; the database recorded as ok."""
+    from .conftest import context_for, handler_of
+
+    for key, value in {"DB_ADMIN_ACCESS": "data-api", "DB_CLUSTER_ARN": CLUSTER, "DB_SECRET_ARN": SECRET, "DB_NAME": "todo"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(migrator, "data_api_client", lambda: client)
+    monkeypatch.setattr(migrator, "discover", lambda directory=migrator.MIGRATIONS_DIR: MIGRATIONS)
+    with monkeypatch.context() as patch, Stubber(client) as stub:  # undone before the database's teardown connects
+        patch.setattr("psycopg.connect", lambda *a, **k: pytest.fail("the Data API path opened a connection"))
+        expect_run(stub)
+        assert handler_of("migrate")({}, context_for("migrate")) == {"applied": ["0001"], "current": "0001"}
+        stub.assert_no_pending_responses()
+    assert [item["state"] for item in bare_stack.scan("dependencyStatus")] == ["ok"]

@@ -252,9 +252,12 @@ class DataApiExecutor:
         self.transaction_id = self._call("begin_transaction", database=self.database)["transactionId"]
         try:
             yield
-        except BaseException:
+        except BaseException as failure:
             try:
                 self._call("rollback_transaction", transactionId=self.transaction_id)
+            except Exception as rollback_failure:  # noqa: BLE001 - the run's own failure is the one to report
+                # e.g. the Data API already ended the transaction (TransactionNotFoundException)
+                failure.add_note(f"the rollback failed too: {rollback_failure!r}")
             finally:
                 self.transaction_id = None
             raise

@@ -146,6 +146,16 @@ def test_a_failing_statement_rolls_the_transaction_back(client):
         stub.assert_no_pending_responses()  # the rollback was sent, and no commit
 
 
+def test_a_failed_rollback_does_not_hide_the_failure(client):
+    with Stubber(client) as stub:
+        stub.add_response("begin_transaction", {"transactionId": TX}, {**TARGET, "database": "todo"})
+        stub.add_client_error("execute_statement", service_error_code="StatementTimeoutException")
+        stub.add_client_error("rollback_transaction", service_error_code="TransactionNotFoundException")
+        with pytest.raises(client.exceptions.StatementTimeoutException) as failed:
+            migrator.migrate(executor(client, Clock()), MIGRATIONS)
+    assert "the rollback failed too" in failed.value.__notes__[0]
+
+
 def test_the_client_waits_longer_than_the_data_api_and_never_continues_after_a_timeout(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     config = migrator.data_api_client().meta.config

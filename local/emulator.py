@@ -129,7 +129,7 @@ def create_queues(sqs: Any, prefix: str, visibility_timeout: int) -> dict[str, s
 
 
 def create_database_secret(secretsmanager: Any, name: str, username: str, password: str) -> str:
-    """The database credentials as a Secrets Manager secret in RDS's managed format ({"username", "password"},
-    which DB_SECRET_ARN names); returns its ARN."""
+    """The master secret: the migrator's credentials in RDS's managed format ({"username", "password"}), which
+    only the migrate function reads (DB_SECRET_ARN); returns its ARN."""
     arn: str = secretsmanager.create_secret(Name=name, SecretString=json.dumps({"username": username, "password": password}))["ARN"]
     return arn

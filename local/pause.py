@@ -16,6 +16,7 @@ The runtime's own administrative connections (the bootstrap) go to PostgreSQL di
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -115,7 +116,7 @@ class PausingProxy:
             pump.start()
             _pump(client, upstream)
             pump.join()
-        except OSError as error:
+        except (OSError, subprocess.SubprocessError) as error:  # the client sees its connection closed
             self.log(f"[local] database proxy: a connection failed: {error!r}")
         finally:
             for sock in (client, upstream):

@@ -199,11 +199,17 @@ DATA_API_READ_TIMEOUT = 70  # seconds; the Data API ends a call after 45 s
 
 
 def data_api_client() -> Any:
-    """An `rds-data` client whose read timeout outlasts the Data API's own limit; retries left to us."""
+    """An `rds-data` client whose read timeout outlasts the Data API's own limit, without automatic retries: a
+    statement that failed after it ran (a 5xx, a dropped answer) must not run twice in the transaction (a data
+    migration such as `SET n = n + 1` would apply twice). A failed call fails the run, which rolls back whole
+    and can be run again; only DatabaseResumingException, which runs nothing, is retried (`_call`)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client("rds-data", config=Config(connect_timeout=5, read_timeout=DATA_API_READ_TIMEOUT, retries={"max_attempts": 2}))
+    return boto3.client(
+        "rds-data",
+        config=Config(connect_timeout=5, read_timeout=DATA_API_READ_TIMEOUT, retries={"mode": "standard", "total_max_attempts": 1}),
+    )
 
 
 class DataApiExecutor:
@@ -246,9 +252,12 @@ class DataApiExecutor:
         self.transaction_id = self._call("begin_transaction", database=self.database)["transactionId"]
         try:
             yield
-        except BaseException:
+        except BaseException as failure:
             try:
                 self._call("rollback_transaction", transactionId=self.transaction_id)
+            except Exception as rollback_failure:  # noqa: BLE001 - the run's own failure is the one to report
+                # e.g. the Data API already ended the transaction (TransactionNotFoundException)
+                failure.add_note(f"the rollback failed too: {rollback_failure!r}")
             finally:
                 self.transaction_id = None
             raise

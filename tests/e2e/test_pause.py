@@ -8,9 +8,11 @@ import re
 import shutil
 import time
 
+import psycopg
 import pytest
 from e2e_support import LocalRuntime, data_dir, port_open, signed_up
 
+from local.runtime import APP_DB_PASSWORD
 from local.system import pid_alive
 
 PAUSE_AFTER, RESUME = 2, 1
@@ -64,3 +66,17 @@ def test_a_paused_database_resumes_for_sql_but_not_for_health_or_dynamodb_routes
     assert time.monotonic() - began >= RESUME
     assert count(pausing, "resumed") == resumes + 1 and postmaster_running(pausing)
     assert user.retries == 0  # answered the first time: no 503
+
+
+def test_an_open_idle_connection_keeps_the_database_running(pausing):
+    """As on Aurora, a connection held open (even doing nothing) prevents the pause; closing it allows it."""
+    proxy_port = int(re.findall(r"the functions connect through 127\.0\.0\.1:(\d+)", pausing.log())[-1])
+    with psycopg.connect(
+        host="127.0.0.1", port=proxy_port, dbname="todo", user="todo_app", password=APP_DB_PASSWORD, connect_timeout=20, autocommit=True
+    ) as held:
+        assert held.execute("SELECT 1").fetchone() == (1,)  # resumes the database if it had paused
+        pauses = count(pausing, "paused")
+        time.sleep(PAUSE_AFTER + 1.5)
+        assert count(pausing, "paused") == pauses and postmaster_running(pausing)
+    wait_for_pause(pausing, pauses)
+    assert not postmaster_running(pausing)

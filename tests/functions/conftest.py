@@ -52,9 +52,11 @@ def emulator():
 @pytest.fixture(scope="session")
 def pg_server():
     server = PostgresServer.start()
-    prepare_roles(server)
-    yield server
-    server.stop()
+    try:
+        prepare_roles(server)
+        yield server
+    finally:  # stopped even when the set-up fails
+        server.stop()
 
 
 @pytest.fixture(scope="session")

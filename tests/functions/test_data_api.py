@@ -146,8 +146,36 @@ def test_a_failing_statement_rolls_the_transaction_back(client):
         stub.assert_no_pending_responses()  # the rollback was sent, and no commit
 
 
+def test_a_failed_rollback_does_not_hide_the_failure(client):
+    with Stubber(client) as stub:
+        stub.add_response("begin_transaction", {"transactionId": TX}, {**TARGET, "database": "todo"})
+        stub.add_client_error("execute_statement", service_error_code="StatementTimeoutException")
+        stub.add_client_error("rollback_transaction", service_error_code="TransactionNotFoundException")
+        with pytest.raises(client.exceptions.StatementTimeoutException) as failed:
+            migrator.migrate(executor(client, Clock()), MIGRATIONS)
+    assert "the rollback failed too" in failed.value.__notes__[0]
+
+
 def test_the_client_waits_longer_than_the_data_api_and_never_continues_after_a_timeout(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     config = migrator.data_api_client().meta.config
     assert config.read_timeout >= 60
+    assert config.retries["total_max_attempts"] == 1  # no automatic retry of a statement
     # continueAfterTimeout appears in no request above: Stubber compares the whole parameter set
+
+
+def test_the_migrate_function_takes_the_data_api_path_from_its_settings(bare_stack, client, monkeypatch):
+    """DB_ADMIN_ACCESS data-api: resourceArn DB_CLUSTER_ARN, secretArn DB_SECRET_ARN, database DB_NAME; no
+    connection and no secret read by the function itself; the database recorded as ok."""
+    from .conftest import context_for, handler_of
+
+    for key, value in {"DB_ADMIN_ACCESS": "data-api", "DB_CLUSTER_ARN": CLUSTER, "DB_SECRET_ARN": SECRET, "DB_NAME": "todo"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(migrator, "data_api_client", lambda: client)
+    monkeypatch.setattr(migrator, "discover", lambda directory=migrator.MIGRATIONS_DIR: MIGRATIONS)
+    with monkeypatch.context() as patch, Stubber(client) as stub:  # undone before the database's teardown connects
+        patch.setattr("psycopg.connect", lambda *a, **k: pytest.fail("the Data API path opened a connection"))
+        expect_run(stub)
+        assert handler_of("migrate")({}, context_for("migrate")) == {"applied": ["0001"], "current": "0001"}
+        stub.assert_no_pending_responses()
+    assert [item["state"] for item in bare_stack.scan("dependencyStatus")] == ["ok"]

@@ -23,21 +23,23 @@ def own_pg(stack, monkeypatch):
     data_dir = Path(tempfile.mkdtemp(prefix="todo-fntest-pg-"))
     server = PostgresServer.start(data_dir=data_dir)
     state = {"server": server}
-    prepare_roles(server)
-    give_database(server, "todo", MIGRATOR_ROLE)
-    with migrator_connection(server, "todo") as conn:
-        migrator.migrate(conn)
-    db.reset()
-    monkeypatch.setenv("DB_PORT", str(server.port))
-    monkeypatch.setenv("DB_NAME", "todo")
+    try:
+        prepare_roles(server)
+        give_database(server, "todo", MIGRATOR_ROLE)
+        with migrator_connection(server, "todo") as conn:
+            migrator.migrate(conn)
+        db.reset()
+        monkeypatch.setenv("DB_PORT", str(server.port))
+        monkeypatch.setenv("DB_NAME", "todo")
 
-    def restart():
-        state["server"] = PostgresServer.start(data_dir=data_dir, port=server.port)
+        def restart():
+            state["server"] = PostgresServer.start(data_dir=data_dir, port=server.port)
 
-    state["restart"] = restart
-    yield state
-    db.reset()
-    state["server"].stop()
+        state["restart"] = restart
+        yield state
+    finally:  # stopped even when the set-up fails
+        db.reset()
+        state["server"].stop()
     shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -1,4 +1,5 @@
-// The app: session, routing (#/todos, ...), navigation, and the authenticated API call.
+// The app: session, routing (#/todos, ...), navigation, the authenticated API call, and the
+// "Waking the database…" line shown while api.js retries a 503/504 (a paused database resuming).
 //
 // The token lives in sessionStorage: it is gone when the tab closes, it is not shared with other tabs,
 // and it is never sent anywhere on its own (unlike a cookie), so there is no CSRF to defend against.

@@ -2,7 +2,8 @@
 
 import { ApiError, request } from "./api.js";
 import { field, formError, h, setBusy, showErrors, clearErrors } from "./dom.js";
-import { go, probeSessions, session, setFlash, takeFlash } from "./app.js";
+import { go, setFlash, takeFlash } from "./navigation.js";
+import { probeSessions, session } from "./session.js";
 
 let rememberedEmail = "";
 

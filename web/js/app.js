@@ -31,9 +31,10 @@ const ROUTES = {
   devices: { load: () => import("./sessions.js").then((m) => m.sessionsView), title: "Devices", needsSessions: true },
 };
 
+// Only the app's own routes: `#/constructor` or `#/__proto__` must not find what every object inherits.
 function currentRoute() {
   const name = location.hash.replace(/^#\/?/, "");
-  return ROUTES[name] ? name : null;
+  return Object.hasOwn(ROUTES, name) ? name : null;
 }
 
 function renderNav(active) {

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import psycopg
@@ -65,8 +66,9 @@ def _auth() -> str:
     return settings.choice("DB_AUTH", AUTH_MODES)
 
 
-def _iam_token(*, fresh: bool = False) -> str:
-    """A token for DB_USER@DB_HOST:DB_PORT, signed with the function's credentials (cached, see module doc)."""
+def iam_token(*, fresh: bool = False) -> str:
+    """The IAM token a connection opens with under DB_AUTH `iam`: for DB_USER@DB_HOST:DB_PORT, signed
+    locally with the function's credentials, cached for TOKEN_REUSE_SECONDS unless `fresh` (see module doc)."""
     global _token
     if _token is not None and not fresh and time.monotonic() - _token[1] < TOKEN_REUSE_SECONDS:
         return _token[0]
@@ -84,7 +86,7 @@ def _iam_token(*, fresh: bool = False) -> str:
 
 
 def _password(*, fresh: bool = False) -> str:
-    return _iam_token(fresh=fresh) if _auth() == "iam" else settings.text("DB_PASSWORD")
+    return iam_token(fresh=fresh) if _auth() == "iam" else settings.text("DB_PASSWORD")
 
 
 def _auth_failed(exc: psycopg.OperationalError) -> bool:
@@ -167,6 +169,23 @@ def reset_connection() -> None:
         except psycopg.Error:
             pass  # closing a dead connection may fail; there is nothing left to keep
     _conn = None
+
+
+@contextmanager
+def another_connection() -> Iterator[None]:
+    """Within the block, `run` and `connection` use a connection of their own, as another container would;
+    at its end that one is closed and the container's connection (left open, untouched) is back.
+
+    For a test or a tool that needs two database sessions in one process (e.g. a race between two
+    requests); not thread-safe, never for a handler."""
+    global _conn, _last_used
+    saved = _conn, _last_used
+    _conn = None
+    try:
+        yield
+    finally:
+        reset_connection()
+        _conn, _last_used = saved
 
 
 def _used() -> None:

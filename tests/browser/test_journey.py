@@ -42,9 +42,11 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     # ------------------------------------------------------------------ sign up, with an error beside its field
     page.goto(browser.web)
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    browser.assert_no_leaked_values()
     browser.shot("01-log-in")
     page.get_by_role("link", name="Create an account").click()
     expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
+    browser.assert_no_leaked_values()
     page.get_by_label("Name").fill("Ada Lovelace")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("short")
@@ -54,6 +56,7 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     expect(password).to_have_accessible_description(re.compile("at least 8 characters"))
     expect(page.get_by_label("Email")).not_to_have_attribute("aria-invalid", "true")
     assert browser.unlabelled_controls() == []
+    browser.assert_no_leaked_values()
     browser.shot("02-sign-up-error")
     password.fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
@@ -62,6 +65,7 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Your account is ready. Log in.")
     expect(page.get_by_label("Email")).to_have_value(email)
+    browser.assert_no_leaked_values()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My todos")).to_be_visible()
@@ -95,6 +99,7 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     page.get_by_label("Show").select_option("")
     expect(todos).to_have_count(4)
     assert browser.unlabelled_controls() == []
+    browser.assert_no_leaked_values()
     browser.shot("03-todos")
 
     # ------------------------------------------------------------------ the report's numbers
@@ -105,6 +110,7 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     )
     assert (row(page, "Open"), row(page, "Done"), row(page, "Overdue")) == ("3", "1", "1")
     expect(page.get_by_text("No orders yet.")).to_be_visible()
+    browser.assert_no_leaked_values()
     browser.shot("04-report")
 
     # ------------------------------------------------------------------ orders: a bad amount, then one order from a double click
@@ -120,6 +126,7 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     expect(error).to_have_text("must have at most 2 decimal places")
     expect(page.get_by_label("Currency")).not_to_have_attribute("aria-invalid", "true")
     assert browser.unlabelled_controls() == []
+    browser.assert_no_leaked_values()
     browser.shot("05-order-error")
 
     amount.fill("12.50")
@@ -137,17 +144,20 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     keys = [headers.get("idempotency-key") for headers in posts]
     assert len(keys) >= 2 and all(keys), keys
     assert len(set(keys[1:])) == 1 and keys[0] != keys[1], "the bad submission and the placed order must have different keys"
+    browser.assert_no_leaked_values()
     browser.shot("06-orders")
 
     page.get_by_role("link", name="Report").click()
     expect(page.get_by_role("table", name="Orders by status")).to_be_visible()
     assert row(page, "CONFIRMED") == "1"  # the double click placed one order
+    browser.assert_no_leaked_values()
 
     # ------------------------------------------------------------------ profile
     page.get_by_role("link", name="Profile").click()
     expect(page.get_by_role("heading", name="Profile", level=1)).to_be_visible()
     expect(page.get_by_role("definition").filter(has_text=email)).to_be_visible()
     assert browser.unlabelled_controls() == []
+    browser.assert_no_leaked_values()
     browser.shot("07-profile")
 
     # ------------------------------------------------------------------ log out; a reload stays on log in
@@ -155,8 +165,10 @@ def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("You have logged out.")
     assert page.evaluate("() => Object.keys(sessionStorage)") == []  # token and orders forgotten
+    browser.assert_no_leaked_values()
     page.reload()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    browser.assert_no_leaked_values()
     page.goto(f"{browser.web}/#/todos")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()

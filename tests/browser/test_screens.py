@@ -16,10 +16,13 @@ from tests.browser.watch import Watched
 def log_in(browser: Watched, user: Client) -> Page:
     page = browser.page
     page.goto(browser.web)
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    browser.assert_no_leaked_values()  # no message: nothing between the heading and the form
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My todos")).to_be_visible()
+    browser.assert_no_leaked_values()
     return page
 
 
@@ -45,6 +48,7 @@ def test_edit_and_delete_a_todo(browser: Watched, site: LocalRuntime) -> None:
     page.get_by_role("button", name="Edit: Draft").click()
     editor = page.get_by_role("form", name="Edit todo")
     expect(editor.get_by_label("Title")).to_be_focused()
+    browser.assert_no_leaked_values()
     editor.get_by_label("Title").fill("")
     editor.get_by_role("button", name="Save").click()
     expect(editor.get_by_label("Title")).to_have_attribute("aria-invalid", "true")  # the API's 400, beside the field
@@ -75,6 +79,7 @@ def test_a_rejected_token_goes_back_to_log_in_with_a_message(browser: Watched, s
     page.get_by_role("link", name="Report").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Your session has ended. Please log in again.")
+    browser.assert_no_leaked_values()
     assert page.evaluate("() => Object.keys(sessionStorage)") == []
     browser.assert_clean()
 
@@ -115,6 +120,7 @@ def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: 
     form.get_by_role("button", name="Save changes").click()
     expect(form.get_by_role("status")).to_have_text("Saved.")
     expect(page.get_by_role("definition").filter(has_text="Grace Hopper")).to_be_visible()
+    browser.assert_no_leaked_values()
 
     form.get_by_label("Email").fill(other.email)
     form.get_by_role("button", name="Save changes").click()
@@ -124,6 +130,7 @@ def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: 
     dialog = page.get_by_role("dialog", name="Delete your account?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    browser.assert_no_leaked_values()
     browser.shot("08-delete-confirmation")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -134,6 +141,7 @@ def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: 
     dialog.get_by_role("button", name="Delete account").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Your account has been deleted.")
+    browser.assert_no_leaked_values()
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Log in").click()
@@ -171,6 +179,7 @@ def test_the_devices_screen_lists_my_sessions_and_signs_them_out(browser: Watche
     devices = page.get_by_role("list", name="My sessions").get_by_role("listitem")
     expect(devices).to_have_count(2)
     expect(devices.get_by_text("This device", exact=True)).to_have_count(1)
+    browser.assert_no_leaked_values()
     browser.shot("09-devices")
     other = devices.filter(has_not=page.get_by_text("This device", exact=True))
     with page.expect_response(lambda response: response.request.method == "DELETE" and "/sessions/" in response.url):
@@ -191,4 +200,24 @@ def test_a_config_json_without_an_api_url_is_reported_not_hidden(browser: Watche
     page.goto(browser.web)
     expect(page.get_by_role("heading", name="The app cannot start")).to_be_visible()
     expect(page.get_by_role("alert")).to_have_text("config.json has no valid apiUrl")
+    browser.assert_clean()
+
+
+def test_a_route_named_like_an_inherited_property_shows_a_screen(browser: Watched, site: LocalRuntime) -> None:
+    """`#/constructor` or `#/__proto__` is no route of the app: the default screen, not a hang on the last one."""
+    page = browser.page
+    names = ("constructor", "__proto__", "toString", "hasOwnProperty")
+    for name in names:
+        page.goto(f"{browser.web}/#/{name}")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        expect(page).to_have_url(f"{browser.web}/#/login")
+        browser.assert_no_leaked_values()
+    log_in(browser, signed_up(site))
+    for name in names:
+        page.get_by_role("link", name="Report").click()
+        expect(page.get_by_role("heading", name="Report", level=1)).to_be_visible()
+        page.goto(f"{browser.web}/#/{name}")
+        expect(page.get_by_role("heading", name="My todos")).to_be_visible()
+        expect(page).to_have_url(f"{browser.web}/#/todos")
+        browser.assert_no_leaked_values()
     browser.assert_clean()

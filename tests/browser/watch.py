@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,9 @@ SCREENSHOTS = ROOT / ".local" / "screenshots"
 # Answers the API gives on purpose, which Chromium logs as "Failed to load resource": a 400 naming a
 # bad field, and 404 for an order the worker has not stored yet or a route that does not exist yet.
 EXPECTED_API_STATUSES = frozenset({400, 404})
+# What a screen shows when code turned a missing value into text ("null", "undefined", "NaN") or printed
+# an object ("[object Object]"): never right on any screen.
+LEAKED_VALUES = re.compile(r"\b(?:null|undefined|NaN)\b|\[object")
 
 
 def origin(url: str) -> str:
@@ -61,7 +65,24 @@ class Watched:
         )
         return result
 
+    def shown_text(self) -> str:
+        """What the screen shows a person or reads out: the page's text, its title, and the accessible
+        labels, titles, alternative texts and placeholders written in attributes."""
+        text: str = self.page.evaluate(
+            """() => [document.title, document.body.innerText,
+                ...[...document.querySelectorAll("[aria-label], [title], [alt], [placeholder]")].flatMap((e) =>
+                    ["aria-label", "title", "alt", "placeholder"].map((name) => e.getAttribute(name)))]
+                .filter(Boolean).join("\\n")"""
+        )
+        return text
+
+    def assert_no_leaked_values(self) -> None:
+        """Called on every screen a test visits, once the screen shows what the test waited for."""
+        leaked = [line for line in self.shown_text().splitlines() if LEAKED_VALUES.search(line)]
+        assert not leaked, f"the screen at {self.page.url} shows null/undefined/NaN/[object: {leaked}"
+
     def assert_clean(self) -> None:
+        self.assert_no_leaked_values()
         assert not self.page_errors, f"uncaught errors in the page: {self.page_errors}"
         assert not self.console_errors, f"console errors: {self.console_errors}"
         assert not self.dialogs, f"dialogs were opened: {self.dialogs}"

@@ -3,15 +3,27 @@ from datetime import date, timedelta
 import pytest
 
 
+def query_pages_of(size: int) -> list[dict]:
+    """From now on, every DynamoDB Query the functions send without a Limit asks for pages of `size` items.
+
+    Through boto3's public event hooks on the functions' own client (todo_app.aws.client), so whichever
+    module runs the query, a count must follow LastEvaluatedKey to the end. Returns the Query parameters
+    as sent, for the test to see that continuation pages were asked for."""
+    from todo_app import aws
+
+    sent: list[dict] = []
+
+    def limit(params: dict, **_: object) -> None:
+        params.setdefault("Limit", size)
+        sent.append(dict(params))
+
+    aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.Query", limit)
+    return sent
+
+
 @pytest.mark.parametrize("page_size", [None, 2], ids=["one page", "pages of 2"])
-def test_dashboard_summarises_the_user(api, stack, monkeypatch, page_size):
-    from todo_app.handlers import dashboard
-
+def test_dashboard_summarises_the_user(api, stack, page_size):
     from .test_orders import deliver
-
-    if page_size:  # every count must follow LastEvaluatedKey to the end
-        pages = dashboard._pages
-        monkeypatch.setattr(dashboard, "_pages", lambda **args: pages(Limit=page_size, **args))
 
     ada, token = api.user_with_token("ada@example.com")
     path = f"/users/{ada['id']}/todos"
@@ -31,8 +43,14 @@ def test_dashboard_summarises_the_user(api, stack, monkeypatch, page_size):
     _, bob_token = api.user_with_token("bob@example.com", name="Bob")
     assert api.get(f"/dashboard/{ada['id']}", token=bob_token).status == 403
 
+    sent = query_pages_of(page_size) if page_size else []  # every count must follow LastEvaluatedKey to the end
     reply = api.get(f"/dashboard/{ada['id']}", token=token)
     assert reply.status == 200, reply.body
+    if page_size:  # the small pages were asked for, and followed
+        assert {query.get("IndexName", query["TableName"]) for query in sent if "ExclusiveStartKey" in query} == {
+            "byStatus",
+            "fntest-orders",
+        }
     body = reply.body
     assert body["user"]["email"] == "ada@example.com"
     assert body["todos"]["counts"] == {"open": 5, "done": 2}

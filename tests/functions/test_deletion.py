@@ -51,7 +51,8 @@ def test_failure_half_way_then_retry_finishes(api, stack, populated, monkeypatch
             Limit=10,
             ProjectionExpression="userId, todoId",
         )
-        users_handler._batch_delete("fntest-todos", page["Items"])
+        deletes = [{"DeleteRequest": {"Key": key}} for key in page["Items"]]
+        stack.client("dynamodb").batch_write_item(RequestItems={"fntest-todos": deletes})
         raise RuntimeError("injected failure")
 
     monkeypatch.setattr(users_handler, failing_step, partial_sweep if failing_step == "delete_todos" else fail)

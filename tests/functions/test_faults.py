@@ -127,10 +127,11 @@ def test_iam_tokens_are_cached_and_a_refused_one_is_signed_again(api, stack, mon
     assert api.get(f"/users/{ada['id']}", token=token).status == 200
     assert len(signer.calls) == 2
 
-    # after the reuse period, a new connection signs a new token
-    monkeypatch.setattr(db, "_token", ("token-2", db.time.monotonic() - db.TOKEN_REUSE_SECONDS - 1))
-    db.reset_connection()
-    assert api.get(f"/users/{ada['id']}", token=token).status == 200
+    # after the reuse period (here: none), a new connection signs a new token
+    with monkeypatch.context() as later:
+        later.setattr(db, "TOKEN_REUSE_SECONDS", 0)
+        db.reset_connection()
+        assert api.get(f"/users/{ada['id']}", token=token).status == 200
     assert len(signer.calls) == 3
 
     # refused twice: 503, never a loop
@@ -146,10 +147,10 @@ def test_a_real_iam_token_is_signed_locally(stack, monkeypatch):
     monkeypatch.setenv("DB_AUTH", "iam")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: signing must not call anything
     db.reset()
-    token = db._iam_token()
+    token = db.iam_token()
     assert token.startswith(f"{stack.pg.host}:{stack.pg.port}/?Action=connect&DBUser=todo_app&")
     assert "X-Amz-Expires=900" in token and "X-Amz-Signature=" in token
-    assert db._iam_token() is token  # cached
+    assert db.iam_token() is token  # cached
 
 
 def test_an_idle_connection_is_closed_by_the_server_and_replaced_before_use(api, stack, monkeypatch):

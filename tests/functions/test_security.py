@@ -178,8 +178,8 @@ def test_a_log_in_that_read_the_user_before_the_deletion_gets_no_working_token(a
     login.start()
     assert checked.wait(30)
     # the deletion runs in full while the log-in waits (PostgreSQL is reached on another connection)
-    monkeypatch.setattr(users_handler.db, "_conn", None)
-    assert api.delete(f"/users/{user['id']}", token=token).status == 204
+    with users_handler.db.another_connection():
+        assert api.delete(f"/users/{user['id']}", token=token).status == 204
     deleted.set()
     login.join(30)
     reply = result["reply"]

@@ -1,18 +1,16 @@
-// The app: session, routing (#/todos, ...), navigation, the authenticated API call, and the
-// "Waking the database…" line shown while api.js retries a 503/504 (a paused database resuming).
-//
-// The token lives in sessionStorage: it is gone when the tab closes, it is not shared with other tabs,
-// and it is never sent anywhere on its own (unlike a cookie), so there is no CSRF to defend against.
-// Any script of the page can read it, which is why the page runs only its own scripts (CSP) and
-// inserts user data only as text.
+// The entry module: routing (#/todos, ...), the navigation bar, and drawing a screen. It is the only
+// module that imports the views; what the views share (the session and its API call, navigation,
+// the message for the next screen) lives in shared modules (session.js, navigation.js, api.js, dom.js)
+// that import no view, so the modules form no cycle (tests/test_web_modules.py keeps it so).
+// It also shows the "Waking the database…" line while api.js retries a 503/504 (a paused database resuming).
 
-import { ApiError, loadConfig, onWaking, request } from "./api.js";
+import { loadConfig, onWaking, request } from "./api.js";
 import { h } from "./dom.js";
+import { connectRouter, setFlashUnlessSet } from "./navigation.js";
+import { devicesAvailable, endSession, probeSessions, session, SessionEnded } from "./session.js";
 import { loginView, signupView } from "./auth.js";
 import { todosView } from "./todos.js";
 
-export const STORAGE_PREFIX = "todo-platform.";
-const SESSION_KEY = `${STORAGE_PREFIX}session`;
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 
@@ -24,85 +22,6 @@ onWaking((active) => {
   wakingNotice.hidden = !active;
 });
 
-export const session = {
-  get() {
-    try {
-      const value = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
-      if (!value || typeof value.token !== "string" || typeof value.userId !== "string") return null;
-      if (value.expiresAt && Date.parse(value.expiresAt) <= Date.now()) return null;
-      return value;
-    } catch {
-      return null;
-    }
-  },
-  set(value) {
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
-  },
-  // Logging out forgets everything this app kept in the tab (the token, the orders placed).
-  clear() {
-    for (const key of Object.keys(sessionStorage)) {
-      if (key.startsWith(STORAGE_PREFIX)) sessionStorage.removeItem(key);
-    }
-  },
-};
-
-// One message carried to the next screen (e.g. "Your session has ended" on the log-in screen).
-let flash = null;
-export function setFlash(message) {
-  flash = message;
-}
-export function takeFlash() {
-  const message = flash;
-  flash = null;
-  return message;
-}
-
-export class SessionEnded extends Error {}
-
-// An API call with the token. 401 or 403 means the token is no longer good (the app only asks for
-// the caller's own resources): back to log in, with a message.
-export async function api(method, path, options = {}) {
-  const current = session.get();
-  if (!current) {
-    // e.g. an order still being followed after logging out: stop it, and stay on a public screen
-    if (!ROUTES[currentRoute()]?.public) endSession("Please log in.");
-    throw new SessionEnded();
-  }
-  try {
-    return await request(method, path, { ...options, token: current.token });
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-      endSession("Your session has ended. Please log in again.");
-      throw new SessionEnded();
-    }
-    throw error;
-  }
-}
-
-export function endSession(message) {
-  session.clear();
-  sessionsAvailable = false;
-  flash = message;
-  go("login");
-}
-
-export function go(route) {
-  if (location.hash === `#/${route}`) render();
-  else location.hash = `#/${route}`;
-}
-
-// The sessions (devices) screen exists only once the API has GET /sessions; until then it answers 404.
-let sessionsAvailable = false;
-export async function probeSessions() {
-  try {
-    const answer = await api("GET", "/sessions");
-    sessionsAvailable = Array.isArray(answer) || Array.isArray(answer?.items);
-  } catch {
-    sessionsAvailable = false;
-  }
-  renderNav(currentRoute());
-}
-
 const ROUTES = {
   login: { view: loginView, public: true },
   signup: { view: signupView, public: true },
@@ -113,9 +32,10 @@ const ROUTES = {
   devices: { load: () => import("./sessions.js").then((m) => m.sessionsView), title: "Devices", needsSessions: true },
 };
 
+// Only the app's own routes: `#/constructor` or `#/__proto__` must not find what every object inherits.
 function currentRoute() {
   const name = location.hash.replace(/^#\/?/, "");
-  return ROUTES[name] ? name : null;
+  return Object.hasOwn(ROUTES, name) ? name : null;
 }
 
 function renderNav(active) {
@@ -126,7 +46,7 @@ function renderNav(active) {
     return;
   }
   const links = Object.entries(ROUTES)
-    .filter(([, route]) => !route.public && (!route.needsSessions || sessionsAvailable))
+    .filter(([, route]) => !route.public && (!route.needsSessions || devicesAvailable()))
     .map(([name, route]) => h("li", {}, h("a", { href: `#/${name}`, "aria-current": name === active ? "page" : false }, route.title)));
   const logOut = h("button", { type: "button", class: "secondary", onclick: logOutNow }, "Log out");
   nav.replaceChildren(h("ul", {}, links, h("li", {}, logOut)));
@@ -152,13 +72,13 @@ async function render() {
   if (!name) name = signedIn ? "todos" : "login";
   let route = ROUTES[name];
   if (!route.public && !signedIn) {
-    flash ||= "Please log in.";
+    setFlashUnlessSet("Please log in.");
     name = "login";
     route = ROUTES.login;
   } else if (route.public && signedIn) {
     name = "todos";
     route = ROUTES.todos;
-  } else if (route.needsSessions && !sessionsAvailable) {
+  } else if (route.needsSessions && !devicesAvailable()) {
     name = "todos";
     route = ROUTES.todos;
   }
@@ -187,6 +107,11 @@ function cannotStart(error) {
 }
 
 async function start() {
+  connectRouter({
+    redraw: render,
+    onPublicScreen: () => currentRoute() !== null && ROUTES[currentRoute()].public === true,
+    refreshNav: () => renderNav(currentRoute()),
+  });
   const config = loadConfig(); // already on its way (preloaded); the first screen does not wait for it
   window.addEventListener("hashchange", render);
   await render();

@@ -1,8 +1,9 @@
 // Sign up and log in.
 
 import { ApiError, request } from "./api.js";
-import { field, formError, h, setBusy, showErrors, clearErrors } from "./dom.js";
-import { go, probeSessions, session, setFlash, takeFlash } from "./app.js";
+import { append, field, formError, h, setBusy, showErrors, clearErrors } from "./dom.js";
+import { go, setFlash, takeFlash } from "./navigation.js";
+import { probeSessions, session } from "./session.js";
 
 let rememberedEmail = "";
 
@@ -27,9 +28,10 @@ export function loginView(screen) {
       showErrors(form, error instanceof ApiError ? error : new ApiError(0, "error", error.message));
     }
   });
-  screen.append(
+  append(
+    screen,
     h("h1", { id: "login-title" }, "Log in"),
-    message ? h("p", { class: "notice", role: "status" }, message) : null,
+    message ? h("p", { class: "notice", role: "status" }, message) : null, // no message: nothing shown
     form,
     h("p", {}, "No account yet? ", h("a", { href: "#/signup" }, "Create an account")),
   );

@@ -10,6 +10,12 @@ function build(element, props, children) {
     else if (name === "class") element.setAttribute("class", value);
     else element.setAttribute(name, value === true ? "" : String(value));
   }
+  return append(element, ...children);
+}
+
+// Appends children as h() does: nested arrays flattened; null, undefined and false skipped (the DOM's own
+// append would show them as the words "null", "undefined", "false"); anything else not a node as text.
+export function append(element, ...children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     element.append(child instanceof Node ? child : String(child));

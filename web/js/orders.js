@@ -6,7 +6,7 @@
 // There is no route that lists orders, so this screen shows the orders placed in this tab.
 
 import { ApiError, newIdempotencyKey } from "./api.js";
-import { api, session, SessionEnded, STORAGE_PREFIX } from "./app.js";
+import { api, session, SessionEnded, STORAGE_PREFIX } from "./session.js";
 import { clearErrors, field, formError, formatTime, h, setBusy, showErrors } from "./dom.js";
 
 const STORE_PREFIX = `${STORAGE_PREFIX}orders.`;

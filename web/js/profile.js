@@ -1,6 +1,6 @@
 // The profile: view, edit (name, e-mail, age), and delete my account after a confirmation.
 
-import { api, endSession, session, SessionEnded } from "./app.js";
+import { api, endSession, session, SessionEnded } from "./session.js";
 import { clearErrors, field, formError, formatTime, h, setBusy, showErrors } from "./dom.js";
 
 export async function profileView(screen) {

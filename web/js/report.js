@@ -1,7 +1,7 @@
 // The report: GET /dashboard/{userId} drawn for a person. A bar chart (inline SVG) of the todos by
 // status and the overdue ones, the same numbers in a table, the recent todos and the orders by status.
 
-import { api, session } from "./app.js";
+import { api, session } from "./session.js";
 import { h, svg, uid } from "./dom.js";
 
 const BAR_AREA = 220;

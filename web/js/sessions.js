@@ -1,7 +1,7 @@
 // My sessions (devices), shown only once the API answers GET /sessions:
 // GET /sessions, DELETE /sessions/{sessionId} (sign out that device), DELETE /sessions (everywhere).
 
-import { api, endSession, SessionEnded } from "./app.js";
+import { api, endSession, SessionEnded } from "./session.js";
 import { formatTime, h } from "./dom.js";
 
 export async function sessionsView(screen) {

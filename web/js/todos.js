@@ -1,6 +1,6 @@
 // My todos: newest first, filter open/done, "Load more" with nextCursor, create, edit, done/open, delete.
 
-import { api, session, SessionEnded } from "./app.js";
+import { api, session, SessionEnded } from "./session.js";
 import { clearErrors, field, formError, h, setBusy, showErrors, todayUtc, uid } from "./dom.js";
 
 const PRIORITIES = ["low", "medium", "high"];

@@ -286,8 +286,17 @@ def _outputs(props: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
 class AliasDeploymentProvider(pulumi.dynamic.ResourceProvider):
     serialize_as_secret_always = False  # it captures no secret
 
+    def __init__(self, deployer: Callable[[dict[str, Any]], AliasDeployer] | None = None) -> None:
+        """`deployer` makes the AliasDeployer for a resource's properties (e.g. one with stubbed clients); by
+        default it has boto3 clients in the resource's region. Only a given one is kept on the instance, so
+        the provider Pulumi stores in the state stays a reference to this class."""
+        if deployer is not None:
+            self.make_deployer = deployer
+
+    make_deployer: Callable[[dict[str, Any]], AliasDeployer] = staticmethod(_deployer)
+
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        outcome = _deployer(props).deploy(_release(props), previous_target=None)
+        outcome = self.make_deployer(props).deploy(_release(props), previous_target=None)
         return pulumi.dynamic.CreateResult(f"{props['functionName']}:{props['aliasName']}", _outputs(props, outcome))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
@@ -295,7 +304,7 @@ class AliasDeploymentProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=[k for k in changed if k in _IDENTITY], delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
-        outcome = _deployer(news).deploy(_release(news), previous_target=str(olds["targetVersion"]))
+        outcome = self.make_deployer(news).deploy(_release(news), previous_target=str(olds["targetVersion"]))
         return pulumi.dynamic.UpdateResult(_outputs(news, outcome))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

@@ -304,12 +304,9 @@ def test_the_provider_updates_on_a_new_version_and_replaces_on_a_new_identity():
     assert renamed.changes is True and renamed.replaces == ["functionName"]
 
 
-def test_create_is_a_first_deploy_and_update_deploys_from_the_old_target(monkeypatch, clients):
-    import components.deployment as deployment
-
+def test_create_is_a_first_deploy_and_update_deploys_from_the_old_target(clients):
     lambda_client, lambda_stub, codedeploy, codedeploy_stub = clients
-    monkeypatch.setattr(deployment, "_deployer", lambda props: _deployer(lambda_client, codedeploy))
-    provider = AliasDeploymentProvider()
+    provider = AliasDeploymentProvider(deployer=lambda props: _deployer(lambda_client, codedeploy))
 
     _alias_serves(lambda_stub, "8")  # create: the alias Pulumi just made already serves the target
     created = provider.create(_props(targetVersion="8", __provider="serialized"))

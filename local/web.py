@@ -7,7 +7,8 @@
 - The response-headers policy's security headers on every answer; locally the CSP header names the
   exact API origin (there is no distribution whose creation must not wait for the API).
 - gzip for text when the browser accepts it, as CloudFront compresses; ETag and 304 for revalidation.
-- GET and HEAD only; anything else is 405, an unknown path 404.
+- GET and HEAD only; anything else is 405, an unknown path 404, a NUL byte (`%00`) in the path 400.
+- Served by werkzeug's threaded server with the gateway's HTTP edge (local/http_server.py).
 
 `serve_web_app` also hands the gateway its CORS rules: the web app's origin plus the staging config's
 `corsOrigins`, the allow-list the stack gives the HTTP API.
@@ -19,7 +20,6 @@ import gzip
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,7 +28,7 @@ from components import webapp
 
 from .cors import CorsRules
 from .gateway import GatewayServer
-from .system import BackgroundServer
+from .http_server import RAW_HEADERS, BackgroundServer, respond
 
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
 MIN_COMPRESS_BYTES = 1000  # CloudFront compresses from 1,000 bytes on
@@ -41,11 +41,48 @@ class WebServer(BackgroundServer):
         self.api_url = api_url
         self.host = host
         self.root = (root or webapp.WEB_DIR).resolve()
-        self.log = log
         # refuse to start on a web/ the stack could not deploy; serve what it would upload
         self._files = {f.key: f.path for f in webapp.site_files(self.root)}
         self.security_headers = webapp.security_headers([webapp.origin_of(api_url)])
-        super().__init__((host, port), _Handler)
+        super().__init__(self.wsgi, host, port, log=log)
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        started = time.monotonic()
+        method = environ["REQUEST_METHOD"]
+        path = unquote(urlsplit(environ["RAW_URI"]).path)
+        request_headers = {name.lower(): value for name, value in environ[RAW_HEADERS]}
+        status, headers, body = self.answer(method, path, request_headers)
+        self.log_line(f"web {method} {path} {status} {(time.monotonic() - started) * 1000:.0f}ms")
+        return respond(start_response, status, [*self.security_headers.items(), *headers], body)
+
+    def answer(self, method: str, path: str, request_headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, body) for a request: the file, 304, or 400, 404 or 405 as text."""
+        if method not in ("GET", "HEAD"):
+            return 405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")], b"Method Not Allowed\n"
+        if "\0" in path:  # a NUL byte cannot name a file: refused before any lookup
+            return 400, [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache")], b"Bad Request\n"
+        key = webapp.INDEX if path == "/" else path.removeprefix("/")
+        body = self.content(key)
+        if body is None:
+            return 404, [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache")], b"Not Found\n"
+        content_type = webapp.content_type(key)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = [
+            ("Content-Type", content_type),
+            ("Cache-Control", webapp.cache_control(key)),
+            ("ETag", etag),
+            ("Vary", "Accept-Encoding"),
+        ]
+        if etag in request_headers.get("if-none-match", ""):
+            return 304, headers, b""
+        if (
+            "gzip" in request_headers.get("accept-encoding", "")
+            and content_type.startswith(COMPRESSIBLE)
+            and len(body) >= MIN_COMPRESS_BYTES
+        ):
+            body = gzip.compress(body, mtime=0)
+            headers.append(("Content-Encoding", "gzip"))
+        return 200, headers, body
 
     def content(self, key: str) -> bytes | None:
         """The bytes served for an object key, None when there is no such file."""
@@ -63,59 +100,6 @@ class WebServer(BackgroundServer):
         if key == webapp.INDEX:
             return webapp.render_index(path.read_text(encoding="utf-8"), self.api_url).encode()
         return path.read_bytes()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: WebServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # one line per request, below
-        pass
-
-    def _answer(self, status: int, body: bytes, headers: Sequence[tuple[str, str]]) -> None:
-        self.send_response(status)
-        for name, value in [*self.server.security_headers.items(), *headers]:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _serve(self) -> None:
-        started = time.monotonic()
-        path = unquote(urlsplit(self.path).path)
-        key = webapp.INDEX if path == "/" else path.removeprefix("/")
-        body = self.server.content(key)
-        if body is None:
-            status = 404
-            self._answer(status, b"Not Found\n", [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache")])
-        else:
-            content_type = webapp.content_type(key)
-            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            headers = [
-                ("Content-Type", content_type),
-                ("Cache-Control", webapp.cache_control(key)),
-                ("ETag", etag),
-                ("Vary", "Accept-Encoding"),
-            ]
-            if etag in (self.headers.get("If-None-Match") or ""):
-                status = 304
-                self._answer(status, b"", headers)
-            else:
-                status = 200
-                accepts_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
-                if accepts_gzip and content_type.startswith(COMPRESSIBLE) and len(body) >= MIN_COMPRESS_BYTES:
-                    body = gzip.compress(body, mtime=0)
-                    headers.append(("Content-Encoding", "gzip"))
-                self._answer(status, body, headers)
-        self.server.log(f"web {self.command} {path} {status} {(time.monotonic() - started) * 1000:.0f}ms")
-
-    do_GET = do_HEAD = _serve
-
-    def _refuse(self) -> None:
-        self._answer(405, b"Method Not Allowed\n", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")])
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
 
 
 def default_web_port(api_port: int, requested: int | None) -> int:

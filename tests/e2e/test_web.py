@@ -23,7 +23,10 @@ SECURITY_HEADERS = ("content-security-policy", "strict-transport-security", "x-c
 
 
 def call(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, method=method, headers=headers or {})
+    return call_request(urllib.request.Request(url, method=method, headers=headers or {}))
+
+
+def call_request(request: urllib.request.Request) -> tuple[int, dict[str, str], bytes]:
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
@@ -91,6 +94,27 @@ def test_only_the_apps_files_are_served(web, path):
     except HTTPError as error:
         status = error.code
     assert status == 404, path
+
+
+@pytest.mark.parametrize("path", ["/%00", "/index.html%00", "/js/%00.js"])
+def test_a_nul_byte_in_the_path_is_a_400_not_a_dropped_connection(web, path):
+    request = urllib.request.Request(web + path)
+    request.selector = path
+    status, headers, body = call_request(request)
+    assert (status, body) == (400, b"Bad Request\n"), path
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_malformed_request_to_the_web_app_is_a_json_400_not_html(web):
+    host, port = web.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"\x16\x03\x01 garbage request line\r\n\r\n")
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head.lower(), received
+    assert json.loads(body) == {"message": "Bad Request"}
 
 
 def test_the_web_app_takes_only_get_and_head(web):

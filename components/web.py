@@ -36,7 +36,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import webapp
+from . import cors, webapp
+from .config import PROJECT, ConfigError
 
 
 @dataclass(frozen=True)
@@ -46,24 +47,20 @@ class WebTierArgs:
     site_dir: Path = field(default_factory=lambda: webapp.WEB_DIR)  # read at construction: tests point it elsewhere
 
 
-def cors_configuration(
-    web_origin: pulumi.Input[str] | None, extra_origins: Sequence[str], methods: Sequence[str] | None = None
-) -> dict[str, Any] | None:
-    """The HTTP API's `cors_configuration`: the site's origin (when there is a site) and the configured
-    extra origins, the methods of the route table (todo-platform's unless given), the headers the app and
-    the client send."""
+def cors_configuration(web_origin: pulumi.Input[str] | None, extra_origins: Sequence[str], methods: Sequence[str]) -> dict[str, Any] | None:
+    """The HTTP API's `cors_configuration` (components/cors.py, which the local gateway answers with too):
+    the site's origin (when there is a site; an Output) and the configured extra origins, the route
+    table's `methods`; None when no origin is allowed."""
     if web_origin is None and not extra_origins:
         return None
-    extras = webapp.allowed_origins(None, extra_origins)  # a bad entry fails here, naming the key, not inside an apply
+    try:
+        extras = cors.allowed_origins(None, extra_origins)  # a bad entry fails here, naming the key, not inside an apply
+    except cors.OriginError as error:
+        raise ConfigError(f"{PROJECT}:corsOrigins: {error}") from None
     origins: pulumi.Input[list[str]] = extras
     if web_origin is not None:
-        origins = pulumi.Output.from_input(web_origin).apply(lambda origin: webapp.allowed_origins(origin, extras))
-    return {
-        "allow_origins": origins,
-        "allow_methods": list(methods) if methods is not None else webapp.cors_methods(),
-        "allow_headers": list(webapp.CORS_HEADERS),
-        "max_age": webapp.CORS_MAX_AGE_SECONDS,
-    }
+        origins = pulumi.Output.from_input(web_origin).apply(lambda origin: cors.allowed_origins(origin, extras))
+    return cors.api_configuration(origins, methods)
 
 
 def _sha256(data: bytes) -> str:

@@ -12,7 +12,7 @@ For each request, in API Gateway's order:
 
 The authorizer's result is not cached (API Gateway may cache it for the configured TTL): locally a
 logged-out token is refused at once. There is no throttling. CORS, when the runtime sets `Gateway.cors`
-(local/cors.py), is answered as the HTTP API's CORS configuration does: preflights first, then
+(components/cors.py, the configuration the stack gives the HTTP API), is answered as the HTTP API's CORS configuration does: preflights first, then
 Access-Control-Allow-Origin on every answer to an allowed origin.
 Each request prints one line: METHOD PATH STATUS DURATIONms.
 
@@ -37,10 +37,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from components.cors import CorsRules
 from todo_app.catalog import AUTH_HEADER
 
 from .containers import FunctionError, Invoker
-from .cors import CorsRules
 from .events import authorizer_event, http_event, match_route, new_request_id
 from .http_server import BODY_TIMEOUT, CLOSE_CONNECTION, RAW_HEADERS, BackgroundServer, BodyTimeout, MalformedBody, RequestBody, respond
 

@@ -10,8 +10,8 @@
 - GET and HEAD only; anything else is 405, an unknown path 404, a NUL byte (`%00`) in the path 400.
 - Served by werkzeug's threaded server with the gateway's HTTP edge (local/http_server.py).
 
-`serve_web_app` also hands the gateway its CORS rules: the web app's origin plus the staging config's
-`corsOrigins`, the allow-list the stack gives the HTTP API.
+`serve_web_app` also hands the gateway its CORS rules (components/cors.py): the web app's origin plus the
+config's `corsOrigins` and the route table's methods, as the stack configures the HTTP API.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from components import webapp
+from components.cors import CorsRules
+from todo_app.catalog import ROUTES
 
-from .cors import CorsRules
 from .gateway import GatewayServer
 from .http_server import RAW_HEADERS, BackgroundServer, respond
 
@@ -119,6 +120,6 @@ def serve_web_app(
         server = WebServer(gateway.url, host, chosen, log=log)
     except OSError as error:
         raise RuntimeError(f"the web app cannot listen on {host}:{chosen} ({error.strerror}); choose a port with --web-port") from None
-    gateway.gateway.cors = CorsRules.for_site(server.url, extra_origins)
+    gateway.gateway.cors = CorsRules.for_site(server.url, extra_origins, [route.method for route in ROUTES])
     server.start()
     return server

@@ -16,8 +16,9 @@ from e2e_support import ROOT, free_port
 
 from components import webapp
 from components.config import StackConfig
+from components.cors import CorsRules
 from components.web import cors_configuration
-from local.cors import CorsRules
+from todo_app.catalog import ROUTES
 
 SECURITY_HEADERS = ("content-security-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy")
 
@@ -128,7 +129,7 @@ def test_the_web_app_takes_only_get_and_head(web):
 
 def stack_cors() -> dict:
     """The HTTP API's CORS configuration as the stack builds it (extra origins of the staging config)."""
-    configuration = cors_configuration(None, StackConfig.from_files("staging").cors_origins)
+    configuration = cors_configuration(None, StackConfig.from_files("staging").cors_origins, [route.method for route in ROUTES])
     assert configuration is not None
     return configuration
 
@@ -178,7 +179,7 @@ def test_every_answer_to_an_allowed_origin_carries_allow_origin(runtime, web, pa
 
 
 def test_cors_rules_drop_a_functions_own_cors_headers():
-    rules = CorsRules.for_site("http://127.0.0.1:3001", ["http://localhost:3000"])
+    rules = CorsRules.for_site("http://127.0.0.1:3001", ["http://localhost:3000"], ["GET", "POST"])
     assert rules.origins == ("http://127.0.0.1:3001", "http://localhost:3000")
     answered = rules.apply(
         [("Origin", "http://localhost:3000")], [("access-control-allow-origin", "*"), ("content-type", "application/json")]

@@ -13,6 +13,7 @@ import pytest
 
 from components import webapp
 from components.config import ConfigError
+from components.cors import MAX_AGE_SECONDS, CorsRules
 from todo_app import catalog
 
 from .mocks import Evaluation, Resource, evaluate
@@ -272,7 +273,20 @@ def test_the_api_allows_the_site_with_the_methods_and_headers_the_app_uses(stack
     # what web/js sends: a bearer token, JSON bodies, and the orders' Idempotency-Key (the browser tests
     # run the app against the local gateway, which answers preflights from this same list)
     assert sorted(cors["allowHeaders"]) == ["authorization", "content-type", "idempotency-key"]
-    assert cors["maxAge"] == webapp.CORS_MAX_AGE_SECONDS
+    assert cors["maxAge"] == MAX_AGE_SECONDS
+
+
+def test_the_local_gateway_answers_with_the_apis_own_cors_configuration(stack):
+    """One computation (components/cors.py): the rules the local gateway applies are the deployed API's."""
+    (api,) = stack.of_type("aws:apigatewayv2/api:Api")
+    cors = api.inputs["corsConfiguration"]
+    rules = CorsRules.for_site(stack.outputs["webUrl"], stack.program.config.cors_origins, [r.method for r in catalog.ROUTES])
+    assert (list(rules.origins), list(rules.methods), list(rules.headers), rules.max_age) == (
+        cors["allowOrigins"],
+        cors["allowMethods"],
+        cors["allowHeaders"],
+        cors["maxAge"],
+    )
 
 
 def test_no_cycle_the_distribution_comes_before_the_api_and_the_files_after_it(stack):

@@ -66,7 +66,7 @@ from .pause import PausingProxy
 from .poller import Poller
 from .postgres import PostgresServer, bootstrap_roles, set_password
 from .system import pid_alive
-from .web import WebServer, serve_web_app
+from .web_server import WebServer, serve_web_app
 
 STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors

@@ -14,7 +14,7 @@ from urllib.error import HTTPError
 import pytest
 from e2e_support import ROOT, free_port
 
-from components import webapp
+from components import site_rules
 from components.config import StackConfig
 from components.cors import CorsRules
 from components.web import cors_configuration
@@ -69,7 +69,7 @@ def test_config_json_points_at_the_local_api(runtime, web):
 
 
 def test_every_file_is_served_with_the_stacks_content_type_and_cache_control(web):
-    for site_file in webapp.site_files():
+    for site_file in site_rules.site_files():
         status, headers, body = call(f"{web}/{site_file.key}")
         assert status == 200, site_file.key
         assert headers["content-type"] == site_file.content_type and headers["cache-control"] == site_file.cache_control, site_file.key
@@ -80,12 +80,14 @@ def test_every_file_is_served_with_the_stacks_content_type_and_cache_control(web
 def test_text_is_compressed_and_revalidated_like_cloudfront(web):
     status, headers, body = call(web + "/js/todos.js", headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["content-encoding"] == "gzip"
-    assert gzip.decompress(body) == (webapp.WEB_DIR / "js" / "todos.js").read_bytes()
+    assert gzip.decompress(body) == (site_rules.WEB_DIR / "js" / "todos.js").read_bytes()
     status, _, body = call(web + "/js/todos.js", headers={"If-None-Match": headers["etag"]})
     assert (status, body) == (304, b"")
 
 
-@pytest.mark.parametrize("path", ["/nothing.js", "/js/../../local/web.py", "/%2e%2e/README.md", "/.gitignore", "/js/", "/web/index.html"])
+@pytest.mark.parametrize(
+    "path", ["/nothing.js", "/js/../../local/web_server.py", "/%2e%2e/README.md", "/.gitignore", "/js/", "/web/index.html"]
+)
 def test_only_the_apps_files_are_served(web, path):
     request = urllib.request.Request(web + path)
     request.selector = path  # as sent, not normalised by the client
@@ -231,7 +233,7 @@ def test_a_taken_web_port_stops_the_start_up_and_says_which_option_to_use(tmp_pa
 
 
 def test_the_default_web_port_is_the_api_port_plus_one():
-    from local.web import default_web_port
+    from local.web_server import default_web_port
 
     assert default_web_port(3000, None) == 3001
     assert default_web_port(0, None) == 0  # a free API port: a free web port too

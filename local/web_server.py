@@ -1,6 +1,6 @@
 """The web app on its own origin, the way the deployed stack serves it from CloudFront and S3.
 
-- web/'s files with the stack's Content-Type and Cache-Control (`components.webapp`), read at each
+- web/'s files with the stack's Content-Type and Cache-Control (`components.site_rules`), read at each
   request so an edited file shows on reload; `/` is index.html.
 - index.html with the <meta> CSP and config.json naming the local API, rendered by the same functions
   the stack uses.
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from components import webapp
+from components import site_rules
 from components.cors import CorsRules
 from todo_app.catalog import ROUTES
 
@@ -41,10 +41,10 @@ class WebServer(BackgroundServer):
     def __init__(self, api_url: str, host: str, port: int, log: Callable[[str], None] = print, root: Path | None = None) -> None:
         self.api_url = api_url
         self.host = host
-        self.root = (root or webapp.WEB_DIR).resolve()
+        self.root = (root or site_rules.WEB_DIR).resolve()
         # refuse to start on a web/ the stack could not deploy; serve what it would upload
-        self._files = {f.key: f.path for f in webapp.site_files(self.root)}
-        self.security_headers = webapp.security_headers([webapp.origin_of(api_url)])
+        self._files = {f.key: f.path for f in site_rules.site_files(self.root)}
+        self.security_headers = site_rules.security_headers([site_rules.origin_of(api_url)])
         super().__init__(self.wsgi, host, port, log=log)
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -62,15 +62,15 @@ class WebServer(BackgroundServer):
             return 405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")], b"Method Not Allowed\n"
         if "\0" in path:  # a NUL byte cannot name a file: refused before any lookup
             return 400, [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache")], b"Bad Request\n"
-        key = webapp.INDEX if path == "/" else path.removeprefix("/")
+        key = site_rules.INDEX if path == "/" else path.removeprefix("/")
         body = self.content(key)
         if body is None:
             return 404, [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache")], b"Not Found\n"
-        content_type = webapp.content_type(key)
+        content_type = site_rules.content_type(key)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = [
             ("Content-Type", content_type),
-            ("Cache-Control", webapp.cache_control(key)),
+            ("Cache-Control", site_rules.cache_control(key)),
             ("ETag", etag),
             ("Vary", "Accept-Encoding"),
         ]
@@ -87,19 +87,19 @@ class WebServer(BackgroundServer):
 
     def content(self, key: str) -> bytes | None:
         """The bytes served for an object key, None when there is no such file."""
-        if key == webapp.CONFIG:
-            return webapp.config_json(self.api_url).encode()
+        if key == site_rules.CONFIG:
+            return site_rules.config_json(self.api_url).encode()
         if not key or any(part.startswith(".") or part == "" for part in key.split("/")):
             return None
         path = self._files.get(key) or (self.root / key).resolve()
         if not (key in self._files or path.is_relative_to(self.root)) or not path.is_file():
             return None
         try:
-            webapp.content_type(key)
+            site_rules.content_type(key)
         except ValueError:
             return None
-        if key == webapp.INDEX:
-            return webapp.render_index(path.read_text(encoding="utf-8"), self.api_url).encode()
+        if key == site_rules.INDEX:
+            return site_rules.render_index(path.read_text(encoding="utf-8"), self.api_url).encode()
         return path.read_bytes()
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler, select_address_family
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -214,7 +214,13 @@ class _Handler(WSGIRequestHandler):
         lines.append(f"Content-Length: {len(payload)}")
         if self.close_connection:
             lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        except UnicodeEncodeError:  # a header value HTTP cannot carry: the application's error, answered 500
+            self.server.log_line(f"  {self.server.thread_name}: a response header is not latin-1: {lines!r:.200}")
+            self.close_connection = True
+            self._write(*json_error(500))
+            return
         self.wfile.write(head if self.command == "HEAD" else head + payload)
 
 
@@ -259,7 +265,7 @@ class BackgroundServer(ThreadedWSGIServer):
         self.log_line = log
         self.body_timeout = body_timeout  # seconds for a whole request body to arrive
         # bound here, so that a taken port is an OSError (werkzeug prints and exits the process)
-        listener = socket.create_server((host, port), backlog=self.request_queue_size)
+        listener = socket.create_server((host, port), family=select_address_family(host, port), backlog=self.request_queue_size)
         try:
             super().__init__(host, port, app, _Handler, fd=listener.fileno())
         finally:

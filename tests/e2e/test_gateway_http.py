@@ -160,3 +160,13 @@ def test_an_error_closes_the_connection_and_a_success_keeps_it(server):
     assert headers["connection"] == "close"
     status, headers, _, _ = exchange(server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 200 and "connection" not in headers
+
+
+def test_a_response_header_http_cannot_carry_is_a_json_500_not_a_dropped_connection():
+    functions = FakeFunctions(health={"statusCode": 200, "headers": {"x-name": "caf\u00e9 \u2615"}, "body": "{}"})
+    started = GatewayServer(Gateway(functions, log=lambda line: None), "127.0.0.1", 0, log=lambda line: None)
+    started.start()
+    try:
+        assert_json_error(*exchange(started, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")[:3], 500)
+    finally:
+        started.stop()

@@ -130,15 +130,19 @@ class RequestBody:
 
     def _read_chunks(self, size: int) -> bytes:
         assert self._chunks is not None
-        buffer = bytearray(min(size, 1 << 20))
-        try:
-            count = self._chunks.readinto(buffer)
-        except BodyTimeout:
-            raise
-        except (OSError, ValueError) as error:
-            raise MalformedBody(str(error)) from None
-        self.complete = count == 0 or self._chunks._done
-        return bytes(buffer[:count])
+        parts: list[bytes] = []
+        while size > 0 and not self.complete:
+            buffer = bytearray(min(size, 1 << 20))
+            try:
+                count = self._chunks.readinto(buffer)
+            except BodyTimeout:
+                raise
+            except (OSError, ValueError) as error:
+                raise MalformedBody(str(error)) from None
+            self.complete = count < len(buffer)  # DechunkedInput fills the buffer unless the last chunk came
+            parts.append(bytes(buffer[:count]))
+            size -= count
+        return b"".join(parts)
 
     def drain(self) -> None:
         """Read and drop the rest of the body (so that the client sees the answer, not a broken pipe)."""

@@ -170,3 +170,20 @@ def test_a_response_header_http_cannot_carry_is_a_json_500_not_a_dropped_connect
         assert_json_error(*exchange(started, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")[:3], 500)
     finally:
         started.stop()
+
+
+def test_a_chunked_body_of_several_megabytes_arrives_whole():
+    seen = []
+    functions = FakeFunctions(users=lambda event: seen.append(len(event["body"])) or {"statusCode": 201, "body": "{}"})
+    started = GatewayServer(Gateway(functions, log=lambda line: None), "127.0.0.1", 0, log=lambda line: None)
+    started.start()
+    try:
+        payload = b"x" * (3 * 1024 * 1024 + 17)
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[i : i + 700_000] for i in range(0, len(payload), 700_000))
+        )
+        raw = b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
+        status, _, body, _ = exchange(started, raw)
+        assert (status, body, seen) == (201, b"{}", [len(payload)])
+    finally:
+        started.stop()

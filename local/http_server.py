@@ -188,11 +188,12 @@ class _Handler(WSGIRequestHandler):
             self._write(*json_error(400))
             return
         # an "Expect: 100-continue" was answered by http.server's parse_request already
-        self.environ = environ = self.make_environ()
-        environ["wsgi.input"] = body
-        environ.pop("wsgi.input_terminated", None)
-        environ[RAW_HEADERS] = list(self.headers.items())
+        environ: dict[str, Any] = {}
         try:
+            self.environ = environ = self.make_environ()
+            environ["wsgi.input"] = body
+            environ.pop("wsgi.input_terminated", None)
+            environ[RAW_HEADERS] = list(self.headers.items())
             status, headers, payload = _call(self.server.app, environ)
         except Exception as error:  # noqa: BLE001 - the server's boundary: a bug of the application still gets a 500
             self.server.log_line(f"  {self.server.thread_name} error: {error!r}")

@@ -13,6 +13,7 @@ import pytest
 from test_gateway_inprocess import FakeFunctions
 
 from local.gateway import Gateway, GatewayServer
+from local.http_server import BackgroundServer, respond
 
 
 @pytest.fixture
@@ -185,5 +186,22 @@ def test_a_chunked_body_of_several_megabytes_arrives_whole():
         raw = b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
         status, _, body, _ = exchange(started, raw)
         assert (status, body, seen) == (201, b"{}", [len(payload)])
+    finally:
+        started.stop()
+
+
+def test_a_crashing_application_gets_a_json_500_and_the_server_carries_on():
+    def crash(environ, start_response):
+        if environ["PATH_INFO"] == "/crash":
+            raise RuntimeError("a bug")
+        return respond(start_response, 200, [("content-type", "text/plain")], b"ok")
+
+    logged = []
+    started = BackgroundServer(crash, "127.0.0.1", 0, log=logged.append)
+    started.start()
+    try:
+        assert_json_error(*exchange(started, b"GET /crash HTTP/1.1\r\nHost: x\r\n\r\n")[:3], 500)
+        assert exchange(started, b"GET /fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[::2] == (200, b"ok")
+        assert logged == ["  server error: RuntimeError('a bug')"]
     finally:
         started.stop()

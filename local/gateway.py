@@ -110,16 +110,7 @@ class Gateway:
                 source_ip=source_ip,
                 request_id=request_id,
             )
-            try:
-                decision = self.functions.invoke("authorizer", event)
-            except FunctionError:
-                raise GatewayResponse(*INTERNAL) from None
-            if not isinstance(decision, dict) or not isinstance(decision.get("isAuthorized"), bool):
-                self.log(f"  authorizer: not a simple response: {decision!r:.200}")
-                raise GatewayResponse(*INTERNAL)
-            if not decision["isAuthorized"]:
-                raise GatewayResponse(*FORBIDDEN)
-            authorizer_context = decision.get("context") or {}
+            authorizer_context = self._authorize(event)
         event = http_event(
             method,
             raw_path,
@@ -141,6 +132,19 @@ class Gateway:
         except ValueError as error:
             self.log(f"  {route.function}: malformed response: {error}")
             raise GatewayResponse(*INTERNAL) from None
+
+    def _authorize(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The REQUEST authorizer's simple response: its context when it allows, else GatewayResponse 403 (500 when it fails)."""
+        try:
+            decision = self.functions.invoke("authorizer", event)
+        except FunctionError:
+            raise GatewayResponse(*INTERNAL) from None
+        if not isinstance(decision, dict) or not isinstance(decision.get("isAuthorized"), bool):
+            self.log(f"  authorizer: not a simple response: {decision!r:.200}")
+            raise GatewayResponse(*INTERNAL)
+        if not decision["isAuthorized"]:
+            raise GatewayResponse(*FORBIDDEN)
+        return decision.get("context") or {}
 
 
 OPENAPI_PATH = "/openapi.json"  # local only: the deployed API has no such route (the web app ships the file)

@@ -35,6 +35,8 @@ SECTIONS = [
 ]
 
 
+# the module of a section whose key (its name in --only and results.json) is not its module's name
+MODULES = {"runtime": "local_runtime", "worker": "worker_throughput", "web": "page_load"}
 IN_PROCESS = {"cold", "warm", "runtime", "worker"}  # the benchmarks that use the servers (World)
 NEED_WORLD = {"warm", "worker", "runtime"}  # those that cannot run without them
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             print(f"running {key} ...", file=sys.stderr, flush=True)
             try:
-                module = importlib.import_module(f"bench.{key}")
+                module = importlib.import_module(f"bench.{MODULES.get(key, key)}")
                 if key in NEED_WORLD and world is None:
                     raise NotAvailable(world_error or "servers not started")
                 module.run(section, world, args.quick, shared)

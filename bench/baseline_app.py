@@ -23,12 +23,13 @@ from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, Field
 
 from todo_app.catalog import FUNCTIONS, ROUTES
+from todo_app.email_address import EMAIL_PATTERN
 
 FUNCTION = os.environ.get("BENCH_BASELINE_FUNCTION", "all")
 if FUNCTION == "all" or FUNCTIONS[FUNCTION].database:
     import psycopg  # noqa: F401
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -17,7 +17,7 @@ from local.account import ACCOUNT_ID, REGION
 from local.containers import Containers, Handler
 from local.emulator import Emulator
 from local.events import LambdaContext
-from local.postgres import PostgresServer
+from local.postgres_server import PostgresServer
 from local.runtime import CONFIG_STACK, Options, Resources, Runtime, application_role_password, function_environment, local_environment
 from todo_app.catalog import FUNCTIONS, ORDERS_QUEUE, TABLES
 

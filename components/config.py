@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from todo_app.catalog import FUNCTIONS, LoginThrottle
+from todo_app.email_address import EMAIL_PATTERN
 
 PROJECT = "todo-platform"
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,7 @@ class StackConfig(BaseModel):
     api_throttle_rate_limit: int = Field(ge=1)
     api_throttle_burst_limit: int = Field(ge=1)
     cors_origins: tuple[str, ...]
-    alarm_email: str = Field(pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    alarm_email: str = Field(pattern=f"^$|{EMAIL_PATTERN}")
     session_ttl_hours: int = Field(ge=1, le=720)
     deployment_config: DeploymentConfig
     cold_start_mitigation: ColdStartMitigation

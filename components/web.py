@@ -5,7 +5,7 @@
   signs its requests through an Origin Access Control (sigv4, always), and the bucket policy grants
   s3:GetObject to the CloudFront service only for requests whose AWS:SourceArn is this distribution.
 - The distribution redirects HTTP to HTTPS and adds the response-headers policy built from
-  `webapp.security_headers` to every response.
+  `site_rules.security_headers` to every response.
 - Caching: one cache policy that honours the objects' Cache-Control (minimum TTL 0, so `no-cache`
   really means "ask the origin"); index.html and config.json carry `no-cache` and are never served
   stale, whether the request names them or is `/`; the other files carry a short max-age.
@@ -18,7 +18,7 @@ CSP naming the API inside the distribution's response-headers policy would make 
 need the API. So the distribution does not depend on the API (its CSP header allows the region's
 API endpoint pattern), the API depends on the distribution (its CORS names the site's https origin),
 and the exact API origin reaches the browser through index.html's <meta> CSP, an S3 object created
-after the API (see components/webapp.py). Hence two steps: `WebTier(...)` before the API, and
+after the API (see components/site_rules.py). Hence two steps: `WebTier(...)` before the API, and
 `publish(api.url)` after it. (A deferred output would read as one step, but any exception between
 creating and resolving it leaves `pulumi preview` waiting forever instead of reporting the error.)
 """
@@ -36,34 +36,31 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import webapp
+from . import cors, site_rules
+from .config import PROJECT, ConfigError
 
 
 @dataclass(frozen=True)
 class WebTierArgs:
     name_prefix: str
     region: pulumi.Input[str]
-    site_dir: Path = field(default_factory=lambda: webapp.WEB_DIR)  # read at construction: tests point it elsewhere
+    site_dir: Path = field(default_factory=lambda: site_rules.WEB_DIR)  # read at construction: tests point it elsewhere
 
 
-def cors_configuration(
-    web_origin: pulumi.Input[str] | None, extra_origins: Sequence[str], methods: Sequence[str] | None = None
-) -> dict[str, Any] | None:
-    """The HTTP API's `cors_configuration`: the site's origin (when there is a site) and the configured
-    extra origins, the methods of the route table (todo-platform's unless given), the headers the app and
-    the client send."""
+def cors_configuration(web_origin: pulumi.Input[str] | None, extra_origins: Sequence[str], methods: Sequence[str]) -> dict[str, Any] | None:
+    """The HTTP API's `cors_configuration` (components/cors.py, which the local gateway answers with too):
+    the site's origin (when there is a site; an Output) and the configured extra origins, the route
+    table's `methods`; None when no origin is allowed."""
     if web_origin is None and not extra_origins:
         return None
-    extras = webapp.allowed_origins(None, extra_origins)  # a bad entry fails here, naming the key, not inside an apply
+    try:
+        extras = cors.allowed_origins(None, extra_origins)  # a bad entry fails here, naming the key, not inside an apply
+    except cors.OriginError as error:
+        raise ConfigError(f"{PROJECT}:corsOrigins: {error}") from None
     origins: pulumi.Input[list[str]] = extras
     if web_origin is not None:
-        origins = pulumi.Output.from_input(web_origin).apply(lambda origin: webapp.allowed_origins(origin, extras))
-    return {
-        "allow_origins": origins,
-        "allow_methods": list(methods) if methods is not None else webapp.cors_methods(),
-        "allow_headers": list(webapp.CORS_HEADERS),
-        "max_age": webapp.CORS_MAX_AGE_SECONDS,
-    }
+        origins = pulumi.Output.from_input(web_origin).apply(lambda origin: cors.allowed_origins(origin, extras))
+    return cors.api_configuration(origins, methods)
 
 
 def _sha256(data: bytes) -> str:
@@ -87,7 +84,7 @@ class WebTier(pulumi.ComponentResource):
         super().__init__("todo:web:WebTier", name, None, opts)
         self._label = name
         child = pulumi.ResourceOptions(parent=self)
-        self._files = webapp.site_files(args.site_dir)  # fails before any resource when web/ is not servable
+        self._files = site_rules.site_files(args.site_dir)  # fails before any resource when web/ is not servable
         self.objects = {}
 
         # ------------------------------------------------------------------ the private bucket
@@ -139,7 +136,7 @@ class WebTier(pulumi.ComponentResource):
             opts=child,
         )
         csp_header = pulumi.Output.from_input(args.region).apply(
-            lambda region: webapp.content_security_policy([webapp.api_origin_pattern(region)])
+            lambda region: site_rules.content_security_policy([site_rules.api_origin_pattern(region)])
         )
         self.headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
@@ -148,17 +145,17 @@ class WebTier(pulumi.ComponentResource):
             security_headers_config={
                 "content_security_policy": {"content_security_policy": csp_header, "override": True},
                 "strict_transport_security": {
-                    "access_control_max_age_sec": webapp.HSTS_MAX_AGE_SECONDS,
+                    "access_control_max_age_sec": site_rules.HSTS_MAX_AGE_SECONDS,
                     "include_subdomains": True,
                     "preload": False,
                     "override": True,
                 },
                 "content_type_options": {"override": True},
-                "frame_options": {"frame_option": webapp.FRAME_OPTIONS, "override": True},
-                "referrer_policy": {"referrer_policy": webapp.REFERRER_POLICY, "override": True},
+                "frame_options": {"frame_option": site_rules.FRAME_OPTIONS, "override": True},
+                "referrer_policy": {"referrer_policy": site_rules.REFERRER_POLICY, "override": True},
             },
             custom_headers_config={
-                "items": [{"header": header, "value": value, "override": True} for header, value in webapp.EXTRA_HEADERS.items()]
+                "items": [{"header": header, "value": value, "override": True} for header, value in site_rules.EXTRA_HEADERS.items()]
             },
             opts=child,
         )
@@ -170,7 +167,7 @@ class WebTier(pulumi.ComponentResource):
             is_ipv6_enabled=True,
             http_version="http2and3",
             price_class="PriceClass_100",
-            default_root_object=webapp.INDEX,
+            default_root_object=site_rules.INDEX,
             origins=[
                 {
                     "origin_id": origin_id,
@@ -215,9 +212,9 @@ class WebTier(pulumi.ComponentResource):
         url = pulumi.Output.from_input(api_url)
         child = pulumi.ResourceOptions(parent=self)
         for site_file in self._files:
-            if site_file.key == webapp.INDEX:
+            if site_file.key == site_rules.INDEX:
                 page = site_file.path.read_text(encoding="utf-8")
-                self.objects[site_file.key] = self._rendered(site_file.key, url.apply(partial(webapp.render_index, page)))
+                self.objects[site_file.key] = self._rendered(site_file.key, url.apply(partial(site_rules.render_index, page)))
                 continue
             self.objects[site_file.key] = aws.s3.BucketObjectv2(
                 f"{self._label}-{site_file.key}",
@@ -229,7 +226,7 @@ class WebTier(pulumi.ComponentResource):
                 cache_control=site_file.cache_control,
                 opts=child,
             )
-        self.objects[webapp.CONFIG] = self._rendered(webapp.CONFIG, url.apply(webapp.config_json))
+        self.objects[site_rules.CONFIG] = self._rendered(site_rules.CONFIG, url.apply(site_rules.config_json))
         return self.objects
 
     def _rendered(self, key: str, content: pulumi.Output[str]) -> aws.s3.BucketObjectv2:
@@ -239,8 +236,8 @@ class WebTier(pulumi.ComponentResource):
             key=key,
             content=content,
             source_hash=content.apply(lambda text: _sha256(text.encode("utf-8"))),
-            content_type=webapp.content_type(key),
-            cache_control=webapp.cache_control(key),
+            content_type=site_rules.content_type(key),
+            cache_control=site_rules.cache_control(key),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -1,4 +1,4 @@
-"""The HTTP API, locally: a threading HTTP server that does what API Gateway (HTTP API, payload 2.0) does.
+"""The HTTP API, locally: a threaded HTTP server (werkzeug's) that does what API Gateway (HTTP API, payload 2.0) does.
 
 For each request, in API Gateway's order:
 1. a body over 10 MB (the HTTP API payload limit)  -> 413 {"message": "Request Entity Too Large"}
@@ -12,18 +12,19 @@ For each request, in API Gateway's order:
 
 The authorizer's result is not cached (API Gateway may cache it for the configured TTL): locally a
 logged-out token is refused at once. There is no throttling. CORS, when the runtime sets `Gateway.cors`
-(local/cors.py), is answered as the HTTP API's CORS configuration does: preflights first, then
+(components/cors.py, the configuration the stack gives the HTTP API), is answered as the HTTP API's CORS configuration does: preflights first, then
 Access-Control-Allow-Origin on every answer to an allowed origin.
 Each request prints one line: METHOD PATH STATUS DURATIONms.
 
 Locally only, GET /openapi.json answers the API's OpenAPI document (todo_app.openapi).
 
-The HTTP edge answers in JSON `{"message": ...}` too, never the standard library's HTML pages: a
+The HTTP edge (local/http_server.py) answers in JSON `{"message": ...}` too, never an HTML page: a
 malformed request line or header 400, a request line over 64 KiB 414, an unparseable Content-Length or
-chunk size 400 (the connection is closed: the body's end is unknown); any method is routed (TRACE or a
-made-up one matches no route: 404). A body must arrive within `body_timeout` seconds as a whole
-(408 and the connection closed), so a client that sends less than its Content-Length cannot hold a
-thread forever.
+chunk size 400 (the connection is closed: the body's end is unknown), a NUL byte (`%00`) in the path
+400; any method is routed (TRACE or a made-up one matches no route: 404). A body must arrive within
+`body_timeout` seconds as a whole (408 and the connection closed), so a client that sends less than its
+Content-Length cannot hold a thread forever. Connections are kept alive and each answer leaves in one
+write, so back-to-back requests on one connection run at the handler's speed.
 """
 
 from __future__ import annotations
@@ -33,20 +34,18 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from components.cors import CorsRules
 from todo_app.catalog import AUTH_HEADER
 
 from .containers import FunctionError, Invoker
-from .cors import CorsRules
 from .events import authorizer_event, http_event, match_route, new_request_id
-from .system import BackgroundServer
+from .http_server import BODY_TIMEOUT, CLOSE_CONNECTION, RAW_HEADERS, BackgroundServer, BodyTimeout, MalformedBody, RequestBody, respond
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
-BODY_TIMEOUT = 30.0  # seconds for a whole body to arrive (API Gateway's integration timeout is 30 s too)
 MAX_DRAIN_BYTES = 4 * MAX_REQUEST_BYTES  # an over-limit body up to this size is read and dropped; a larger one closes the connection
 
 
@@ -111,16 +110,7 @@ class Gateway:
                 source_ip=source_ip,
                 request_id=request_id,
             )
-            try:
-                decision = self.functions.invoke("authorizer", event)
-            except FunctionError:
-                raise GatewayResponse(*INTERNAL) from None
-            if not isinstance(decision, dict) or not isinstance(decision.get("isAuthorized"), bool):
-                self.log(f"  authorizer: not a simple response: {decision!r:.200}")
-                raise GatewayResponse(*INTERNAL)
-            if not decision["isAuthorized"]:
-                raise GatewayResponse(*FORBIDDEN)
-            authorizer_context = decision.get("context") or {}
+            authorizer_context = self._authorize(event)
         event = http_event(
             method,
             raw_path,
@@ -142,6 +132,19 @@ class Gateway:
         except ValueError as error:
             self.log(f"  {route.function}: malformed response: {error}")
             raise GatewayResponse(*INTERNAL) from None
+
+    def _authorize(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The REQUEST authorizer's simple response: its context when it allows, else GatewayResponse 403 (500 when it fails)."""
+        try:
+            decision = self.functions.invoke("authorizer", event)
+        except FunctionError:
+            raise GatewayResponse(*INTERNAL) from None
+        if not isinstance(decision, dict) or not isinstance(decision.get("isAuthorized"), bool):
+            self.log(f"  authorizer: not a simple response: {decision!r:.200}")
+            raise GatewayResponse(*INTERNAL)
+        if not decision["isAuthorized"]:
+            raise GatewayResponse(*FORBIDDEN)
+        return decision.get("context") or {}
 
 
 OPENAPI_PATH = "/openapi.json"  # local only: the deployed API has no such route (the web app ships the file)
@@ -186,145 +189,60 @@ def to_http(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return status, headers, raw
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway offers
-    server: GatewayServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # the runtime prints its own request line
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        # every method reaches the gateway, which answers an unrouted one (TRACE, a made-up one) 404 as
-        # API Gateway does, rather than the standard library's HTML 501
-        if name.startswith("do_"):
-            return self._handle
-        raise AttributeError(name)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The standard library's own errors (bad request line, headers, version; a request line over 64 KiB) as JSON."""
-        if not self.request_version.startswith("HTTP/1."):
-            self.request_version = "HTTP/1.1"  # an unparsed request line: still answer with a status line and headers
-        self.close_connection = True
-        phrase = self.responses.get(code, ("Error", ""))[0]
-        body = json.dumps({"message": phrase}).encode()
-        self.send_response(code, phrase)
-        self.send_header("content-type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _read_body(self) -> bytes:
-        deadline = time.monotonic() + self.server.body_timeout
-        try:
-            return self._read_framed_body(deadline)
-        except TimeoutError:
-            raise GatewayResponse(*TIMEOUT) from None
-        finally:
-            self.connection.settimeout(None)
-
-    def _until(self, deadline: float) -> None:
-        """The socket's reads from now on end by `deadline` (a TimeoutError after it)."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the body did not arrive in time")
-        self.connection.settimeout(remaining)
-
-    def _read_exactly(self, length: int, deadline: float) -> bytes:
-        """`length` bytes, read piece by piece so that a trickle cannot outlast the deadline."""
-        parts, missing = [], length
-        while missing > 0:
-            self._until(deadline)
-            part = self.rfile.read1(min(missing, 1 << 20))
-            if not part:
-                raise GatewayResponse(*BAD_REQUEST)  # the client closed before its body was complete
-            parts.append(part)
-            missing -= len(part)
-        return b"".join(parts)
-
-    def _read_line(self, deadline: float) -> bytes:
-        self._until(deadline)
-        return self.rfile.readline(1024)
-
-    def _read_framed_body(self, deadline: float) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                length = _number(self._read_line(deadline).split(b";")[0].strip() or b"0", 16)
-                if length == 0:
-                    while self._read_line(deadline) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                size += length
-                if size > MAX_REQUEST_BYTES:
-                    raise GatewayResponse(*TOO_LARGE)
-                chunks.append(self._read_exactly(length, deadline))
-                self._read_line(deadline)
-        length = _number(self.headers.get("Content-Length") or b"0", 10)
-        if length > MAX_REQUEST_BYTES:
-            if length <= MAX_DRAIN_BYTES:  # read it, so that the client sees the 413 instead of a broken pipe
-                while length > 0:
-                    self._until(deadline)
-                    length -= len(self.rfile.read1(min(length, 1 << 20)) or b"\0" * length)
+def read_body(body: RequestBody) -> bytes:
+    """The whole request body, within the HTTP API's payload limit; GatewayResponse 400, 408 or 413 when not."""
+    try:
+        if body.length is not None and body.length > MAX_REQUEST_BYTES:
+            if body.length <= MAX_DRAIN_BYTES:
+                body.drain()  # read and dropped, so that the client sees the 413 instead of a broken pipe
             raise GatewayResponse(*TOO_LARGE)
-        return self._read_exactly(length, deadline) if length > 0 else b""
-
-    def _handle(self) -> None:
-        started = time.monotonic()
-        request_id = new_request_id()
-        method = self.command
-        cors = self.server.gateway.cors
-        preflight = cors.preflight(method, list(self.headers.items())) if cors else None
-        try:
-            body = self._read_body()
-            status, headers, payload = preflight or self.server.gateway.handle(
-                method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
-            )
-        except GatewayResponse as answer:
-            if answer.status in (BAD_REQUEST[0], TIMEOUT[0], TOO_LARGE[0]):
-                self.close_connection = True  # the unread (or unframed) body makes the connection unusable
-            status, headers, payload = answer.to_http()
-        except Exception as error:  # noqa: BLE001 - the HTTP server's boundary: a bug in the runtime itself (a handler's never gets here) still gets API Gateway's 500
-            self.server.log(f"  gateway error: {error!r}")
-            status, headers, payload = GatewayResponse(*INTERNAL).to_http()
-        if cors and not preflight:
-            headers = cors.apply(list(self.headers.items()), headers)
-        self.send_response(status)
-        for name, value in headers:
-            if name not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("apigw-requestid", request_id)
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(payload)
-        path = urlsplit(self.path).path
-        self.server.log(f"{method} {path} {status} {(time.monotonic() - started) * 1000:.0f}ms")
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
-
-
-def _number(raw: str | bytes, base: int) -> int:
-    """A Content-Length (base 10) or chunk size (base 16): digits only, else a 400."""
-    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-    text = text.strip()
-    digits = "0123456789abcdefABCDEF" if base == 16 else "0123456789"
-    if not text or len(text) > 16 or any(c not in digits for c in text):
-        raise GatewayResponse(*BAD_REQUEST)
-    return int(text, base)
+        data = body.read(MAX_REQUEST_BYTES + 1)
+    except BodyTimeout:
+        raise GatewayResponse(*TIMEOUT) from None
+    except MalformedBody:
+        raise GatewayResponse(*BAD_REQUEST) from None
+    if len(data) > MAX_REQUEST_BYTES:
+        raise GatewayResponse(*TOO_LARGE)
+    return data
 
 
 class GatewayServer(BackgroundServer):
-    request_queue_size = 128
+    """The gateway on werkzeug's threaded server (local/http_server.py): one WSGI application."""
+
     thread_name = "gateway"
 
     def __init__(
         self, gateway: Gateway, host: str, port: int, log: Callable[[str], None] = print, body_timeout: float = BODY_TIMEOUT
     ) -> None:
-        self.gateway, self.log = gateway, log
-        self.body_timeout = body_timeout  # seconds for a whole request body to arrive
-        super().__init__((host, port), _Handler)
+        self.gateway = gateway
+        super().__init__(self.wsgi, host, port, log=log, body_timeout=body_timeout)
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        return respond(start_response, *self.answer(environ))
+
+    def answer(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request as API Gateway answers it, CORS included; one log line."""
+        started = time.monotonic()
+        request_id = new_request_id()
+        method, target, headers_in = environ["REQUEST_METHOD"], environ["RAW_URI"], environ[RAW_HEADERS]
+        cors = self.gateway.cors
+        preflight = cors.preflight(method, headers_in) if cors else None
+        try:
+            body = read_body(environ["wsgi.input"])
+            if "\0" in unquote(urlsplit(target).path):
+                raise GatewayResponse(*BAD_REQUEST)
+            status, headers, payload = preflight or self.gateway.handle(
+                method, target, headers_in, body, environ["REMOTE_ADDR"], request_id
+            )
+        except GatewayResponse as answer:
+            if answer.status in (BAD_REQUEST[0], TIMEOUT[0], TOO_LARGE[0]):
+                environ[CLOSE_CONNECTION] = True  # the unread (or unframed) body makes the connection unusable
+            status, headers, payload = answer.to_http()
+        except Exception as error:  # noqa: BLE001 - the HTTP server's boundary: a bug in the runtime itself (a handler's never gets here) still gets API Gateway's 500
+            self.log_line(f"  gateway error: {error!r}")
+            status, headers, payload = GatewayResponse(*INTERNAL).to_http()
+        if cors and not preflight:
+            headers = cors.apply(headers_in, headers)
+        headers = [*headers, ("apigw-requestid", request_id)]
+        self.log_line(f"{method} {urlsplit(target).path} {status} {(time.monotonic() - started) * 1000:.0f}ms")
+        return status, headers, payload

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .postgres import PostgresServer
+from .postgres_server import PostgresServer
 
 CHUNK = 65536
 

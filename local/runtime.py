@@ -1,6 +1,6 @@
 """The whole application on one machine: PostgreSQL, the AWS emulator, the functions, the HTTP API, the poller.
 
-Start-up order, two branches in parallel: PostgreSQL -> its roles and the database (local/postgres.py's
+Start-up order, two branches in parallel: PostgreSQL -> its roles and the database (local/postgres_server.py's
 bootstrap: the migrator role owning the database, an `rds_iam` stand-in), and the emulator -> the stack's
 resources in it (catalog tables, orders queue and DLQ, the master secret with the migrator's credentials, the
 alarm topic, a dashboard); then (with --pause-database-after) the pausing proxy in front of PostgreSQL
@@ -64,9 +64,9 @@ from .emulator import Emulator, create_database_secret, create_queues, create_ta
 from .gateway import Gateway, GatewayServer
 from .pause import PausingProxy
 from .poller import Poller
-from .postgres import PostgresServer, bootstrap_roles, set_password
+from .postgres_server import PostgresServer, bootstrap_roles, set_password
 from .system import pid_alive
-from .web import WebServer, serve_web_app
+from .web_server import WebServer, serve_web_app
 
 STACK = "local"
 CONFIG_STACK = "staging"  # the stack whose configuration the local runtime mirrors

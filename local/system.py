@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 
@@ -42,27 +40,3 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-class BackgroundServer(ThreadingHTTPServer):
-    """An HTTP server on its own thread (the gateway, the web app): `url`, `start()`, `stop()`."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    thread_name = "server"
-    _thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.socket.getsockname()[:2]  # the bound address: a port 0 is resolved
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name=self.thread_name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(5)
-        self.server_close()

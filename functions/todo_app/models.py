@@ -39,9 +39,10 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from todo_app.currencies import ISO_4217
+from todo_app.email_address import NOT_IN_EMAIL, email_pattern
 from todo_app.ids import ID_PATTERN
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(email_pattern())
 MAX_AMOUNT = Decimal("1000000000")
 CENT = Decimal("0.01")
 
@@ -114,8 +115,7 @@ def _check_due_date(value: str | None) -> str | None:
     return value
 
 
-_NOT_IN_EMAIL = "@\\s\\u0000-\\u001f\\u007f-\\u009f"
-EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"  # _EMAIL and the text rule, for the schema
+EMAIL_PATTERN = email_pattern(NOT_IN_EMAIL + "\\u0000-\\u001f\\u007f-\\u009f")  # _EMAIL and the text rule, for the schema
 Email = Annotated[
     str,
     StringConstraints(strict=True, strip_whitespace=True, min_length=3, max_length=254),

@@ -3,14 +3,17 @@ and a body that never arrives times out instead of holding the connection."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
+import statistics
 import time
 
 import pytest
 from test_gateway_inprocess import FakeFunctions
 
 from local.gateway import Gateway, GatewayServer
+from local.http_server import BackgroundServer, respond
 
 
 @pytest.fixture
@@ -103,3 +106,102 @@ def test_well_formed_requests_still_work(server):
         server, b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
     )
     assert status == 201
+
+
+def test_a_nul_byte_in_the_path_is_a_json_400(server):
+    for path in (b"/users/a%00b", b"/health%00", b"/%00"):
+        assert_json_error(*exchange(server, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")[:3], 400)
+    assert server.gateway.functions.calls == []  # answered before any function
+
+
+def test_an_expect_100_continue_body_is_answered_once(server):
+    host, port = server.socket.getsockname()[:2]
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(b"POST /users HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    assert received.count(b"100 Continue") == 1, received
+    assert b"HTTP/1.1 201 " in received and received.endswith(b"\r\n\r\n{}"), received
+
+
+def test_an_oversized_content_length_is_a_json_413(server):
+    assert_json_error(*exchange(server, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n")[:3], 413)
+
+
+def test_back_to_back_requests_on_a_kept_alive_connection_run_at_handler_speed(server):
+    """No delayed-ACK stall between requests on one connection: the answer leaves in one write, TCP_NODELAY on.
+
+    With the headers and the body in two writes and Nagle's algorithm on, each request after the first
+    waited ~40 ms for the client's delayed ACK; the stand-in function answers at once."""
+    host, port = server.socket.getsockname()[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.connect()
+    first_socket = connection.sock
+    timings = []
+    try:
+        for _ in range(50):
+            began = time.perf_counter()
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            assert (response.status, response.read()) == (200, b"{}")
+            timings.append(time.perf_counter() - began)
+            assert connection.sock is first_socket  # kept alive: the same connection every time
+        connection.request("POST", "/users", body=b"{}", headers={"Content-Type": "application/json"})
+        assert connection.getresponse().read() == b"{}"
+    finally:
+        connection.close()
+    median = statistics.median(timings)
+    print(f"\n50 sequential keep-alive GET /health: median {median * 1000:.2f} ms per request")
+    assert median < 0.02, f"median {median * 1000:.1f} ms: a delayed-ACK stall (~40 ms) is back"
+
+
+def test_an_error_closes_the_connection_and_a_success_keeps_it(server):
+    _, headers, _, _ = exchange(server, b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+    assert headers["connection"] == "close"
+    status, headers, _, _ = exchange(server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200 and "connection" not in headers
+
+
+def test_a_response_header_http_cannot_carry_is_a_json_500_not_a_dropped_connection():
+    functions = FakeFunctions(health={"statusCode": 200, "headers": {"x-name": "caf\u00e9 \u2615"}, "body": "{}"})
+    started = GatewayServer(Gateway(functions, log=lambda line: None), "127.0.0.1", 0, log=lambda line: None)
+    started.start()
+    try:
+        assert_json_error(*exchange(started, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")[:3], 500)
+    finally:
+        started.stop()
+
+
+def test_a_chunked_body_of_several_megabytes_arrives_whole():
+    seen = []
+    functions = FakeFunctions(users=lambda event: seen.append(len(event["body"])) or {"statusCode": 201, "body": "{}"})
+    started = GatewayServer(Gateway(functions, log=lambda line: None), "127.0.0.1", 0, log=lambda line: None)
+    started.start()
+    try:
+        payload = b"x" * (3 * 1024 * 1024 + 17)
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[i : i + 700_000] for i in range(0, len(payload), 700_000))
+        )
+        raw = b"POST /users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
+        status, _, body, _ = exchange(started, raw)
+        assert (status, body, seen) == (201, b"{}", [len(payload)])
+    finally:
+        started.stop()
+
+
+def test_a_crashing_application_gets_a_json_500_and_the_server_carries_on():
+    def crash(environ, start_response):
+        if environ["PATH_INFO"] == "/crash":
+            raise RuntimeError("a bug")
+        return respond(start_response, 200, [("content-type", "text/plain")], b"ok")
+
+    logged = []
+    started = BackgroundServer(crash, "127.0.0.1", 0, log=logged.append)
+    started.start()
+    try:
+        assert_json_error(*exchange(started, b"GET /crash HTTP/1.1\r\nHost: x\r\n\r\n")[:3], 500)
+        assert exchange(started, b"GET /fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[::2] == (200, b"ok")
+        assert logged == ["  server error: RuntimeError('a bug')"]
+    finally:
+        started.stop()

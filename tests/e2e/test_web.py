@@ -14,16 +14,20 @@ from urllib.error import HTTPError
 import pytest
 from e2e_support import ROOT, free_port
 
-from components import webapp
+from components import site_rules
 from components.config import StackConfig
+from components.cors import CorsRules
 from components.web import cors_configuration
-from local.cors import CorsRules
+from todo_app.catalog import ROUTES
 
 SECURITY_HEADERS = ("content-security-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy")
 
 
 def call(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, method=method, headers=headers or {})
+    return call_request(urllib.request.Request(url, method=method, headers=headers or {}))
+
+
+def call_request(request: urllib.request.Request) -> tuple[int, dict[str, str], bytes]:
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
@@ -65,7 +69,7 @@ def test_config_json_points_at_the_local_api(runtime, web):
 
 
 def test_every_file_is_served_with_the_stacks_content_type_and_cache_control(web):
-    for site_file in webapp.site_files():
+    for site_file in site_rules.site_files():
         status, headers, body = call(f"{web}/{site_file.key}")
         assert status == 200, site_file.key
         assert headers["content-type"] == site_file.content_type and headers["cache-control"] == site_file.cache_control, site_file.key
@@ -76,12 +80,14 @@ def test_every_file_is_served_with_the_stacks_content_type_and_cache_control(web
 def test_text_is_compressed_and_revalidated_like_cloudfront(web):
     status, headers, body = call(web + "/js/todos.js", headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["content-encoding"] == "gzip"
-    assert gzip.decompress(body) == (webapp.WEB_DIR / "js" / "todos.js").read_bytes()
+    assert gzip.decompress(body) == (site_rules.WEB_DIR / "js" / "todos.js").read_bytes()
     status, _, body = call(web + "/js/todos.js", headers={"If-None-Match": headers["etag"]})
     assert (status, body) == (304, b"")
 
 
-@pytest.mark.parametrize("path", ["/nothing.js", "/js/../../local/web.py", "/%2e%2e/README.md", "/.gitignore", "/js/", "/web/index.html"])
+@pytest.mark.parametrize(
+    "path", ["/nothing.js", "/js/../../local/web_server.py", "/%2e%2e/README.md", "/.gitignore", "/js/", "/web/index.html"]
+)
 def test_only_the_apps_files_are_served(web, path):
     request = urllib.request.Request(web + path)
     request.selector = path  # as sent, not normalised by the client
@@ -91,6 +97,27 @@ def test_only_the_apps_files_are_served(web, path):
     except HTTPError as error:
         status = error.code
     assert status == 404, path
+
+
+@pytest.mark.parametrize("path", ["/%00", "/index.html%00", "/js/%00.js"])
+def test_a_nul_byte_in_the_path_is_a_400_not_a_dropped_connection(web, path):
+    request = urllib.request.Request(web + path)
+    request.selector = path
+    status, headers, body = call_request(request)
+    assert (status, body) == (400, b"Bad Request\n"), path
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_malformed_request_to_the_web_app_is_a_json_400_not_html(web):
+    host, port = web.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"\x16\x03\x01 garbage request line\r\n\r\n")
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head.lower(), received
+    assert json.loads(body) == {"message": "Bad Request"}
 
 
 def test_the_web_app_takes_only_get_and_head(web):
@@ -104,7 +131,7 @@ def test_the_web_app_takes_only_get_and_head(web):
 
 def stack_cors() -> dict:
     """The HTTP API's CORS configuration as the stack builds it (extra origins of the staging config)."""
-    configuration = cors_configuration(None, StackConfig.from_files("staging").cors_origins)
+    configuration = cors_configuration(None, StackConfig.from_files("staging").cors_origins, [route.method for route in ROUTES])
     assert configuration is not None
     return configuration
 
@@ -154,7 +181,7 @@ def test_every_answer_to_an_allowed_origin_carries_allow_origin(runtime, web, pa
 
 
 def test_cors_rules_drop_a_functions_own_cors_headers():
-    rules = CorsRules.for_site("http://127.0.0.1:3001", ["http://localhost:3000"])
+    rules = CorsRules.for_site("http://127.0.0.1:3001", ["http://localhost:3000"], ["GET", "POST"])
     assert rules.origins == ("http://127.0.0.1:3001", "http://localhost:3000")
     answered = rules.apply(
         [("Origin", "http://localhost:3000")], [("access-control-allow-origin", "*"), ("content-type", "application/json")]
@@ -206,7 +233,7 @@ def test_a_taken_web_port_stops_the_start_up_and_says_which_option_to_use(tmp_pa
 
 
 def test_the_default_web_port_is_the_api_port_plus_one():
-    from local.web import default_web_port
+    from local.web_server import default_web_port
 
     assert default_web_port(3000, None) == 3001
     assert default_web_port(0, None) == 0  # a free API port: a free web port too

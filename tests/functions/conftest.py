@@ -1,7 +1,7 @@
 """Fixtures for the function tests: a real PostgreSQL, the AWS emulator, and an API Gateway stand-in.
 
 - one PostgreSQL server and one emulator per session (stopped at the end). The server gets the roles the
-  local runtime gives it (local.postgres.bootstrap_roles): the migrator (catalog.MIGRATOR_DB_USER, Aurora's
+  local runtime gives it (local.postgres_server.bootstrap_roles): the migrator (catalog.MIGRATOR_DB_USER, Aurora's
   master user) and an `rds_iam` stand-in; the migrations, run once as the migrator on a scratch database,
   create the application role (catalog.APP_DB_USER), which then gets a local password (no IAM here);
 - per test: a fresh database (pytest-postgresql's DatabaseJanitor on the dynamic port) owned by the
@@ -31,7 +31,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from local import events
 from local.emulator import FAKE_CREDENTIALS, Emulator, create_queues, create_tables
 from local.gateway import Gateway, GatewayResponse
-from local.postgres import PostgresServer, bootstrap_roles, give_database, set_password
+from local.postgres_server import PostgresServer, bootstrap_roles, give_database, set_password
 from todo_app import aws, catalog, db, migrator
 
 PREFIX = "fntest"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.postgres import PostgresServer, give_database
+from local.postgres_server import PostgresServer, give_database
 from todo_app import db, migrator
 
 from .conftest import MIGRATOR_ROLE, migrator_connection, prepare_roles

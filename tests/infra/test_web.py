@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from components import webapp
+from components import site_rules
 from components.config import ConfigError
+from components.cors import MAX_AGE_SECONDS, CorsRules
 from todo_app import catalog
 
 from .mocks import Evaluation, Resource, evaluate
@@ -63,7 +64,7 @@ def meta_csp(page: str) -> str:
 
 
 def api_origin(stack: Evaluation) -> str:
-    return webapp.origin_of(stack.outputs["apiUrl"])
+    return site_rules.origin_of(stack.outputs["apiUrl"])
 
 
 # --------------------------------------------------------------------------- the bucket
@@ -167,7 +168,7 @@ def test_every_response_gets_the_security_headers(stack):
     assert headers["referrerPolicy"] == {"referrerPolicy": "no-referrer", "override": True}
     assert headers["contentSecurityPolicy"]["override"] is True
     custom = {item["header"]: item["value"] for item in policy.inputs["customHeadersConfig"]["items"]}
-    assert custom == webapp.EXTRA_HEADERS
+    assert custom == site_rules.EXTRA_HEADERS
 
 
 def test_the_csp_header_allows_only_the_site_and_the_regions_api_endpoints(stack):
@@ -195,7 +196,7 @@ def test_index_html_narrows_connect_src_to_exactly_this_api(stack):
     # the rest of the page is the file in web/, untouched
     assert (
         page.replace(re.search(r"\n<meta http-equiv=\"Content-Security-Policy\"[^>]*>", page).group(0), "")
-        == (webapp.WEB_DIR / "index.html").read_text()
+        == (site_rules.WEB_DIR / "index.html").read_text()
     )
 
 
@@ -219,21 +220,21 @@ def test_documents_are_never_served_stale(stack):
     for key in ("index.html", "config.json"):
         assert found[key].inputs["cacheControl"] == "no-cache", key
     assets = [o for k, o in found.items() if k not in ("index.html", "config.json")]
-    assert assets and all(o.inputs["cacheControl"] == f"public, max-age={webapp.ASSET_MAX_AGE_SECONDS}" for o in assets)
-    assert webapp.ASSET_MAX_AGE_SECONDS <= cache.inputs["maxTtl"]
+    assert assets and all(o.inputs["cacheControl"] == f"public, max-age={site_rules.ASSET_MAX_AGE_SECONDS}" for o in assets)
+    assert site_rules.ASSET_MAX_AGE_SECONDS <= cache.inputs["maxTtl"]
     keyed = cache.inputs["parametersInCacheKeyAndForwardedToOrigin"]
     assert keyed["enableAcceptEncodingGzip"] and keyed["enableAcceptEncodingBrotli"]
 
 
 def test_every_file_of_web_is_uploaded_with_its_type_and_content_hash(stack):
     found = objects(stack)
-    files = {f.key: f for f in webapp.site_files()}
+    files = {f.key: f for f in site_rules.site_files()}
     assert set(found) == set(files) | {"config.json"}
     assert {"index.html", "app.css", "favicon.svg", "js/app.js"} <= set(found)
     bucket = one(stack, BUCKET).outputs["bucket"]
     for key, resource in found.items():
         inputs = resource.inputs
-        assert inputs["bucket"] == bucket and inputs["contentType"] == webapp.content_type(key), key
+        assert inputs["bucket"] == bucket and inputs["contentType"] == site_rules.content_type(key), key
         if key in ("index.html", "config.json"):
             assert inputs["sourceHash"] == hashlib.sha256(inputs["content"].encode()).hexdigest()
             continue
@@ -244,9 +245,9 @@ def test_every_file_of_web_is_uploaded_with_its_type_and_content_hash(stack):
 
 def test_a_changed_file_is_uploaded_again_and_only_that_one(tmp_path, monkeypatch, staging):
     site = tmp_path / "web"
-    shutil.copytree(webapp.WEB_DIR, site)
+    shutil.copytree(site_rules.WEB_DIR, site)
     (site / "app.css").write_text((site / "app.css").read_text() + "\n/* changed */\n")
-    monkeypatch.setattr(webapp, "WEB_DIR", site)
+    monkeypatch.setattr(site_rules, "WEB_DIR", site)
     changed = evaluate("staging")
     before = {k: o.inputs["sourceHash"] for k, o in objects(staging).items()}
     after = {k: o.inputs["sourceHash"] for k, o in objects(changed).items()}
@@ -272,7 +273,20 @@ def test_the_api_allows_the_site_with_the_methods_and_headers_the_app_uses(stack
     # what web/js sends: a bearer token, JSON bodies, and the orders' Idempotency-Key (the browser tests
     # run the app against the local gateway, which answers preflights from this same list)
     assert sorted(cors["allowHeaders"]) == ["authorization", "content-type", "idempotency-key"]
-    assert cors["maxAge"] == webapp.CORS_MAX_AGE_SECONDS
+    assert cors["maxAge"] == MAX_AGE_SECONDS
+
+
+def test_the_local_gateway_answers_with_the_apis_own_cors_configuration(stack):
+    """One computation (components/cors.py): the rules the local gateway applies are the deployed API's."""
+    (api,) = stack.of_type("aws:apigatewayv2/api:Api")
+    cors = api.inputs["corsConfiguration"]
+    rules = CorsRules.for_site(stack.outputs["webUrl"], stack.program.config.cors_origins, [r.method for r in catalog.ROUTES])
+    assert (list(rules.origins), list(rules.methods), list(rules.headers), rules.max_age) == (
+        cors["allowOrigins"],
+        cors["allowMethods"],
+        cors["allowHeaders"],
+        cors["maxAge"],
+    )
 
 
 def test_no_cycle_the_distribution_comes_before_the_api_and_the_files_after_it(stack):
@@ -310,33 +324,33 @@ def _equal(actual, expected):
 
 def test_the_site_refuses_files_it_cannot_serve_correctly(tmp_path):
     (tmp_path / "index.html").write_text("<html><head></head></html>")
-    assert [f.key for f in webapp.site_files(tmp_path)] == ["index.html", "openapi.json"]  # the API's document ships with the app
+    assert [f.key for f in site_rules.site_files(tmp_path)] == ["index.html", "openapi.json"]  # the API's document ships with the app
     (tmp_path / ".hidden").write_text("not part of the site")
-    assert [f.key for f in webapp.site_files(tmp_path, api_document=None)] == ["index.html"]
+    assert [f.key for f in site_rules.site_files(tmp_path, api_document=None)] == ["index.html"]
     (tmp_path / "notes.md").write_text("# no content type for this")
     with pytest.raises(ValueError, match=r"web/notes\.md: no content type for \.md"):
-        webapp.site_files(tmp_path)
+        site_rules.site_files(tmp_path)
     (tmp_path / "notes.md").unlink()
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ValueError, match="config.json is generated"):
-        webapp.site_files(tmp_path)
+        site_rules.site_files(tmp_path)
     with pytest.raises(ValueError, match="has no index.html"):
-        webapp.site_files(tmp_path / "missing")
+        site_rules.site_files(tmp_path / "missing")
 
 
 def test_render_index_needs_one_head_and_an_absolute_api_url():
     with pytest.raises(ValueError, match="exactly one <head>"):
-        webapp.render_index("<html><body></body></html>", "https://api.example.com")
+        site_rules.render_index("<html><body></body></html>", "https://api.example.com")
     with pytest.raises(ValueError, match="not an absolute http"):
-        webapp.render_index("<html><head></head></html>", "api.example.com")
+        site_rules.render_index("<html><head></head></html>", "api.example.com")
     with pytest.raises(ValueError, match="not an absolute http"):
-        webapp.config_json("ftp://api.example.com")
-    page = webapp.render_index("<html><HEAD><title>x</title></HEAD></html>", "http://127.0.0.1:3000/")
+        site_rules.config_json("ftp://api.example.com")
+    page = site_rules.render_index("<html><HEAD><title>x</title></HEAD></html>", "http://127.0.0.1:3000/")
     assert directives(meta_csp(page))["connect-src"] == ["'self'", "http://127.0.0.1:3000"]
 
 
 def test_the_app_loads_nothing_from_another_host():
-    for site_file in webapp.site_files():
+    for site_file in site_rules.site_files():
         if site_file.content_type.startswith(("text/", "image/svg")):
             text = site_file.path.read_text()
             # the SVG namespace is a name, not a request

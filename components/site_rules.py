@@ -3,8 +3,8 @@
 Nothing here imports Pulumi, so the local runtime and the tests load it cheaply. It answers:
 - which files of `web/` are served, with which Content-Type and Cache-Control;
 - `config.json` and `index.html` as served (index.html gains a <meta> CSP naming the exact API origin);
-- the security headers every response of the site carries (CSP, HSTS, nosniff, frame and referrer policy);
-- the HTTP API's CORS allow-list: methods, headers, max age, and which origins.
+- the security headers every response of the site carries (CSP, HSTS, nosniff, frame and referrer policy).
+The HTTP API's CORS, which names the site's origin, is components/cors.py.
 
 Content-Security-Policy, two layers (the browser enforces both, so the stricter one wins):
 - the response header, from CloudFront's response-headers policy, allows `connect-src` to the API's
@@ -23,11 +23,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from todo_app.catalog import ROUTES
-
-from .config import PROJECT, ConfigError
+from .cors import origin_of
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = ROOT / "web"
@@ -150,14 +147,6 @@ def site_files(root: Path = WEB_DIR, api_document: Path | None = ROOT / API_DOCU
     return sorted(files, key=lambda f: f.key)
 
 
-def origin_of(url: str) -> str:
-    """scheme://host[:port] of an absolute http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def config_json(api_url: str) -> str:
     """What the app reads at start: where the API is."""
     origin_of(api_url)
@@ -172,22 +161,3 @@ def render_index(page: str, api_url: str) -> str:
     policy = html.escape(content_security_policy([origin_of(api_url)], meta=True), quote=False).replace('"', "&quot;")
     meta = f'\n<meta http-equiv="Content-Security-Policy" content="{policy}">'
     return re.sub(r"<head>", lambda m: m.group(0) + meta, page, count=1, flags=re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------- CORS of the HTTP API
-
-CORS_HEADERS = ("authorization", "content-type", "idempotency-key")  # what the app and the client send
-CORS_MAX_AGE_SECONDS = 600
-
-
-def cors_methods() -> list[str]:
-    return sorted({route.method for route in ROUTES} | {"OPTIONS"})
-
-
-def allowed_origins(web_origin: str | None, extra_origins: Sequence[str]) -> list[str]:
-    """The site's own origin first, then the configured extra ones, each once."""
-    for origin in extra_origins:
-        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
-            raise ConfigError(f"{PROJECT}:corsOrigins: {origin!r} is not an origin (scheme://host[:port], no path, no trailing slash)")
-    origins = [origin_of(web_origin)] if web_origin else []
-    return list(dict.fromkeys([*origins, *extra_origins]))

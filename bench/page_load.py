@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from .core import NotAvailable, Section, median
-from .runtime import Local
+from .local_runtime import Local
 
 GOAL_SECONDS = 1.0
 GOAL_KB = 100.0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import subprocess
@@ -356,11 +355,6 @@ def runner_command(plan_path: Path) -> list[str]:
     return [sys.executable, "-c", boot, str(plan_path)]
 
 
-def child_environment() -> dict[str, str]:
-    paths = [str(ROOT), str(ROOT / "functions"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
-
-
 def run(args: argparse.Namespace, out: Any = print) -> int:
     def fail(message: str) -> int:
         print(f"error: {message}", file=sys.stderr)
@@ -401,14 +395,15 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
     }
     plan_path = report_dir / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
+    stats_path = report_dir / "stats.json"
+    stats_path.unlink(missing_ok=True)  # a reused --report directory: never read an earlier run's figures
     # Ctrl-C reaches the child too (same process group): it stops its users, who delete their accounts, and
     # writes what it measured; this process waits for it
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        child = subprocess.run(runner_command(plan_path), env=child_environment(), check=False)
+        child = subprocess.run(runner_command(plan_path), check=False)
     finally:
         signal.signal(signal.SIGINT, previous)
-    stats_path = report_dir / "stats.json"
     if not stats_path.exists():
         return fail(f"the load runner exited with {child.returncode} before measuring anything (see its messages above)")
     report = build_report(json.loads(stats_path.read_text()), slo, target)

@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         "bench's request mix (todos, profile, dashboard, orders followed until stored), every request named by its route "
         "template; report.json, report.html and a table per route. Exit 0: every SLO met (or none given); 1: an SLO "
         "breached; 2: the run could not start; 130: interrupted. The accounts it creates are deleted at the end.",
+        epilog="Throttling: a stack's HTTP API throttles at apiThrottleRateLimit requests/s, burst apiThrottleBurstLimit "
+        "(Pulumi.<stack>.yaml; staging 50/100, production 1000/2000); a load beyond them measures 429s, and the report says "
+        "so. Figures against the local runtime (python -m local) are this machine's, not a deployed stack's.",
     )
     load.add_arguments(load_parser)
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ The routes, and how often each is called, come from ONE place: `route_plan()`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import signal
@@ -43,8 +44,6 @@ DEFAULT_DURATION = "60s"
 THINK_SECONDS = (0.5, 1.5)  # each user's wait between two tasks, uniformly drawn
 ORDER_FOLLOW_SECONDS = 30.0  # how long a user follows its order (GET /orders/{orderId}) until the worker stored it
 ACCOUNT_NAME = "load test"  # the name of every account a run creates (its e-mail carries the run's tag)
-# the HTTP API's stage throttling per stack (Pulumi.<stack>.yaml apiThrottleRateLimit / apiThrottleBurstLimit)
-THROTTLING = {"staging": (50, 100), "production": (1000, 2000)}
 SLO_KEYS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps")
 ROUTE_SLO_KEYS = ("p50_ms", "p95_ms", "p99_ms", "error_rate")
 EXIT_MET, EXIT_BREACHED, EXIT_CANNOT_START, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -127,7 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--outputs", default=".local/outputs.json", help="the stack outputs file to read the API URL from (default .local/outputs.json)"
     )
-    source.add_argument("--stack", help="read the outputs of this Pulumi stack instead (needs the Pulumi CLI)")
+    source.add_argument("--stack", metavar="NAME", help="read the outputs of this Pulumi stack instead (needs the Pulumi CLI)")
     parser.add_argument(
         "--users",
         type=_positive_int,
@@ -162,7 +161,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="K",
-        help="start K `locust --worker` processes under one master to use more cores (default 0: the users run in one process)",
+        help="start K `locust --worker` processes on this machine under one master to use more cores (default 0: the users run in "
+        "one process); for workers on other machines see the README's Load testing section",
     )
     parser.add_argument(
         "--allow-production", action="store_true", help="allow a stack whose `stack` output is production (refused otherwise)"
@@ -289,8 +289,22 @@ def build_report(raw: dict[str, Any], slo: dict[str, Any] | None, target: dict[s
     return report
 
 
+def throttling(stack: str | None) -> tuple[int, int] | None:
+    """The stack's HTTP API stage throttling (apiThrottleRateLimit, apiThrottleBurstLimit), from its Pulumi.<stack>.yaml;
+    None for a stack without one (the local runtime does not throttle)."""
+    if not stack or not (ROOT / f"Pulumi.{stack}.yaml").exists():
+        return None
+    from components.config import ConfigError, StackConfig
+
+    try:
+        config = StackConfig.from_files(stack)
+    except (ConfigError, ValueError, OSError):
+        return None
+    return config.api_throttle_rate_limit, config.api_throttle_burst_limit
+
+
 def throttling_note(stack: str | None, throttled: int) -> str:
-    limits = THROTTLING.get(stack or "")
+    limits = throttling(stack)
     where = f"the {stack} stack's stage throttling ({limits[0]} requests/s, burst {limits[1]})" if limits else "the API's throttling"
     return (
         f"{throttled} requests were answered 429 Too Many Requests: the load went beyond {where} "
@@ -362,6 +376,8 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
 
     if args.workers < 0:
         return fail("--workers must be 0 or more")
+    if importlib.util.find_spec("locust") is None:
+        return fail("Locust is not installed: pip install -r requirements-dev.txt (or the project's dev extra)")
     try:
         routes = route_plan()
         slo = load_slo(args.slo, routes) if args.slo else None
@@ -374,8 +390,9 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
     out(
         f"load test of {client.api_url} (stack {stack or 'unknown'}): {args.users} users, {args.spawn_rate:g}/s, {args.duration:g} s, run {tag}"
     )
-    if stack in THROTTLING:
-        rate, burst = THROTTLING[stack]
+    limits = throttling(stack)
+    if limits:
+        rate, burst = limits
         out(f"note: the {stack} stack throttles its API at {rate} requests/s (burst {burst}); beyond that it answers 429")
     try:
         out(f"database awake and API answering ({wake(client, tag):.1f} s, not measured)")

@@ -9,7 +9,17 @@ import sys
 
 import pytest
 
-from client.load import JOURNEY_OPERATIONS, REQUEST_MIX, SloError, breaches, load_slo, parse_duration, route_plan, throttling_note
+from client.load import (
+    JOURNEY_OPERATIONS,
+    REQUEST_MIX,
+    SloError,
+    breaches,
+    build_report,
+    load_slo,
+    parse_duration,
+    route_plan,
+    throttling_note,
+)
 
 
 def test_the_plan_comes_from_the_route_declaration_and_the_bench_mix():
@@ -80,3 +90,19 @@ def test_breaches_name_each_missed_objective(tmp_path):
 def test_the_throttling_note_names_the_stack_limits():
     assert "50 requests/s, burst 100" in throttling_note("staging", 3)
     assert "1000 requests/s, burst 2000" in throttling_note("production", 3)
+
+
+def test_the_report_counts_429s_and_says_so():
+    row = {"requests": 10, "failures": 3, "p50_ms": 5, "p95_ms": 9, "p99_ms": 9}
+    raw = {
+        "duration_s": 5.0,
+        "users": 2,
+        "entries": [{"name": "POST /orders", **row}],
+        "total": row,
+        "statuses": {"POST /orders": {"202": 7, "429": 3}},
+    }
+    report = build_report(raw, None, {"stack": "staging"})
+    assert report["throttled"] == 3 and "staging stack's stage throttling (50 requests/s, burst 100)" in report["throttling_note"]
+    assert report["routes"][0] == {"route": "POST /orders", **row, "rps": 2.0, "statuses": {"202": 7, "429": 3}}
+    assert report["slo"] == {"met": True, "breaches": [], "objectives": {}} and report["error_rate"] == 0.3
+    assert "throttling_note" not in build_report({**raw, "statuses": {}}, None, {"stack": "staging"})

@@ -399,7 +399,10 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
     except CannotStart as error:
         return fail(str(error))
     report_dir = args.report or Path(".local") / "load" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return fail(f"cannot create the report directory {report_dir}: {error.strerror or error}")
     plan = {
         "host": client.api_url,
         "users": args.users,

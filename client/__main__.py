@@ -1,4 +1,5 @@
 """`python -m client demo [--outputs PATH | --stack NAME]`: a walk through the whole application.
+`python -m client load ...`: a load test (client/load.py; `python -m client load --help`).
 
 Health, sign up, log in, todos (create, list, update), the dashboard, an order followed until the
 worker has stored it, log out. Prints each step; exits 0 when every step worked, 1 (naming the step and
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import ApiError, Client, ConfigurationError
+from . import ApiError, Client, ConfigurationError, load
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -85,7 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--outputs", default=".local/outputs.json", help="a stack outputs file (default .local/outputs.json)")
     source.add_argument("--stack", help="read the outputs of this Pulumi stack (needs the Pulumi CLI)")
     run.add_argument("--order-timeout", type=float, default=60, help="seconds to wait for the worker to store the order (default 60)")
+    load_parser = commands.add_parser(
+        "load",
+        help="load-test a stack's API with simulated users (Locust) and report per route",
+        description="Load-test a stack's API with simulated users (Locust as a library): each signs up, logs in and runs the "
+        "bench's request mix (todos, profile, dashboard, orders followed until stored), every request named by its route "
+        "template; report.json, report.html and a table per route. Exit 0: every SLO met (or none given); 1: an SLO "
+        "breached; 2: the run could not start; 130: interrupted. The accounts it creates are deleted at the end.",
+        epilog="Throttling: a stack's HTTP API throttles at apiThrottleRateLimit requests/s, burst apiThrottleBurstLimit "
+        "(Pulumi.<stack>.yaml; staging 50/100, production 1000/2000); a load beyond them measures 429s, and the report says "
+        "so. Figures against the local runtime (python -m local) are this machine's, not a deployed stack's.",
+    )
+    load.add_arguments(load_parser)
     args = parser.parse_args(argv)
+    if args.command == "load":
+        return load.run(args)
     try:
         client = Client.from_stack(args.stack) if args.stack else Client.from_outputs(args.outputs)
     except ConfigurationError as error:

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from todo_app.catalog import FUNCTIONS, LoginThrottle
+from todo_app.catalog import FUNCTIONS, FunctionSpec, LoginThrottle
 from todo_app.email_address import EMAIL_PATTERN
 
 PROJECT = "todo-platform"
@@ -207,6 +207,14 @@ class StackConfig(BaseModel):
                 f"max_connections {limit} of Aurora PostgreSQL at dbMaxCapacity {self.db_max_capacity:g} ACU; "
                 f"lower sqlFunctionConcurrency or raise dbMaxCapacity"
             )
+
+    def reserved_concurrency(self, spec: FunctionSpec) -> int:
+        """A function's reserved concurrency (-1: unreserved). SQL functions: the connection budget's share (both
+        stacks); other API functions: the stack's setting; the rest: unreserved. The local runtime caps its
+        environments per function by it too."""
+        if spec.database:
+            return self.sql_function_concurrency
+        return self.api_reserved_concurrency if spec.kind == "api" else -1
 
     def function_memory_mb(self, kind: str) -> int:
         """Memory of a function of a catalog kind."""

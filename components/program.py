@@ -240,9 +240,7 @@ def sql_functions() -> list[str]:
 
 def reserved_concurrency(config: StackConfig, spec: catalog.FunctionSpec) -> int:
     """SQL functions: the connection budget's share (both stacks); other API functions: the stack's setting."""
-    if spec.database:
-        return config.sql_function_concurrency
-    return config.api_reserved_concurrency if spec.kind == "api" else -1
+    return config.reserved_concurrency(spec)
 
 
 def cold_start(config: StackConfig, spec: catalog.FunctionSpec) -> str:

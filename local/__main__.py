@@ -22,6 +22,9 @@ Options:
                            been open for SECONDS (a proxy in front of it, local/pause.py); off by default
   --resume-seconds SECONDS with --pause-database-after: how long a new connection to the paused database is held
                            while it starts again (Aurora: ~15 s); default 0
+  --concurrency N          execution environments per function (default 4), each started like a cold start when
+                           the ones already started are busy; never more than the function's reserved concurrency
+                           in the staging stack (sqlFunctionConcurrency for the SQL functions)
   --snapstart              SnapStart mode: each function's before-snapshot hooks run right after its init and
                            its after-restore hooks before its first request, as on a SnapStart version
 """
@@ -37,6 +40,7 @@ from types import FrameType
 
 from todo_app.catalog import FUNCTIONS, ORDERS_QUEUE
 
+from .containers import DEFAULT_CONCURRENCY
 from .runtime import DEFAULT_FUNCTION_LOGS, DEFAULT_OUTPUTS, Options, Runtime, default_visibility_timeout
 
 MAX_VISIBILITY_TIMEOUT = 43200  # SQS's limit: 12 hours
@@ -65,6 +69,14 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="stack outputs file (default .local/outputs.json)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' LOG_LEVEL")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"execution environments per function, each started like a cold start when the others are busy (default "
+        f"{DEFAULT_CONCURRENCY}; capped by the function's reserved concurrency in the staging stack)",
+    )
     parser.add_argument(
         "--snapstart",
         action="store_true",
@@ -95,6 +107,8 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--pause-database-after must be more than 0 seconds")
     if args.resume_seconds < 0 or (args.resume_seconds and args.pause_database_after is None):
         parser.error("--resume-seconds must be 0 or more, and needs --pause-database-after")
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
     if args.web_port is not None and (not 0 <= args.web_port <= 65535 or (args.web_port == args.port != 0)):
         parser.error("--web-port must be 0..65535 and differ from --port")
     return Options(
@@ -109,6 +123,7 @@ def parse(argv: list[str] | None = None) -> Options:
         web_port=args.web_port,
         pause_database_after=args.pause_database_after,
         resume_seconds=args.resume_seconds,
+        concurrency=args.concurrency,
     )
 
 

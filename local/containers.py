@@ -1,21 +1,27 @@
-"""Warm Lambda containers, in-process: one per catalog function, imported once, one invocation at a time.
+"""Lambda execution environments, in-process: up to a configured number per catalog function.
 
-On AWS each concurrent invocation gets its own container, and a container runs one invocation at a time
-(the handlers keep one PostgreSQL connection per container, which relies on that). Locally each function
-has exactly ONE container: invocations of the same function wait for each other on a lock, invocations
-of different functions run in parallel. The module is imported on the first invocation (a cold start,
-logged with its duration) and kept for the life of the runtime, as a warm container would be.
+On AWS each concurrent invocation gets its own execution environment, and an environment runs one invocation at
+a time (the handlers keep one PostgreSQL connection per environment, which relies on that). Locally each
+function has a pool of up to `concurrency` environments (`python -m local --concurrency N`, default
+DEFAULT_CONCURRENCY, never more than the function's reserved concurrency in the stack the runtime mirrors: see
+`Containers`): an invocation takes an idle environment, starts a new one when all are busy and the pool is not
+full (a cold start: the handler's module imported afresh, logged with its duration), or waits for one to be
+free, as an invocation beyond the reserved concurrency would be throttled (here it queues instead of failing).
+Environments are kept for the life of the runtime, as warm ones would be.
 
-Containers share one process, so each function gets its OWN copy of the `todo_app` package: its module
-state (the PostgreSQL connection in `todo_app.db`, the boto3 clients, caches) belongs to that function
-alone, as in separate containers; otherwise two functions running at once would share one connection
-and one could run its statements inside the other's transaction. The copy is made by importing the
-handler with every `todo_app.*` entry taken out of `sys.modules`, then putting the shared entries back
-(the runtime's own `todo_app.catalog` stays the shared one). Third-party modules (Powertools, boto3,
-psycopg) stay shared: their global state (the Logger's appended keys, the pending EMF metrics, the
-cold-start flag) is shared by the functions, which only affects log and metric lines. A `todo_app`
-import executed inside a function body at call time would resolve to the shared copy; the handlers
-import at module level.
+Environments share one process, so each environment gets its OWN copy of the `todo_app` package: its module
+state (the PostgreSQL connection in `todo_app.db`, the boto3 clients, caches) belongs to that environment
+alone, as in separate containers; otherwise two invocations running at once would share one connection and
+one could run its statements inside the other's transaction. The copy is made by importing the handler with
+every `todo_app.*` entry taken out of `sys.modules`, then putting the shared entries back (the runtime's own
+`todo_app.catalog` stays the shared one). What stays shared between environments, of one function or of
+several: third-party modules (Powertools, boto3, psycopg) and their global state (the Logger's appended keys,
+the pending EMF metrics, the cold-start flag), which only affects log and metric lines; the process's
+environment variables, which the runtime sets once and nothing changes afterwards; the SnapStart hook registry
+(each environment takes the hooks its own import added). Safe because no function keeps request state in
+them. A `todo_app` import executed inside a function body at call time would resolve to the shared copy; the
+handlers import at module level. Python's GIL means environments overlap where a handler waits (PostgreSQL,
+the AWS emulator, scrypt's hashing, which releases the GIL), not in pure-Python work.
 
 SnapStart mode (`snapstart=True`, `python -m local --snapstart`): each container runs the SnapStart
 runtime hooks its function registered during init (`snapshot_restore_py`), as Lambda does for a
@@ -31,6 +37,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -43,6 +50,7 @@ from todo_app.catalog import FUNCTIONS, FunctionSpec
 from .events import LambdaContext
 
 PACKAGE = "todo_app"
+DEFAULT_CONCURRENCY = 4  # environments per function unless `python -m local --concurrency` says otherwise
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
 
@@ -112,13 +120,15 @@ class FunctionError(Exception):
 
 @dataclass
 class WarmContainer:
-    """One function's container: its handler, imported on first use and kept, run one invocation at a time."""
+    """One execution environment of a function: its handler, imported on first use and kept, run one invocation at
+    a time."""
 
     spec: FunctionSpec
     physical_name: str
     memory_mb: int
     log: Callable[[str], None] = print
     snapstart: bool = False  # run the SnapStart hooks: before-snapshot after init, after-restore before the first invocation
+    number: int = 1  # which of its function's environments this is (1, 2, ...), in its log lines
     _handler: Handler | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _restore_hooks: list[Hook] | None = None  # after-restore hooks still to run (SnapStart mode)
@@ -132,7 +142,8 @@ class WarmContainer:
             module_name, _, attribute = self.spec.handler.rpartition(".")
             module, hooks = import_with_hooks(module_name)
             handler = getattr(module, attribute)
-            self.log(f"  cold start {self.spec.name} ({self.spec.handler}) {(time.monotonic() - started) * 1000:.0f}ms")
+            which = f" #{self.number}" if self.number > 1 else ""
+            self.log(f"  cold start {self.spec.name}{which} ({self.spec.handler}) {(time.monotonic() - started) * 1000:.0f}ms")
             if self.snapstart:
                 # as Lambda does once the init of a published version is done; a failing hook fails the init
                 ran = run_hooks(hooks.before_snapshot)
@@ -184,19 +195,90 @@ class WarmContainer:
             return result
 
 
+class FunctionEnvironments:
+    """One function's pool: up to `limit` WarmContainers (execution environments), each running one invocation at a
+    time; a new one is started only when every started one is busy."""
+
+    def __init__(self, make: Callable[[int], WarmContainer], limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a function needs at least one environment, got {limit}")
+        self._make, self.limit = make, limit
+        self.environments: list[WarmContainer] = []
+        self._idle: deque[WarmContainer] = deque()
+        self._free = threading.Condition()
+
+    def _acquire(self) -> WarmContainer:
+        with self._free:
+            while True:
+                if self._idle:
+                    return self._idle.pop()  # the most recently used: warm, as Lambda prefers
+                if len(self.environments) < self.limit:
+                    environment = self._make(len(self.environments) + 1)
+                    self.environments.append(environment)
+                    return environment
+                self._free.wait()
+
+    def _release(self, environment: WarmContainer) -> None:
+        with self._free:
+            self._idle.append(environment)
+            self._free.notify()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        environment = self._acquire()
+        try:
+            return environment.invoke(event)
+        finally:
+            self._release(environment)
+
+    @property
+    def first(self) -> WarmContainer:
+        """The first environment, started if none is (the benchmarks call its handler directly)."""
+        with self._free:
+            if not self.environments:
+                environment = self._make(len(self.environments) + 1)
+                self.environments.append(environment)
+                self._idle.append(environment)
+            return self.environments[0]
+
+    @property
+    def handler(self) -> Handler:
+        return self.first.handler
+
+    def new_context(self) -> LambdaContext:
+        return self.first.new_context()
+
+    @property
+    def invocations(self) -> int:
+        return sum(environment.invocations for environment in self.environments)
+
+
 class Containers:
-    """One warm container for every catalog function, by catalog name."""
+    """The execution environments of every catalog function, by catalog name: up to `concurrency` each, capped by
+    `limits` (a function's reserved concurrency; None or a negative value: no cap beyond `concurrency`)."""
 
     def __init__(
-        self, prefix: str, memory: Callable[[FunctionSpec], int], log: Callable[[str], None] = print, *, snapstart: bool = False
+        self,
+        prefix: str,
+        memory: Callable[[FunctionSpec], int],
+        log: Callable[[str], None] = print,
+        *,
+        snapstart: bool = False,
+        concurrency: int = 1,
+        limits: Callable[[FunctionSpec], int | None] | None = None,
     ) -> None:
-        self._containers = {
-            name: WarmContainer(spec, physical_name=f"{prefix}-{name}", memory_mb=memory(spec), log=log, snapstart=snapstart)
-            for name, spec in FUNCTIONS.items()
-        }
+        def limit(spec: FunctionSpec) -> int:
+            cap = limits(spec) if limits else None
+            return concurrency if cap is None or cap < 0 else max(1, min(concurrency, cap))
 
-    def __getitem__(self, name: str) -> WarmContainer:
-        return self._containers[name]
+        def maker(spec: FunctionSpec) -> Callable[[int], WarmContainer]:
+            return lambda number: WarmContainer(
+                spec, physical_name=f"{prefix}-{spec.name}", memory_mb=memory(spec), log=log, snapstart=snapstart, number=number
+            )
+
+        self._functions = {name: FunctionEnvironments(maker(spec), limit(spec)) for name, spec in FUNCTIONS.items()}
+
+    def __getitem__(self, name: str) -> FunctionEnvironments:
+        return self._functions[name]
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        return self._containers[name].invoke(event)
+        return self._functions[name].invoke(event)

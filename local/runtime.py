@@ -59,7 +59,7 @@ from todo_app.catalog import (
 
 from . import snapshot
 from .account import ACCOUNT_ID, REGION, sdk_environment
-from .containers import Containers, FunctionError
+from .containers import DEFAULT_CONCURRENCY, Containers, FunctionError
 from .emulator import Emulator, create_database_secret, create_queues, create_tables
 from .gateway import Gateway, GatewayServer
 from .pause import PausingProxy
@@ -188,6 +188,7 @@ class Options:
     web_port: int | None = None  # the web app's port; None: the API port + 1 (a free port when the API's is 0)
     pause_database_after: float | None = None  # seconds without connections before PostgreSQL pauses; None: never
     resume_seconds: float = 0.0  # how long a connection to a paused database is held while it resumes
+    concurrency: int = DEFAULT_CONCURRENCY  # execution environments per function, capped by its reserved concurrency
 
 
 class Logger:
@@ -239,7 +240,12 @@ class Runtime:
             self._redirect_function_output()
             step = time.monotonic()
             containers = self.containers = Containers(
-                self.prefix, lambda spec: self.config.function_memory_mb(spec.kind), log=self.log, snapstart=self.options.snapstart
+                self.prefix,
+                lambda spec: self.config.function_memory_mb(spec.kind),
+                log=self.log,
+                snapstart=self.options.snapstart,
+                concurrency=self.options.concurrency,
+                limits=self.config.reserved_concurrency,
             )
             self._migrate(containers)
             application_role_password(postgres)

@@ -55,6 +55,6 @@ def test_the_benchmark_tables_are_the_last_full_runs():
 
     results = json.loads(RESULTS.read_text())
     if results.get("mode") != "full":
-        pytest.skip("bench/results.json is from a --quick run (the README's tables come from a full run)")
+        pytest.skip(f"bench/results.json is from a {results.get('mode')} run (the README's tables come from a full run)")
     for which, table in tables(results).items():
         assert readme_block(README, which) == table, f"{which}: run python -m bench.readme --write after a full bench run"

@@ -1,7 +1,7 @@
 """A bounded load test: concurrent clients create todos and orders for a fixed time; nothing may be lost.
 
-Prints the throughput; asserts nothing about speed (the runtime serializes each function, as one warm
-container would), only that no request got a 5xx and that every item created is read back.
+Prints the throughput; asserts nothing about speed (the runtime runs a few environments per function, as
+Lambda would start them), only that no request got a 5xx and that every item created is read back.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .core import ROOT, NotAvailable, Section
-from .runtime import Local
+from .local_runtime import Local
 
 USERS, SPAWN_RATE, DURATION = 20, 10, "20s"
 

@@ -37,7 +37,7 @@ SECTIONS = [
 
 
 # the module of a section whose key (its name in --only and results.json) is not its module's name
-MODULES = {"runtime": "local_runtime", "worker": "worker_throughput", "web": "page_load"}
+MODULES = {"runtime": "local_runtime", "worker": "worker_throughput", "web": "page_load", "load": "local_load"}
 IN_PROCESS = {"cold", "warm", "runtime", "worker"}  # the benchmarks that use the servers (World)
 NEED_WORLD = {"warm", "worker", "runtime"}  # those that cannot run without them
 

@@ -37,21 +37,27 @@ import pulumi
 import pulumi_aws as aws
 
 from . import webapp
+from .tokens import type_token, with_former_token
 
 
 @dataclass(frozen=True)
 class WebTierArgs:
+    """What `WebTier` builds.
+
+    Attributes:
+        name_prefix: the stack's prefix: names the CloudFront policies and Origin Access Control.
+        region: the API's region: the Content-Security-Policy header allows the region's API origins.
+        site_dir: the directory of the web app's static files, read at construction (tests point it elsewhere).
+    """
+
     name_prefix: str
     region: pulumi.Input[str]
-    site_dir: Path = field(default_factory=lambda: webapp.WEB_DIR)  # read at construction: tests point it elsewhere
+    site_dir: Path = field(default_factory=lambda: webapp.WEB_DIR)
 
 
-def cors_configuration(
-    web_origin: pulumi.Input[str] | None, extra_origins: Sequence[str], methods: Sequence[str] | None = None
-) -> dict[str, Any] | None:
+def cors_configuration(web_origin: pulumi.Input[str] | None, extra_origins: Sequence[str], methods: Sequence[str]) -> dict[str, Any] | None:
     """The HTTP API's `cors_configuration`: the site's origin (when there is a site) and the configured
-    extra origins, the methods of the route table (todo-platform's unless given), the headers the app and
-    the client send."""
+    extra origins, the methods of the route table, the headers the app and the client send."""
     if web_origin is None and not extra_origins:
         return None
     extras = webapp.allowed_origins(None, extra_origins)  # a bad entry fails here, naming the key, not inside an apply
@@ -60,7 +66,7 @@ def cors_configuration(
         origins = pulumi.Output.from_input(web_origin).apply(lambda origin: webapp.allowed_origins(origin, extras))
     return {
         "allow_origins": origins,
-        "allow_methods": list(methods) if methods is not None else webapp.cors_methods(),
+        "allow_methods": list(methods),
         "allow_headers": list(webapp.CORS_HEADERS),
         "max_age": webapp.CORS_MAX_AGE_SECONDS,
     }
@@ -84,7 +90,7 @@ class WebTier(pulumi.ComponentResource):
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: WebTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:web:WebTier", name, None, opts)
+        super().__init__(type_token("web:WebTier"), name, None, with_former_token("web:WebTier", opts))
         self._label = name
         child = pulumi.ResourceOptions(parent=self)
         self._files = webapp.site_files(args.site_dir)  # fails before any resource when web/ is not servable

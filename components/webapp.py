@@ -20,12 +20,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from todo_app.catalog import ROUTES
+from tierspec import Route
 
 from .config import PROJECT, ConfigError
 
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = ROOT / "web"
 INDEX = "index.html"
 CONFIG = "config.json"  # generated from the API's URL, never a file in web/
-API_DOCUMENT = "openapi.json"  # the API's OpenAPI document (the repository's, generated from the catalog), shipped beside the app
+API_DOCUMENT = "openapi.json"  # the API's OpenAPI document (the repository's, generated from the declaration), shipped beside the app
 
 # A file type not listed here is refused: under `nosniff` a wrong type breaks the page.
 CONTENT_TYPES = {
@@ -180,8 +180,9 @@ CORS_HEADERS = ("authorization", "content-type", "idempotency-key")  # what the 
 CORS_MAX_AGE_SECONDS = 600
 
 
-def cors_methods() -> list[str]:
-    return sorted({route.method for route in ROUTES} | {"OPTIONS"})
+def cors_methods(routes: Iterable[Route]) -> list[str]:
+    """The methods of a route table, and OPTIONS (the preflight's)."""
+    return sorted({route.method for route in routes} | {"OPTIONS"})
 
 
 def allowed_origins(web_origin: str | None, extra_origins: Sequence[str]) -> list[str]:

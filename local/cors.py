@@ -35,10 +35,11 @@ class CorsRules:
     def for_site(cls, web_origin: str, extra_origins: Sequence[str]) -> CorsRules:
         """The allow-list the stack configures, with the local web app's origin as the site's."""
         from components import webapp  # here, not at import: the gateway imports this module before the runtime sets sys.path
+        from todo_app.catalog import ROUTES
 
         return cls(
             origins=tuple(webapp.allowed_origins(web_origin, extra_origins)),
-            methods=tuple(webapp.cors_methods()),
+            methods=tuple(webapp.cors_methods(ROUTES)),
             headers=webapp.CORS_HEADERS,
             max_age=webapp.CORS_MAX_AGE_SECONDS,
         )

@@ -1,70 +1,31 @@
 """The application's contract, as plain data: tables, the queue, functions, routes and IAM needs.
 
 This module is the one source of truth that three readers share:
-- `components/` turns it into DynamoDB tables, SQS queues, Lambda functions, routes and IAM policies;
+- `components.program` hands it to the tiers (`components/`, which know only the `tierspec` types), which
+  turn it into DynamoDB tables, SQS queues, Lambda functions, routes and IAM policies;
 - `local/` creates the same tables and queues in the emulator and routes requests the same way;
 - the handlers in `todo_app.handlers` bind their route functions to the routes declared here.
 
-It imports nothing but the standard library, so every reader can load it cheaply.
+It imports nothing but the standard library and `tierspec` (shipped beside it in the archive), so every
+reader can load it cheaply.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
-from functools import cached_property
 from typing import Generic, Literal, TypeVar
+
+import tierspec
+from tierspec import Index as Index
+from tierspec import KeySchema as KeySchema
+from tierspec import QueueSpec as QueueSpec
+from tierspec import Route as Route
+from tierspec import Table as Table
+from tierspec import TableAccess as TableAccess
 
 T = TypeVar("T")
 
 # --------------------------------------------------------------------------- DynamoDB
-
-
-KeySchema = tuple[tuple[str, Literal["HASH", "RANGE"]], ...]
-
-
-def _key_schema(hash_key: str, range_key: str | None) -> KeySchema:
-    return ((hash_key, "HASH"),) + (((range_key, "RANGE"),) if range_key else ())
-
-
-@dataclass(frozen=True)
-class Index:
-    name: str
-    hash_key: str
-    range_key: str | None = None
-    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
-
-    @property
-    def key_schema(self) -> KeySchema:
-        """(attribute, key type) pairs, as both CreateTable and the Pulumi table take them."""
-        return _key_schema(self.hash_key, self.range_key)
-
-
-@dataclass(frozen=True)
-class Table:
-    key: str  # logical name, used in the catalog and in resource names
-    env: str  # environment variable that carries the physical table name to the functions
-    hash_key: str
-    range_key: str | None = None
-    indexes: tuple[Index, ...] = ()
-    ttl_attribute: str | None = None
-    # every key attribute (table and index) is a string
-    attribute_type: str = "S"
-    # True: PAY_PER_REQUEST whatever the stack's billing mode (a table with too little, too bursty traffic
-    # for provisioned capacity to pay: its minimum and its autoscaling alarms would cost more than its use)
-    always_on_demand: bool = False
-
-    @property
-    def key_schema(self) -> KeySchema:
-        """(attribute, key type) pairs, as both CreateTable and the Pulumi table take them."""
-        return _key_schema(self.hash_key, self.range_key)
-
-    @property
-    def key_attributes(self) -> tuple[str, ...]:
-        names = [self.hash_key, self.range_key]
-        for index in self.indexes:
-            names += [index.hash_key, index.range_key]
-        return tuple(dict.fromkeys(n for n in names if n))
 
 
 # The indexes the handlers query by name.
@@ -121,20 +82,7 @@ DELETED_USER_PREFIX = "deleted-user#"
 # --------------------------------------------------------------------------- SQS
 
 
-@dataclass(frozen=True)
-class QueueSpec:
-    queue_url_env: str = "ORDERS_QUEUE_URL"
-    max_receive_count: int = 5  # receives before a message moves to the DLQ
-    message_retention_seconds: int = 4 * 24 * 3600
-    dlq_retention_seconds: int = 14 * 24 * 3600  # longer than the queue's, so nothing expires in transit
-    visibility_timeout_factor: int = 6  # AWS's advice: at least 6x the worker's timeout
-
-    def visibility_timeout(self, worker_timeout_seconds: int) -> int:
-        """Long enough that a batch still being processed is never handed to a second worker."""
-        return self.visibility_timeout_factor * worker_timeout_seconds
-
-
-ORDERS_QUEUE = QueueSpec()
+ORDERS_QUEUE = QueueSpec(name="orders", queue_url_env="ORDERS_QUEUE_URL")
 
 # --------------------------------------------------------------------------- Functions and IAM
 
@@ -202,27 +150,8 @@ ADMIN_DATABASE_ENV = tuple(admin_database_environment(access="data-api", secret_
 
 
 @dataclass(frozen=True)
-class TableAccess:
-    table: str  # a key of TABLES
-    actions: tuple[str, ...]  # DynamoDB actions without the "dynamodb:" prefix
-    indexes: bool = False  # also grant the actions on the table's indexes (Query only needs this)
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    name: str
-    handler: str  # module:function inside the `functions/` archive, as Lambda wants "module.function"
-    kind: Literal["api", "authorizer", "worker", "migration"]
-    description: str
-    timeout: int  # seconds
-    database: bool = False  # connects to PostgreSQL as the application role (IAM token): runs in the VPC
-    database_admin: bool = False  # runs SQL as the master user through the RDS Data API: outside the VPC
-    tables: tuple[TableAccess, ...] = ()
-    queue_actions: tuple[str, ...] = ()  # SQS actions on the orders queue, without the "sqs:" prefix
-
-    @property
-    def module(self) -> str:
-        return self.handler.rsplit(".", 1)[0]
+class FunctionSpec(tierspec.FunctionSpec):
+    """A `tierspec.FunctionSpec` of this application, which also knows the environment it is given."""
 
     @property
     def environment_keys(self) -> tuple[str, ...]:
@@ -345,26 +274,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 # --------------------------------------------------------------------------- HTTP routes
 
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # API Gateway syntax: /users/{userId}
-    function: str  # a key of FUNCTIONS
-    auth: bool = True  # False: public, no authorizer
-    # the route function's name inside the handler module: handlers bind by this name, so the
-    # method and path are written here only
-    operation: str = ""
-
-    @property
-    def route_key(self) -> str:
-        return f"{self.method} {self.path}"
-
-    @cached_property
-    def path_pattern(self) -> re.Pattern[str]:
-        """How API Gateway matches a path to this route: each {variable} is one whole segment."""
-        return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
-
-
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "health", auth=False, operation="health"),
     Route("POST", "/users", "users", auth=False, operation="create_user"),
@@ -420,6 +329,11 @@ def _camel(name: str) -> str:
 
 
 OUTPUT_KEYS = tuple(_camel(f.name) for f in fields(StackOutputs))
+
+# What the Lambda archive holds, each package at its root: the application and the spec types its catalog imports.
+CODE_PACKAGES = ("tierspec", "todo_app")
+# The application's SQL migrations, inside its package (the archive ships them; the deploy hashes them).
+MIGRATIONS_DIR = "todo_app/migrations"
 
 # The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.
 AUTH_HEADER = "authorization"

@@ -18,6 +18,7 @@ from components import webapp
 from components.config import StackConfig
 from components.web import cors_configuration
 from local.cors import CorsRules
+from todo_app import catalog
 
 SECURITY_HEADERS = ("content-security-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy")
 
@@ -104,7 +105,7 @@ def test_the_web_app_takes_only_get_and_head(web):
 
 def stack_cors() -> dict:
     """The HTTP API's CORS configuration as the stack builds it (extra origins of the staging config)."""
-    configuration = cors_configuration(None, StackConfig.from_files("staging").cors_origins)
+    configuration = cors_configuration(None, StackConfig.from_files("staging").cors_origins, webapp.cors_methods(catalog.ROUTES))
     assert configuration is not None
     return configuration
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from local.account import REGION
 from local.events import authorizer_event, http_event, match_route
-from todo_app.catalog import DATABASE_NAME, TABLES, Route
+from todo_app.catalog import DATABASE_NAME, ENDPOINTS, TABLES, Route
 
 from .core import Section, median, stdout_to
 from .environment import PREFIX, InProcess, World
@@ -304,17 +304,23 @@ def measure(
     conn.close()
 
 
-# The cost model's request mix (bench/cost.py reads the shares from prices.json's "request_mix").
+# The cost model's request mix: its route keys (prices.json's "request_mix", whose shares bench/cost.py reads),
+# each called as the declaration (catalog.ENDPOINTS) has it, with a body where the route takes one.
+MIX_BODIES: dict[str, Any] = {
+    "POST /users/{userId}/todos": {"title": "from the cost mix", "priority": "low"},
+    "PUT /todos/{todoId}": {"status": "open", "title": "measure things"},
+    "POST /orders": {"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 1}]},
+}
+
+
 def mix_routes(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
-    u, t = ids["user_id"], ids["todo_id"]
+    from .cost import load_prices
+
+    params = {"userId": ids["user_id"], "todoId": ids["todo_id"]}
+    declared = {e.route_key: e for e in ENDPOINTS}
     return {
-        "GET /todos/{todoId}": ("GET", f"/todos/{t}", None),
-        "GET /users/{userId}/todos": ("GET", f"/users/{u}/todos", None),
-        "GET /users/{userId}": ("GET", f"/users/{u}", None),
-        "GET /dashboard/{userId}": ("GET", f"/dashboard/{u}", None),
-        "POST /users/{userId}/todos": ("POST", f"/users/{u}/todos", {"title": "from the cost mix", "priority": "low"}),
-        "PUT /todos/{todoId}": ("PUT", f"/todos/{t}", {"status": "open", "title": "measure things"}),
-        "POST /orders": ("POST", "/orders", {"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 1}]}),
+        key: (declared[key].method, declared[key].path.format_map(params), MIX_BODIES.get(key))
+        for key in load_prices()["assumptions"]["request_mix"]
     }
 
 

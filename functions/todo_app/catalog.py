@@ -13,7 +13,7 @@ reader can load it cheaply.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import tierspec
 from tierspec import Index as Index
@@ -274,28 +274,277 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 # --------------------------------------------------------------------------- HTTP routes
 
 
-ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", "health", auth=False, operation="health"),
-    Route("POST", "/users", "users", auth=False, operation="create_user"),
-    Route("POST", "/sessions", "sessions", auth=False, operation="log_in"),
+Auth = Literal["none", "token", "self", "owner"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query or header parameter of an operation.
+
+    Attributes:
+        name: the parameter's name.
+        where: "query" or "header".
+        schema: its JSON Schema.
+        description: what it does, for the OpenAPI document.
+    """
+
+    name: str
+    where: Literal["query", "header"]
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Everything true of one route, declared once: the router, the authorizer's routes, openapi.json, the README's
+    route table, the Python client, web/js/routes.js, the bench's mix and the API Gateway routes come from it.
+
+    Attributes:
+        method: the HTTP method.
+        path: API Gateway's path syntax, each variable one whole segment: "/users/{userId}".
+        function: the API function that serves it (a key of FUNCTIONS).
+        operation: the handler's route function's name in that function's module (`@router.operation`), also the
+            OpenAPI operationId and the client's method name. Named, not imported: this module stays cheap to load.
+        auth: "none" (public), "token" (any valid bearer token), "self" (the path's {userId} is the caller), "owner"
+            (the resource named in the path is the caller's: 403 or 404 otherwise).
+        summary: one line on what it does.
+        status: the success status.
+        response: the name of the success body's model in `todo_app.openapi`; None: no body.
+        request: the name of the request body's model in `todo_app.models`, which validates it (`http_api.parse`
+            refuses any other); None: no body.
+        params: its query and header parameters.
+        errors: the function's own error statuses, each with when it answers it.
+        other: other statuses with a body of their own: (status, when, model name in `todo_app.openapi`).
+        database: needs PostgreSQL or DynamoDB: it may answer 503 naming the dependency.
+        client: the Python client's method name where it is not `operation`.
+    """
+
+    method: str
+    path: str
+    function: str
+    operation: str
+    auth: Auth
+    summary: str
+    status: int
+    response: str | None = None
+    request: str | None = None
+    params: tuple[Param, ...] = ()
+    errors: tuple[tuple[int, str], ...] = ()
+    other: tuple[tuple[int, str, str], ...] = ()
+    database: bool = False
+    client: str = ""
+
+    @property
+    def route(self) -> Route:
+        """The route the tiers take: API Gateway's route and the authorizer in front of it unless it is public."""
+        return Route(self.method, self.path, self.function, auth=self.auth != "none", operation=self.operation)
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "page size")
+CURSOR = Param("cursor", "query", {"type": "string", "maxLength": 1024}, "the previous page's nextCursor (opaque)")
+INVALID = "invalid input: each bad field named in details"
+NOT_YOURS_USER, NO_USER = (403, "someone else's user"), (404, "no such user")
+NOT_YOURS_TODO, NO_TODO = (403, "someone else's todo"), (404, "no such todo")
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        "/health",
+        "health",
+        "health",
+        "none",
+        "Check PostgreSQL and DynamoDB",
+        200,
+        "Health",
+        other=((503, "a dependency is down, named in checks", "HealthDown"),),
+    ),
+    Endpoint(
+        "POST",
+        "/users",
+        "users",
+        "create_user",
+        "none",
+        "Sign up",
+        201,
+        "User",
+        request="UserCreate",
+        errors=((400, INVALID), (409, "the e-mail is taken")),
+        database=True,
+        client="sign_up",
+    ),
+    Endpoint(
+        "POST",
+        "/sessions",
+        "sessions",
+        "log_in",
+        "none",
+        "Log in",
+        201,
+        "NewSession",
+        request="SessionCreate",
+        errors=((400, INVALID), (401, "wrong e-mail or password"), (429, "too many failed log-ins for this e-mail (Retry-After)")),
+        database=True,
+    ),
     # before /sessions/{sessionId}: API Gateway prefers the literal segment, and so does the local router
-    Route("DELETE", "/sessions/current", "sessions", operation="log_out"),
-    Route("GET", "/sessions", "sessions", operation="list_sessions"),
-    Route("DELETE", "/sessions/{sessionId}", "sessions", operation="revoke_session"),
-    Route("DELETE", "/sessions", "sessions", operation="log_out_everywhere"),
-    Route("GET", "/users", "users", operation="list_users"),
-    Route("GET", "/users/{userId}", "users", operation="get_user"),
-    Route("PUT", "/users/{userId}", "users", operation="update_user"),
-    Route("DELETE", "/users/{userId}", "users", operation="delete_user"),
-    Route("POST", "/users/{userId}/todos", "todos", operation="create_todo"),
-    Route("GET", "/users/{userId}/todos", "todos", operation="list_todos"),
-    Route("GET", "/todos/{todoId}", "todos", operation="get_todo"),
-    Route("PUT", "/todos/{todoId}", "todos", operation="update_todo"),
-    Route("DELETE", "/todos/{todoId}", "todos", operation="delete_todo"),
-    Route("GET", "/dashboard/{userId}", "dashboard", operation="get_dashboard"),
-    Route("POST", "/orders", "orders", operation="create_order"),
-    Route("GET", "/orders/{orderId}", "orders", operation="get_order"),
+    Endpoint("DELETE", "/sessions/current", "sessions", "log_out", "token", "Log out (this session)", 204),
+    Endpoint("GET", "/sessions", "sessions", "list_sessions", "token", "My active sessions (devices)", 200, "SessionList"),
+    Endpoint(
+        "DELETE",
+        "/sessions/{sessionId}",
+        "sessions",
+        "revoke_session",
+        "owner",
+        "Revoke one of my sessions",
+        204,
+        errors=((404, "no such session of mine"),),
+    ),
+    Endpoint("DELETE", "/sessions", "sessions", "log_out_everywhere", "token", "Log out every session of mine, this one included", 204),
+    Endpoint(
+        "GET",
+        "/users",
+        "users",
+        "list_users",
+        "token",
+        "List users (id and name)",
+        200,
+        "UserPage",
+        params=(LIMIT, CURSOR),
+        errors=((400, INVALID),),
+        database=True,
+    ),
+    Endpoint(
+        "GET", "/users/{userId}", "users", "get_user", "self", "My profile", 200, "User", errors=(NOT_YOURS_USER, NO_USER), database=True
+    ),
+    Endpoint(
+        "PUT",
+        "/users/{userId}",
+        "users",
+        "update_user",
+        "self",
+        "Update my profile",
+        200,
+        "User",
+        request="UserUpdate",
+        errors=((400, INVALID), NOT_YOURS_USER, NO_USER, (409, "the e-mail is taken")),
+        database=True,
+    ),
+    Endpoint(
+        "DELETE",
+        "/users/{userId}",
+        "users",
+        "delete_user",
+        "self",
+        "Delete me, my sessions and my todos",
+        204,
+        errors=(NOT_YOURS_USER,),
+        database=True,
+    ),
+    Endpoint(
+        "POST",
+        "/users/{userId}/todos",
+        "todos",
+        "create_todo",
+        "self",
+        "Create a todo",
+        201,
+        "Todo",
+        request="TodoCreate",
+        errors=((400, INVALID), NOT_YOURS_USER, NO_USER),
+        database=True,
+    ),
+    Endpoint(
+        "GET",
+        "/users/{userId}/todos",
+        "todos",
+        "list_todos",
+        "self",
+        "My todos, newest first",
+        200,
+        "TodoPage",
+        params=(Param("status", "query", {"type": "string", "enum": ["open", "done"]}), LIMIT, CURSOR),
+        errors=((400, INVALID), NOT_YOURS_USER),
+    ),
+    Endpoint("GET", "/todos/{todoId}", "todos", "get_todo", "owner", "One todo", 200, "Todo", errors=(NOT_YOURS_TODO, NO_TODO)),
+    Endpoint(
+        "PUT",
+        "/todos/{todoId}",
+        "todos",
+        "update_todo",
+        "owner",
+        "Update a todo",
+        200,
+        "Todo",
+        request="TodoUpdate",
+        errors=((400, INVALID), NOT_YOURS_TODO, NO_TODO),
+    ),
+    Endpoint("DELETE", "/todos/{todoId}", "todos", "delete_todo", "owner", "Delete a todo", 204, errors=(NOT_YOURS_TODO, NO_TODO)),
+    Endpoint(
+        "GET",
+        "/dashboard/{userId}",
+        "dashboard",
+        "get_dashboard",
+        "self",
+        "My profile with todo and order summaries",
+        200,
+        "Dashboard",
+        errors=(NOT_YOURS_USER, NO_USER),
+        database=True,
+        client="dashboard",
+    ),
+    Endpoint(
+        "POST",
+        "/orders",
+        "orders",
+        "create_order",
+        "token",
+        "Place an order (queued)",
+        202,
+        "OrderAccepted",
+        request="OrderCreate",
+        params=(
+            Param(
+                "Idempotency-Key",
+                "header",
+                {"type": "string", "pattern": r"^[\x21-\x7e]{1,128}$"},
+                "the same key and order within 24 h answer the same 202 and place one order",
+            ),
+        ),
+        errors=((400, INVALID), (409, "the Idempotency-Key was used with another order, or its first request is still running")),
+    ),
+    Endpoint(
+        "GET",
+        "/orders/{orderId}",
+        "orders",
+        "get_order",
+        "owner",
+        "One of my orders, once stored",
+        200,
+        "Order",
+        errors=((404, "not stored yet, unknown, or someone else's"),),
+    ),
 )
+ROUTES: tuple[Route, ...] = tuple(endpoint.route for endpoint in ENDPOINTS)
+
+# What a client shows for a failure whose body carries no message (API Gateway's own answers, a proxy's), and the
+# code it reports for it: one map for the Python client and the web app (web/js/routes.js). Every status an
+# endpoint declares has its entry (checked below).
+STATUS_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request is invalid."),
+    401: ("unauthorized", "Please log in again."),
+    403: ("forbidden", "That is not yours."),
+    404: ("not_found", "Not found."),
+    409: ("conflict", "That conflicts with what is already there."),
+    413: ("payload_too_large", "The request is too large."),
+    429: ("too_many_requests", "Too many attempts: wait a moment and try again."),
+    500: ("internal_error", "Something went wrong on our side."),
+    502: ("bad_gateway", "The service did not answer properly: try again."),
+    503: ("service_unavailable", "The service is unavailable: try again in a moment."),
+    504: ("gateway_timeout", "The service took too long: try again."),
+}
 
 
 @dataclass(frozen=True)
@@ -392,6 +641,10 @@ def _check() -> None:
         errors.append("duplicate operation names within a function")
     if len({r.route_key for r in ROUTES}) != len(ROUTES):
         errors.append("duplicate route keys")
+    if len({e.operation for e in ENDPOINTS}) != len(ENDPOINTS):
+        errors.append("duplicate operation names")
+    statuses = {code for e in ENDPOINTS for code, _ in e.errors} | {code for e in ENDPOINTS for code, _, _ in e.other}
+    errors += [f"status {code}: no entry in STATUS_MESSAGES" for code in sorted(statuses - set(STATUS_MESSAGES))]
     if errors:
         raise ValueError("catalog is inconsistent: " + "; ".join(errors))
 

@@ -97,6 +97,23 @@ def queue_url() -> str:
     return settings.text(catalog.ORDERS_QUEUE.queue_url_env)
 
 
+def batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
+    """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
+    import time
+
+    dynamodb = client("dynamodb")
+    for start in range(0, len(keys), 25):
+        requests = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
+        for attempt in range(8):
+            unprocessed = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+            if not unprocessed:
+                break
+            requests = unprocessed
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise RuntimeError(f"{table}: items still unprocessed after retries")
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     global _serializer
     if _serializer is None:

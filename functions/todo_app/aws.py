@@ -97,8 +97,9 @@ def queue_url() -> str:
     return settings.text(catalog.ORDERS_QUEUE.queue_url_env)
 
 
-def batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
-    """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
+def batch_delete(table: str, keys: list[dict[str, Any]], *, unavailable: str = "") -> None:
+    """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff. Items still
+    unprocessed then: DependencyUnavailable(unavailable) where given (a 503), else RuntimeError."""
     import time
 
     dynamodb = client("dynamodb")
@@ -111,6 +112,8 @@ def batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
             requests = unprocessed
             time.sleep(min(0.05 * 2**attempt, 1.0))
         else:
+            if unavailable:
+                raise DependencyUnavailable("dynamodb", unavailable)
             raise RuntimeError(f"{table}: items still unprocessed after retries")
 
 

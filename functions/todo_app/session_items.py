@@ -3,6 +3,7 @@ handlers share."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from todo_app import aws, catalog
@@ -25,10 +26,11 @@ def user_session_hashes(user_id: str) -> list[str]:
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def delete_user_sessions(user_id: str, keep_hash: str | None) -> int:
-    """Every session of the user except the one whose token hash is `keep_hash`; how many."""
+def delete_user_sessions(user_id: str, keep_hash: str | None, *, unavailable: str = "") -> int:
+    """Every session of the user except the one whose token hash is `keep_hash`; how many (see aws.batch_delete
+    for `unavailable`)."""
     keys = [{"tokenHash": {"S": h}} for h in user_session_hashes(user_id) if h != keep_hash]
-    aws.batch_delete(aws.table_name("sessions"), keys)
+    aws.batch_delete(aws.table_name("sessions"), keys, unavailable=unavailable)
     return len(keys)
 
 
@@ -43,3 +45,42 @@ def write_deletion_marker(user_id: str, expires_at: int) -> None:
 
 def delete(token_hash: str) -> None:
     aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": token_hash}})
+
+
+def put(session: dict[str, Any]) -> None:
+    """Store a new session (its `tokenHash` the key, `expiresAt` epoch seconds for the TTL)."""
+    aws.client("dynamodb").put_item(TableName=aws.table_name("sessions"), Item=aws.to_item(session))
+
+
+def live_sessions(user_id: str) -> list[dict[str, Any]]:
+    """The user's unexpired sessions, read consistently by key (the user index may lag behind a revocation)."""
+    dynamodb, table, found = aws.client("dynamodb"), aws.table_name("sessions"), []
+    hashes = user_session_hashes(user_id)
+    for start in range(0, len(hashes), 100):
+        request: dict[str, Any] = {table: {"Keys": [{"tokenHash": {"S": h}} for h in hashes[start : start + 100]], "ConsistentRead": True}}
+        for attempt in range(8):
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            found += [aws.from_item(item) for item in answer.get("Responses", {}).get(table, [])]
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise aws.DependencyUnavailable("dynamodb", "sessions could not be read")
+    now = time.time()
+    return [s for s in found if s.get("userId") == user_id and int(s.get("expiresAt", 0)) >= now]
+
+
+def revoke(token_hash: str, user_id: str) -> bool:
+    """Delete the session if it is the user's; False when it is gone or someone else's."""
+    dynamodb = aws.client("dynamodb")
+    try:
+        dynamodb.delete_item(
+            TableName=aws.table_name("sessions"),
+            Key={"tokenHash": {"S": token_hash}},
+            ConditionExpression="userId = :u",
+            ExpressionAttributeValues={":u": {"S": user_id}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True

@@ -12,7 +12,7 @@ variables the catalog names.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from todo_app import catalog, settings, snapstart
@@ -95,6 +95,16 @@ def table_name(key: str) -> str:
 
 def queue_url() -> str:
     return settings.text(catalog.ORDERS_QUEUE.queue_url_env)
+
+
+def query_pages(**args: Any) -> Iterator[dict[str, Any]]:
+    """A DynamoDB Query's pages, each as the API answers it, until the last."""
+    while True:
+        page = client("dynamodb").query(**args)
+        yield page
+        if not page.get("LastEvaluatedKey"):
+            return
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def batch_delete(table: str, keys: list[dict[str, Any]], *, unavailable: str = "") -> None:

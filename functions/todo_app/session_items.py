@@ -84,3 +84,37 @@ def revoke(token_hash: str, user_id: str) -> bool:
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+Item = dict[str, Any]
+BATCH_ATTEMPTS = 3  # BatchGetItem may leave keys unprocessed under throttling
+
+
+def _marker_key(user_id: str) -> Item:
+    return {"tokenHash": {"S": catalog.DELETED_USER_PREFIX + user_id}}
+
+
+def session_and_marker(token_hash: str, named_user: str | None) -> tuple[Item | None, Item | None]:
+    """(session item, its user's deletion marker), each None when absent, both read consistently (DynamoDB's
+    item format). With the user the token names: one BatchGetItem (retried while keys stay unprocessed,
+    then RuntimeError: a session unread is neither a yes nor a no); without (older tokens): the session,
+    then its user's marker."""
+    table, session_key = aws.table_name("sessions"), {"tokenHash": {"S": token_hash}}
+    if named_user is None:
+        dynamodb = aws.client("dynamodb")
+        session = dynamodb.get_item(TableName=table, Key=session_key, ConsistentRead=True).get("Item")
+        if not session or "userId" not in session:
+            return None, None
+        marker = dynamodb.get_item(TableName=table, Key=_marker_key(session["userId"]["S"]), ConsistentRead=True).get("Item")
+        return session, marker
+    marker_key = _marker_key(named_user)
+    found: dict[str, Item] = {}
+    request: dict[str, Any] = {table: {"Keys": [session_key, marker_key], "ConsistentRead": True}}
+    for _ in range(BATCH_ATTEMPTS):
+        answer = aws.client("dynamodb").batch_get_item(RequestItems=request)
+        for item in answer.get("Responses", {}).get(table, []):
+            found[item["tokenHash"]["S"]] = item
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            return found.get(token_hash), found.get(marker_key["tokenHash"]["S"])
+    raise RuntimeError("sessions: BatchGetItem left keys unprocessed after retries")

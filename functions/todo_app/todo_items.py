@@ -9,6 +9,7 @@ out of the item rather than stored as null.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from todo_app import aws, catalog
@@ -150,3 +151,37 @@ def delete_all(user_id: str) -> int:
         start = page.get("LastEvaluatedKey")
         if not start:
             return deleted
+
+
+def _by_status(user_id: str, status: str, **args: Any) -> Iterator[dict[str, Any]]:
+    return aws.query_pages(
+        TableName=_table(),
+        IndexName=catalog.TODOS_BY_STATUS.name,
+        KeyConditionExpression="userId = :u AND begins_with(statusKey, :s)",
+        ExpressionAttributeValues={":u": {"S": user_id}, ":s": {"S": status_prefix(status)}},
+        **args,
+    )
+
+
+def open_and_overdue(user_id: str, today: str) -> tuple[int, int]:
+    """The user's open todos, and how many of them are due before `today` (YYYY-MM-DD): one read of the status
+    index projecting only the due date."""
+    dues = [i.get("dueDate", {}).get("S") for p in _by_status(user_id, "open", ProjectionExpression="dueDate") for i in p["Items"]]
+    return len(dues), sum(1 for due in dues if due and due < today)
+
+
+def done_count(user_id: str) -> int:
+    """The user's done todos (Select=COUNT on the status index)."""
+    return sum(int(page.get("Count", 0)) for page in _by_status(user_id, "done", Select="COUNT"))
+
+
+def newest(user_id: str, limit: int) -> list[dict[str, Any]]:
+    """The user's `limit` newest todos."""
+    recent = aws.client("dynamodb").query(
+        TableName=_table(),
+        KeyConditionExpression="userId = :u",
+        ExpressionAttributeValues={":u": {"S": user_id}},
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [aws.from_item(i) for i in recent.get("Items", [])]

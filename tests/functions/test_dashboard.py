@@ -5,13 +5,13 @@ import pytest
 
 @pytest.mark.parametrize("page_size", [None, 2], ids=["one page", "pages of 2"])
 def test_dashboard_summarises_the_user(api, stack, monkeypatch, page_size):
-    from todo_app.handlers import dashboard
+    from todo_app import aws
 
     from .test_orders import deliver
 
-    if page_size:  # every count must follow LastEvaluatedKey to the end
-        pages = dashboard._pages
-        monkeypatch.setattr(dashboard, "_pages", lambda **args: pages(Limit=page_size, **args))
+    if page_size:  # every count must follow LastEvaluatedKey to the end (the repositories page with aws.query_pages)
+        pages = aws.query_pages
+        monkeypatch.setattr(aws, "query_pages", lambda **args: pages(Limit=page_size, **args))
 
     ada, token = api.user_with_token("ada@example.com")
     path = f"/users/{ada['id']}/todos"

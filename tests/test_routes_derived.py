@@ -61,3 +61,38 @@ def test_the_bench_mix_is_keyed_by_declared_routes():
     for key, (method, path, body) in calls.items():
         assert method == declared[key].method and declared[key].route.path_pattern.match(path), key
         assert (body is not None) == (declared[key].request is not None), key
+
+
+def _calls_in(endpoint: catalog.Endpoint) -> set[str]:
+    """The http_api helpers the endpoint's route function calls (read from its handler's source)."""
+    import ast
+
+    tree = ast.parse((ROOT / "functions" / "todo_app" / "handlers" / f"{endpoint.function}.py").read_text())
+    (func,) = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == endpoint.operation]
+    return {
+        node.func.attr
+        for node in ast.walk(func)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "http_api"
+    }
+
+
+def test_each_route_function_checks_the_auth_its_declaration_names():
+    """ "self" checks the path's user is the caller; "token" and "owner" read the caller (an owner-scoped read then
+    finds only the caller's); "none" reads no caller."""
+    for endpoint in catalog.ENDPOINTS:
+        calls = _calls_in(endpoint)
+        if endpoint.auth == "self":
+            assert "require_self" in calls, endpoint.route_key
+        elif endpoint.auth in ("token", "owner"):
+            assert "caller_id" in calls, endpoint.route_key
+        else:
+            assert not {"require_self", "caller_id"} & calls, endpoint.route_key
+
+
+def test_the_benchmarks_baseline_serves_declared_routes():
+    text = (ROOT / "bench" / "baseline_app.py").read_text()
+    keys = re.findall(r'@endpoint\("([A-Z]+ /[^"]*)"', text)
+    assert keys and set(keys) <= {e.route_key for e in catalog.ENDPOINTS}

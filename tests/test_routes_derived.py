@@ -96,3 +96,19 @@ def test_the_benchmarks_baseline_serves_declared_routes():
     text = (ROOT / "bench" / "baseline_app.py").read_text()
     keys = re.findall(r'@endpoint\("([A-Z]+ /[^"]*)"', text)
     assert keys and set(keys) <= {e.route_key for e in catalog.ENDPOINTS}
+
+
+def test_the_web_app_calls_the_api_through_the_route_module():
+    """Every view takes its paths from routes.js (pathOf), with the method the declaration names; no path is
+    written by hand."""
+    declared = {e.operation: e for e in catalog.ENDPOINTS}
+    found = []
+    for path in sorted((ROOT / "web" / "js").glob("*.js")):
+        if path.name == "routes.js":
+            continue
+        text = path.read_text()
+        assert not re.search(r"[\"`]/(health|users|sessions|todos|dashboard|orders)\b", text), path.name
+        for method, operation in re.findall(r'(?:api|request)\("([A-Z]+)", pathOf\("(\w+)"', text):
+            assert declared[operation].method == method, (path.name, operation)
+            found.append(operation)
+    assert len(found) >= 12

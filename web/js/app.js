@@ -9,6 +9,7 @@ import { ApiError, loadConfig, onWaking, request } from "./api.js";
 import { h } from "./dom.js";
 import { loginView, signupView } from "./auth.js";
 import { todosView } from "./todos.js";
+import { pathOf } from "./routes.js";
 
 export const STORAGE_PREFIX = "todo-platform.";
 const SESSION_KEY = `${STORAGE_PREFIX}session`;
@@ -94,7 +95,7 @@ export function go(route) {
 let sessionsAvailable = false;
 export async function probeSessions() {
   try {
-    const answer = await api("GET", "/sessions");
+    const answer = await api("GET", pathOf("list_sessions"));
     sessionsAvailable = Array.isArray(answer) || Array.isArray(answer?.items);
   } catch {
     sessionsAvailable = false;
@@ -135,7 +136,7 @@ async function logOutNow() {
   const current = session.get();
   if (current) {
     try {
-      await request("DELETE", "/sessions/current", { token: current.token });
+      await request("DELETE", pathOf("log_out"), { token: current.token });
     } catch {
       // the token is dropped either way; an unreachable API must not keep anyone logged in here
     }

@@ -112,3 +112,11 @@ def test_the_web_app_calls_the_api_through_the_route_module():
             assert declared[operation].method == method, (path.name, operation)
             found.append(operation)
     assert len(found) >= 12
+
+
+def test_the_bench_writes_no_path_by_hand():
+    """The bench builds paths with catalog.path_of (its FastAPI baseline declares route keys, checked above)."""
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.name != "baseline_app.py":
+            assert not re.search(r"f?[\"']/(health|users|sessions|todos|dashboard|orders)\b", path.read_text()), path.name
+    assert catalog.path_of("get_todo", todoId="a/b") == "/todos/a%2Fb"

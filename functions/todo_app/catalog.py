@@ -12,6 +12,7 @@ reader can load it cheaply.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any, Generic, Literal, TypeVar
 
@@ -528,6 +529,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 ROUTES: tuple[Route, ...] = tuple(endpoint.route for endpoint in ENDPOINTS)
+_BY_OPERATION = {endpoint.operation: endpoint for endpoint in ENDPOINTS}
+
+
+def endpoint(operation: str) -> Endpoint:
+    """The declared endpoint of an operation."""
+    return _BY_OPERATION[operation]
+
+
+def path_of(operation: str, **params: str) -> str:
+    """The operation's path with its {variables} filled in, each URL-quoted (a variable not given is an error)."""
+    from urllib.parse import quote
+
+    return re.sub(r"\{(\w+)\}", lambda m: quote(params[m.group(1)], safe=""), endpoint(operation).path)
+
 
 # What a client shows for a failure whose body carries no message (API Gateway's own answers, a proxy's), and the
 # code it reports for it: one map for the Python client and the web app (web/js/routes.js). Every status an

@@ -207,3 +207,12 @@ def test_a_missing_mock_output_names_the_resource_and_the_output():
         Exception, match=r"aws:sqs/queue:Queue 'later' uses the output aws:sqs/queue:Queue 'jobs'\.arn, which the mocks do not fill"
     ):
         evaluate("staging", program=program, mocks=Forgetful)
+
+
+def test_the_distribution_holds_the_tiers_and_no_common_top_level_names():
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    top_level = {name.split(".")[0] for name in setuptools["packages"]}
+    assert top_level == {"components", "tierspec", "todo_app"}
+    assert setuptools["package-dir"] == {"tierspec": "functions/tierspec", "todo_app": "functions/todo_app"}

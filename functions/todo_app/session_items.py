@@ -118,3 +118,11 @@ def session_and_marker(token_hash: str, named_user: str | None) -> tuple[Item | 
         if not request:
             return found.get(token_hash), found.get(marker_key["tokenHash"]["S"])
     raise RuntimeError("sessions: BatchGetItem left keys unprocessed after retries")
+
+
+PROBE_KEY = "health-check"  # never a token hash (those are 64 hex digits)
+
+
+def probe() -> None:
+    """One read of the sessions table (GET /health: DynamoDB answers); raises aws.errors() when it cannot."""
+    aws.client("dynamodb").get_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": PROBE_KEY}})

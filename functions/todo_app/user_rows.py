@@ -119,3 +119,8 @@ def tombstone_user(conn: psycopg.Connection, user_id: str) -> bool:
 def delete_tombstoned_user(conn: psycopg.Connection, user_id: str) -> None:
     """Delete the user's row, only once it is marked as being deleted."""
     conn.execute("DELETE FROM users WHERE id = %s AND deleted_at IS NOT NULL", (user_id,))
+
+
+def ping(conn: psycopg.Connection) -> None:
+    """A round trip on the connection (GET /health where a connection may be opened)."""
+    conn.execute("SELECT 1").fetchone()

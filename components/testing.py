@@ -52,7 +52,7 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     An output it does not fill reads `<missing mock output TYPE 'NAME'.OUTPUT>`, and a resource whose inputs
     contain such a value fails its registration with `MissingMockOutput`, naming both resources and the output:
-    subclass and extend `new_resource` for the types your program adds.
+    subclass and extend `resource_outputs` for the types your program adds.
     """
 
     def __init__(self, region: str = "us-east-1") -> None:

@@ -16,12 +16,12 @@ FORMER_PREFIX = "todo"
 
 
 def type_token(module_and_type: str) -> str:
-    """ "api:ApiTier" -> "serverless:api:ApiTier"."""
+    """The package's token of a component: `type_token("api:ApiTier") == "serverless:api:ApiTier"`."""
     return f"{PREFIX}:{module_and_type}"
 
 
 def former_token(token: str) -> str:
-    """ "serverless:api:ApiTier" -> "todo:api:ApiTier": the token the same component had up to 0.3."""
+    """The token a component had up to 0.3: `former_token("serverless:api:ApiTier") == "todo:api:ApiTier"`."""
     return FORMER_PREFIX + token.removeprefix(PREFIX)
 
 

@@ -27,7 +27,7 @@ CHECKS = (
     ("ruff check", ["-m", "ruff", "check", "."]),
     ("ruff format", ["-m", "ruff", "format", "--check", "."]),
     ("mypy", ["-m", "mypy"]),
-    ("mypy --strict (Lambda code)", ["-m", "mypy", "--strict", "-p", "todo_app"]),
+    ("mypy --strict (Lambda code)", ["-m", "mypy", "--strict", "-p", "todo_app", "-p", "tierspec"]),
 )
 # Coverage of the code under test; tests/conftest.py prints the total and each package's figure at the end.
 COVERAGE = ["--cov", "--cov-report="]

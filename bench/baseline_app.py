@@ -22,8 +22,8 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierspec.email_address import EMAIL_PATTERN
 from todo_app.catalog import FUNCTIONS, ROUTES
-from todo_app.email_address import EMAIL_PATTERN
 
 FUNCTION = os.environ.get("BENCH_BASELINE_FUNCTION", "all")
 if FUNCTION == "all" or FUNCTIONS[FUNCTION].database:

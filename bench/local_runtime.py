@@ -22,6 +22,7 @@ from typing import Any
 
 from client import Client
 from local.system import free_port, stop_process
+from todo_app.catalog import path_of
 
 from .core import ROOT, Section, median, percentile
 from .environment import World
@@ -58,7 +59,7 @@ class Local:
             if self.outputs.exists():
                 found.setdefault("outputs", time.perf_counter() - self.started)
                 try:
-                    if self.get("/health")[0] == 200:
+                    if self.get(path_of("health"))[0] == 200:
                         found["health"] = time.perf_counter() - self.started
                         reported = re.search(r"ready in ([0-9.]+)s", self.tail(4000))
                         if reported:
@@ -145,13 +146,13 @@ def latency(section: Section, world: World, local: Local, n: int) -> None:
     client.log_in(email, "correct horse battery staple")
     todo = client.create_todo(user["id"], "over http")
     todo_id, token = todo["id"], client.token
-    path = f"/todos/{todo_id}"
+    path = path_of("get_todo", todoId=todo_id)
     status, body = local.get(path, token)
     if status != 200:
         raise RuntimeError(f"GET {path} over HTTP answered {status}: {body[:200]!r}")
 
     with seeded(world, "bench-rt-logs-") as (proc, api, ids, _):
-        in_path = f"/todos/{ids['todo_id']}"
+        in_path = path_of("get_todo", todoId=ids["todo_id"])
 
         def in_process() -> Any:  # what the runtime does per request: authorizer, then the route's function
             context = api.authorize("GET", in_path, ids["token"])

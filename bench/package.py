@@ -15,6 +15,7 @@ from typing import Any
 from components import packaging
 from components.config import StackConfig
 from local.runtime import CONFIG_STACK
+from todo_app.catalog import CODE_PACKAGES
 
 from .core import Section
 
@@ -37,7 +38,7 @@ def sizes(path: Path) -> tuple[float, float, Counter[str]]:
 def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) -> None:
     runtime = StackConfig.from_files(CONFIG_STACK).python_runtime
     version = packaging.runtime_python_version(runtime)
-    archive = packaging.build_function_archive()
+    archive = packaging.build_function_archive(packages=CODE_PACKAGES)
     zipped, unzipped, _ = sizes(archive)
     section.add("function archive (todo_app) zipped", zipped, "MB", note=archive.name)
     section.add("function archive (todo_app) unzipped", unzipped, "MB")

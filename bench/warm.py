@@ -24,7 +24,7 @@ from typing import Any
 
 from local.account import REGION
 from local.events import authorizer_event, http_event, match_route
-from todo_app.catalog import DATABASE_NAME, TABLES, Route
+from todo_app.catalog import DATABASE_NAME, ENDPOINTS, TABLES, Route, path_of
 
 from .core import Section, median, stdout_to
 from .environment import PREFIX, InProcess, World
@@ -101,14 +101,16 @@ def seed(api: Api) -> dict[str, str]:
     """A user, a session token and a todo, created through the handlers."""
     email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
     password = "correct horse battery staple"
-    user = body_of(api.call("POST", "/users", body={"name": "Bench", "email": email, "password": password, "age": 42}, expect=201))
+    user = body_of(
+        api.call("POST", path_of("create_user"), body={"name": "Bench", "email": email, "password": password, "age": 42}, expect=201)
+    )
     user_id = user["id"]
-    session = body_of(api.call("POST", "/sessions", body={"email": email, "password": password}, expect=201))
+    session = body_of(api.call("POST", path_of("log_in"), body={"email": email, "password": password}, expect=201))
     token = session["token"]
     todo = body_of(
         api.call(
             "POST",
-            f"/users/{user_id}/todos",
+            path_of("create_todo", userId=user_id),
             token=token,
             body={"title": "measure things", "description": "bench seed", "priority": "high"},
             expect=201,
@@ -221,9 +223,9 @@ def measure(
     from psycopg.rows import dict_row
 
     user_id, token, todo_id = ids["user_id"], ids["token"], ids["todo_id"]
-    ctx_user = api.authorize("GET", f"/users/{user_id}", token)
-    users_fn, users_event = api.event("GET", f"/users/{user_id}", token=token, context=ctx_user)
-    todos_fn, todos_event = api.event("GET", f"/todos/{todo_id}", token=token, context=ctx_user)
+    ctx_user = api.authorize("GET", path_of("get_user", userId=user_id), token)
+    users_fn, users_event = api.event("GET", path_of("get_user", userId=user_id), token=token, context=ctx_user)
+    todos_fn, todos_event = api.event("GET", path_of("get_todo", todoId=todo_id), token=token, context=ctx_user)
     users_handler, todos_handler = proc.handler(users_fn), proc.handler(todos_fn)
     users_ctx, todos_ctx = proc.context(users_fn), proc.context(todos_fn)
     for fn, event, ctx in ((users_handler, users_event, users_ctx), (todos_handler, todos_event, todos_ctx)):
@@ -304,17 +306,23 @@ def measure(
     conn.close()
 
 
-# The cost model's request mix (bench/cost.py reads the shares from prices.json's "request_mix").
+# The cost model's request mix: its route keys (prices.json's "request_mix", whose shares bench/cost.py reads),
+# each called as the declaration (catalog.ENDPOINTS) has it, with a body where the route takes one.
+MIX_BODIES: dict[str, Any] = {
+    "POST /users/{userId}/todos": {"title": "from the cost mix", "priority": "low"},
+    "PUT /todos/{todoId}": {"status": "open", "title": "measure things"},
+    "POST /orders": {"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 1}]},
+}
+
+
 def mix_routes(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
-    u, t = ids["user_id"], ids["todo_id"]
+    from .cost import load_prices
+
+    params = {"userId": ids["user_id"], "todoId": ids["todo_id"]}
+    declared = {e.route_key: e for e in ENDPOINTS}
     return {
-        "GET /todos/{todoId}": ("GET", f"/todos/{t}", None),
-        "GET /users/{userId}/todos": ("GET", f"/users/{u}/todos", None),
-        "GET /users/{userId}": ("GET", f"/users/{u}", None),
-        "GET /dashboard/{userId}": ("GET", f"/dashboard/{u}", None),
-        "POST /users/{userId}/todos": ("POST", f"/users/{u}/todos", {"title": "from the cost mix", "priority": "low"}),
-        "PUT /todos/{todoId}": ("PUT", f"/todos/{t}", {"status": "open", "title": "measure things"}),
-        "POST /orders": ("POST", "/orders", {"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 1}]}),
+        key: (declared[key].method, declared[key].path.format_map(params), MIX_BODIES.get(key))
+        for key in load_prices()["assumptions"]["request_mix"]
     }
 
 
@@ -338,7 +346,7 @@ def mix_durations(proc: InProcess, api: Api, ids: dict[str, str], n: int, log_pa
     for label, (method, path, body) in mix_routes(ids).items():
         context = api.authorize(method, path, ids["token"])
         invocations[label] = api.event(method, path, token=ids["token"], body=body, context=context)
-    invocations["authorizer"] = ("authorizer", api.authorizer_event("GET", f"/todos/{ids['todo_id']}", ids["token"]))
+    invocations["authorizer"] = ("authorizer", api.authorizer_event("GET", path_of("get_todo", todoId=ids["todo_id"]), ids["token"]))
     stand_in = StandIn()
     with stand_in.active():
         out = {label: profile(stand_in, proc, function, event, n, log_path) for label, (function, event) in invocations.items()}

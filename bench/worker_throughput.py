@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from local.events import sqs_event, sqs_record
+from todo_app.catalog import path_of
 from todo_app.ids import new_id
 
 from .core import Section, median
@@ -39,7 +40,7 @@ def run(section: Section, world: World, quick: bool, shared: dict[str, Any]) -> 
     with seeded(world, "bench-worker-logs-") as (proc, api, ids, _):
         api.call(
             "POST",
-            "/orders",
+            path_of("create_order"),
             token=ids["token"],
             body={"amount": "12.50", "currency": "EUR", "items": [{"sku": "A1", "quantity": 2}]},
             expect=202,

@@ -1,4 +1,4 @@
-"""A small client for the todo-platform HTTP API, standard library only.
+"""A small client for the todo-platform HTTP API: the standard library and the route declaration only.
 
     client = Client.from_outputs()                # .local/outputs.json, written by `python -m local`
     client = Client.from_stack("staging")         # `pulumi stack output --json --stack staging`
@@ -6,7 +6,7 @@
     client.log_in("ada@example.com", "correct horse")   # keeps the token and the user id
     todo = client.create_todo(client.user_id, "write the report")
 
-One method per API route (`OPERATIONS` lists them). Every failure of a call is an `ApiError` carrying
+One method per API route (`OPERATIONS` lists them, derived from the route declaration, catalog.ENDPOINTS). Every failure of a call is an `ApiError` carrying
 the HTTP status, a code and a message: the API's own `{"error": {"code", "message", "details"}}`,
 API Gateway's `{"message": ...}` (401/403/404/413/500/503, code derived from the status), and a
 connection failure (status 0, code "connection_error").
@@ -20,6 +20,7 @@ without a key could do it twice).
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -31,44 +32,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from todo_app.catalog import ENDPOINTS, STATUS_MESSAGES
+
 __all__ = ["ApiError", "Client", "ConfigurationError", "OPERATIONS"]
 
-# method name -> the route it calls; a test checks this against the catalog
-OPERATIONS: dict[str, tuple[str, str]] = {
-    "health": ("GET", "/health"),
-    "sign_up": ("POST", "/users"),
-    "log_in": ("POST", "/sessions"),
-    "log_out": ("DELETE", "/sessions/current"),
-    "list_sessions": ("GET", "/sessions"),
-    "revoke_session": ("DELETE", "/sessions/{sessionId}"),
-    "log_out_everywhere": ("DELETE", "/sessions"),
-    "list_users": ("GET", "/users"),
-    "get_user": ("GET", "/users/{userId}"),
-    "update_user": ("PUT", "/users/{userId}"),
-    "delete_user": ("DELETE", "/users/{userId}"),
-    "create_todo": ("POST", "/users/{userId}/todos"),
-    "list_todos": ("GET", "/users/{userId}/todos"),
-    "get_todo": ("GET", "/todos/{todoId}"),
-    "update_todo": ("PUT", "/todos/{todoId}"),
-    "delete_todo": ("DELETE", "/todos/{todoId}"),
-    "dashboard": ("GET", "/dashboard/{userId}"),
-    "create_order": ("POST", "/orders"),
-    "get_order": ("GET", "/orders/{orderId}"),
-}
+# method name -> the route it calls, from the route declaration (catalog.ENDPOINTS): each operation under its
+# name, or its `client` name (sign_up, dashboard). A declared route without a method below is still callable:
+# `client.<operation>(path_parameters, **options)` (see `Client.__getattr__`).
+OPERATIONS: dict[str, tuple[str, str]] = {(e.client or e.operation): (e.method, e.path) for e in ENDPOINTS}
 
-# codes for API Gateway's own answers, which carry only {"message": ...}
-_GATEWAY_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    413: "payload_too_large",
-    429: "too_many_requests",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
-}
+# codes for answers that carry no {"error": ...} (API Gateway's own {"message": ...}, a proxy's page), and what
+# to say when they carry no message either: the map the web app uses too (catalog.STATUS_MESSAGES)
+_GATEWAY_CODES = {status: code for status, (code, _) in STATUS_MESSAGES.items()}
 
 
 class ApiError(Exception):
@@ -95,7 +70,8 @@ class ApiError(Exception):
             )
         if isinstance(body, dict) and "message" in body:  # API Gateway's own answer
             return cls(status, _GATEWAY_CODES.get(status, "error"), str(body["message"]), [], body)
-        return cls(status, _GATEWAY_CODES.get(status, "error"), str(body or f"HTTP {status}")[:500], [], body)
+        fallback = STATUS_MESSAGES[status][1] if status in STATUS_MESSAGES else f"HTTP {status}"
+        return cls(status, _GATEWAY_CODES.get(status, "error"), str(body or fallback)[:500], [], body)
 
 
 RETRY_WAIT_SECONDS = 2.0
@@ -238,6 +214,12 @@ class Client:
         method, template = OPERATIONS[operation]
         path = template.format_map({name: quote(value, safe="") for name, value in (path_parameters or {}).items()})
         return self.request(method, path, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        """A declared operation without a method of its own: `client.<operation>(path_parameters, **options)`."""
+        if name in OPERATIONS:
+            return functools.partial(self.call, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _user(self, user_id: str | None) -> dict[str, str]:
         user_id = user_id or self.user_id

@@ -1,9 +1,11 @@
 """Reusable Pulumi components for a serverless API on AWS, and todo-platform's program built from them.
 
-A program composes tiers from its own specs (the plain data types re-exported here from
-`todo_app.catalog`): tables for `DynamoTables`, functions for `LambdaFunction`, a route table for
-`ApiTier`, a queue spec for `QueueTier`. `examples/notes_api` composes two tiers this way;
-`components.program` composes todo-platform's whole stack.
+A program composes tiers from its own specs (the plain data types of the dependency-free `tierspec`
+package, re-exported here): tables for `DynamoTables`, functions for `LambdaFunction`, a route table for
+`ApiTier`, a queue spec for `QueueTier`; `Observability` watches what the program hands its
+`monitor_*` methods. No tier imports an application: `examples/notes_api` composes two tiers from its
+own specs, and `components.program` composes todo-platform's whole stack from `todo_app.catalog`.
+`components.testing` has the Pulumi mocks to test such a program with.
 
 The names below are imported on first use, so that `import components.config` (the local runtime, the
 benchmarks) does not pay for importing pulumi and pulumi_aws.
@@ -15,12 +17,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from todo_app.catalog import FunctionSpec, Index, QueueSpec, Route, Table, TableAccess
+    from tierspec import FunctionSpec, Index, QueueSpec, Route, Table, TableAccess
 
     from .api import ApiTier, ApiTierArgs, Throttling
     from .compute import (
         DatabaseRef,
-        DatabaseSettings,
         FunctionResources,
         FunctionSettings,
         LambdaFunction,
@@ -31,24 +32,24 @@ if TYPE_CHECKING:
         VpcPlacement,
     )
     from .network import Network, NetworkArgs
-    from .observability import Observability, ObservabilityArgs
+    from .observability import FunctionAlarms, Observability, ObservabilityArgs, SamplingSettings
     from .postgres import ClusterSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
     from .queue import BatchSettings, QueueTier, QueueTierArgs
     from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
+    from .web import WebTier, WebTierArgs
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "FunctionSpec": "todo_app.catalog",
-    "Index": "todo_app.catalog",
-    "QueueSpec": "todo_app.catalog",
-    "Route": "todo_app.catalog",
-    "Table": "todo_app.catalog",
-    "TableAccess": "todo_app.catalog",
+    "FunctionSpec": "tierspec",
+    "Index": "tierspec",
+    "QueueSpec": "tierspec",
+    "Route": "tierspec",
+    "Table": "tierspec",
+    "TableAccess": "tierspec",
     "ApiTier": ".api",
     "ApiTierArgs": ".api",
     "Throttling": ".api",
     "DatabaseRef": ".compute",
-    "DatabaseSettings": ".compute",
     "FunctionResources": ".compute",
     "FunctionSettings": ".compute",
     "LambdaFunction": ".compute",
@@ -59,7 +60,11 @@ _EXPORTS = {
     "VpcPlacement": ".compute",
     "Network": ".network",
     "NetworkArgs": ".network",
+    "FunctionAlarms": ".observability",
     "Observability": ".observability",
+    "SamplingSettings": ".observability",
+    "WebTier": ".web",
+    "WebTierArgs": ".web",
     "ObservabilityArgs": ".observability",
     "ClusterSettings": ".postgres",
     "PostgresDatabase": ".postgres",
@@ -79,9 +84,9 @@ __all__ = [
     "BatchSettings",
     "ClusterSettings",
     "DatabaseRef",
-    "DatabaseSettings",
     "DynamoTables",
     "DynamoTablesArgs",
+    "FunctionAlarms",
     "FunctionResources",
     "FunctionSettings",
     "FunctionSpec",
@@ -100,6 +105,7 @@ __all__ = [
     "QueueTier",
     "QueueTierArgs",
     "Route",
+    "SamplingSettings",
     "SchemaMigration",
     "SchemaMigrationArgs",
     "SharedCode",
@@ -108,6 +114,8 @@ __all__ = [
     "TableRef",
     "Throttling",
     "VpcPlacement",
+    "WebTier",
+    "WebTierArgs",
 ]
 
 

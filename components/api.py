@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from todo_app import catalog
+from tierspec import Route
 
+from . import cors
 from .compute import LambdaFunction
+from .tokens import type_token, with_former_token
 from .web import cors_configuration
 
 STAGE = "$default"
@@ -42,26 +44,55 @@ ACCESS_LOG_FORMAT = json.dumps(
 
 @dataclass(frozen=True)
 class Throttling:
-    rate_limit: int  # steady-state requests per second
+    """The stage's default throttling.
+
+    Attributes:
+        rate_limit: steady-state requests per second.
+        burst_limit: the most requests at once above the steady rate.
+    """
+
+    rate_limit: int
     burst_limit: int
 
 
 @dataclass(frozen=True)
 class ApiTierArgs:
-    routes: Sequence[catalog.Route]
-    functions: Mapping[str, LambdaFunction]  # by the name a route's `function` gives
-    authorizer: LambdaFunction | None  # required when any route has `auth`
-    physical_name: str  # the API's name; its access log group is /aws/apigateway/<name>
+    """What `ApiTier` builds.
+
+    Attributes:
+        routes: the route table: one API Gateway route per entry.
+        functions: the functions that serve the routes, by the name a route's `function` gives (each of kind "api").
+        authorizer: the REQUEST authorizer function (of kind "authorizer"); required when any route has `auth`.
+        physical_name: the API's name; its access log group is /aws/apigateway/<name>.
+        throttling: the stage's default rate and burst limits.
+        log_retention_days: how long the access log keeps its entries.
+        cors_origins: extra browser origins allowed to call the API.
+        web_origin: a web app's https origin (`WebTier.url`), always allowed; without it and `cors_origins`: no CORS.
+        detailed_metrics: per-route CloudWatch metrics (billed per metric once traffic flows); off unless an alarm or
+            a dashboard reads them (the stage-level metrics need none).
+        description: the API's description.
+        authorizer_name: the authorizer's name in API Gateway.
+        auth_header: the request header the authorizer reads the credential from; API Gateway answers 401 itself
+            when a route with `auth` is called without it.
+    """
+
+    routes: Sequence[Route]
+    functions: Mapping[str, LambdaFunction]
+    authorizer: LambdaFunction | None
+    physical_name: str
     throttling: Throttling
     log_retention_days: int
-    cors_origins: Sequence[str] = ()  # extra browser origins allowed to call the API
-    web_origin: pulumi.Input[str] | None = None  # a web app's https origin (`WebTier.url`), always allowed; neither: no CORS
-    # per-route CloudWatch metrics (billed per metric once traffic flows): off, since no alarm and no dashboard
-    # widget reads them (both use the API's stage-level metrics); the cost model prices them when on
+    cors_origins: Sequence[str] = ()
+    web_origin: pulumi.Input[str] | None = None
     detailed_metrics: bool = False
+    description: str = "HTTP API"
+    authorizer_name: str = "token"
+    auth_header: str = "authorization"
 
 
 class ApiTier(pulumi.ComponentResource):
+    """An HTTP API with its stage, access log, routes, integrations, authorizer and invoke permissions."""
+
     api: aws.apigatewayv2.Api
     stage: aws.apigatewayv2.Stage
     """`$default`, auto-deployed, with throttling and JSON access logs."""
@@ -77,7 +108,7 @@ class ApiTier(pulumi.ComponentResource):
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:api:ApiTier", name, None, opts)
+        super().__init__(type_token("api:ApiTier"), name, None, with_former_token("api:ApiTier", opts))
         child = pulumi.ResourceOptions(parent=self)
         served = sorted({route.function for route in args.routes})
         missing = [f for f in served if f not in args.functions]
@@ -85,14 +116,21 @@ class ApiTier(pulumi.ComponentResource):
             raise ValueError(f"ApiTier: no function given for {', '.join(missing)} (routes name them)")
         if args.authorizer is None and any(route.auth for route in args.routes):
             raise ValueError("ApiTier: routes with auth need an authorizer function")
+        wrong_kind = [f"{f} ({args.functions[f].spec.kind})" for f in served if args.functions[f].spec.kind != "api"]
+        if wrong_kind:
+            raise ValueError(f"ApiTier: routes are served by functions of kind 'api' only; got {', '.join(wrong_kind)}")
+        if args.authorizer is not None and args.authorizer.spec.kind != "authorizer":
+            raise ValueError(
+                f"ApiTier: the authorizer {args.authorizer.spec.name!r} is of kind {args.authorizer.spec.kind!r}, not 'authorizer'"
+            )
 
-        cors = cors_configuration(args.web_origin, args.cors_origins, methods=sorted({r.method for r in args.routes} | {"OPTIONS"}))
+        allowed = cors_configuration(args.web_origin, args.cors_origins, methods=cors.methods_for(route.method for route in args.routes))
         self.api = aws.apigatewayv2.Api(
             f"{name}-http",
             name=args.physical_name,
             protocol_type="HTTP",
-            description="todo-platform HTTP API",
-            cors_configuration=cors,  # type: ignore[arg-type]  # a dict of the Args' shape
+            description=args.description,
+            cors_configuration=allowed,  # type: ignore[arg-type]  # a dict of the Args' shape
             opts=child,
         )
         self.access_log_group = aws.cloudwatch.LogGroup(
@@ -120,7 +158,7 @@ class ApiTier(pulumi.ComponentResource):
         self.permissions = {}
         self.authorizer = None
         if args.authorizer is not None:
-            self.authorizer = self._authorizer(name, args.authorizer)
+            self.authorizer = self._authorizer(name, args)
 
         self.integrations = {}
         for fn_name in served:
@@ -161,16 +199,18 @@ class ApiTier(pulumi.ComponentResource):
         self.url = self.api.api_endpoint
         self.register_outputs({"apiUrl": self.url, "apiId": self.api.id})
 
-    def _authorizer(self, name: str, function: LambdaFunction) -> aws.apigatewayv2.Authorizer:
+    def _authorizer(self, name: str, args: ApiTierArgs) -> aws.apigatewayv2.Authorizer:
+        function = args.authorizer
+        assert function is not None
         authorizer = aws.apigatewayv2.Authorizer(
             f"{name}-token",
             api_id=self.api.id,
-            name="session-token",
+            name=args.authorizer_name,
             authorizer_type="REQUEST",
             authorizer_uri=function.alias.invoke_arn,
             authorizer_payload_format_version="2.0",
             enable_simple_responses=True,
-            identity_sources=[f"$request.header.{catalog.AUTH_HEADER.capitalize()}"],
+            identity_sources=[f"$request.header.{args.auth_header.capitalize()}"],
             # No caching: a cached "allow" would outlive a logout (DELETE /sessions/current) for up to
             # the TTL; with 0 every request is checked against the sessions table.
             authorizer_result_ttl_in_seconds=0,

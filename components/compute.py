@@ -1,13 +1,14 @@
 """`LambdaFunction`: one function with its own role, least-privilege policy and log group, its published
 versions and the `live` alias that everything invokes.
 
-What a function may do is derived from its spec (`todo_app.catalog.FunctionSpec`) and the resources it
+What a function may do is derived from its spec (`tierspec.FunctionSpec`) and the resources it
 is given (`FunctionResources`): the DynamoDB actions on the exact table (and, when asked, index) ARNs,
 the SQS actions on the queue ARN, `rds-db:connect` as the application's database user for database
 functions (IAM authentication: no secret), the Data API on the cluster and the master secret for the
 migrator only (`database_admin`, outside the VPC), its own log group, X-Ray, and the ENI actions only
 for functions that run in the VPC. Its environment is exactly the settings of those resources (each
-table's variable, the queue URL, the `DB_*` settings) plus the common environment it is given.
+table's variable, the queue URL, the database settings the program gives in `FunctionResources`) plus
+the common environment it is given.
 
 Every code or configuration change publishes a version; callers (API integrations, permissions, event
 source mappings, the migration invocation) use the `live` alias, never the unqualified function, so the
@@ -29,11 +30,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from todo_app import catalog
+from tierspec import FunctionSpec, Table
 
 from .config import cold_start_problems
 from .deployment import AliasDeployment, AliasDeploymentArgs
 from .network import in_vpc_problems
+from .tokens import type_token, with_former_token
 
 # Lambda needs these to attach a VPC function to its subnets (AWSLambdaVPCAccessExecutionRole's
 # actions without DescribeSubnets). AWS offers no resource-level permissions for them, hence "*".
@@ -64,17 +66,30 @@ LAMBDA_ASSUME_ROLE = {
 
 @dataclass(frozen=True)
 class TableRef:
-    """A built DynamoDB table and the spec it was built from (key, environment variable, indexes)."""
+    """A built DynamoDB table and the spec it was built from.
 
-    spec: catalog.Table
+    Attributes:
+        spec: the table's spec (key, environment variable, indexes).
+        name: the table's physical name, which its environment variable carries.
+        arn: the table's ARN.
+        index_arns: each index's ARN, by index name.
+    """
+
+    spec: Table
     name: pulumi.Input[str]
     arn: pulumi.Input[str]
-    index_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # index name -> ARN
+    index_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class QueueRef:
-    """A built SQS queue and the environment variable that carries its URL to a function."""
+    """A built SQS queue and the environment variable that carries its URL to a function.
+
+    Attributes:
+        url_env: the environment variable that carries the queue's URL.
+        url: the queue's URL.
+        arn: the queue's ARN, which the functions' SQS statements name.
+    """
 
     url_env: str
     url: pulumi.Input[str]
@@ -87,15 +102,26 @@ DATA_API_ACTIONS = ("BeginTransaction", "ExecuteStatement", "CommitTransaction",
 
 @dataclass(frozen=True)
 class DatabaseRef:
-    """The Aurora cluster: where database functions connect (`host`, the writer endpoint) and what the
-    migrator uses (the Data API on `cluster_arn`, the master secret `secret_arn`)."""
+    """The Aurora cluster: where database functions connect and what the migrator uses.
+
+    Attributes:
+        host: the writer endpoint, where database functions connect.
+        port: the PostgreSQL port.
+        name: the database's name.
+        cluster_arn: the cluster's ARN, on which the migrator calls the Data API.
+        cluster_resource_id: the cluster's resource id, by which `rds-db:connect` names the cluster.
+        secret_arn: the RDS-managed master secret: the migrator's only.
+        user: the database user that functions with `database` connect as (IAM authentication: `rds-db:connect`
+            allows exactly this user).
+    """
 
     host: pulumi.Input[str]
     port: int
     name: str
     cluster_arn: pulumi.Input[str]
-    cluster_resource_id: pulumi.Input[str]  # `rds-db:connect` names the cluster by its resource id
-    secret_arn: pulumi.Input[str]  # the RDS-managed master secret: the migrator's only
+    cluster_resource_id: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    user: str
 
     def user_arn(self, user: str) -> pulumi.Output[str]:
         """`arn:<partition>:rds-db:<region>:<account>:dbuser:<cluster resource id>/<user>`: what `rds-db:connect` allows."""
@@ -109,18 +135,13 @@ class DatabaseRef:
 
 
 @dataclass(frozen=True)
-class DatabaseSettings:
-    """How database functions connect (from the stack config's derived settings: see `StackConfig.db_*`)."""
-
-    sslmode: str = "require"  # TLS (the cluster forces it); verify-full needs a CA bundle shipped with the code
-    connect_timeout: int = 5  # seconds; covers a resume where the database pauses
-    idle_timeout: int = 0  # seconds; 0 keeps idle connections (the database never pauses)
-    health: catalog.DatabaseHealth = "connect"  # "last-known" where a connection would wake a paused database
-
-
-@dataclass(frozen=True)
 class VpcPlacement:
-    """The subnets and security groups of a function that runs in the VPC."""
+    """Where a function that runs in the VPC is placed.
+
+    Attributes:
+        subnet_ids: the subnets its network interfaces go in.
+        security_group_ids: the security groups of those interfaces.
+    """
 
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
@@ -128,40 +149,75 @@ class VpcPlacement:
 
 @dataclass(frozen=True)
 class FunctionResources:
-    """Everything built that a function may be wired to; each function takes only what its spec asks for."""
+    """Everything built that a function may be wired to; each function takes only what its spec asks for.
 
-    tables: Mapping[str, TableRef] = field(default_factory=dict)  # spec table key -> table
+    Attributes:
+        tables: the built tables, by `Table.key`.
+        queue: the queue, for functions with `queue_actions`.
+        database: the database, for functions with `database` or `database_admin`.
+        vpc: where functions with `database` run (required by them).
+        database_environment: the variables a function with `database` gets to connect (host, user, TLS, ...):
+            the application's names, built by the program from `database`.
+        admin_database_environment: the variables a function with `database_admin` gets (the Data API's cluster and
+            secret, ...), likewise.
+    """
+
+    tables: Mapping[str, TableRef] = field(default_factory=dict)
     queue: QueueRef | None = None
     database: DatabaseRef | None = None
-    vpc: VpcPlacement | None = None  # required by database functions
+    vpc: VpcPlacement | None = None
+    database_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    admin_database_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class SharedCode:
-    """The code archive and dependency layer every function uses."""
+    """The code archive and dependency layer every function uses.
+
+    Attributes:
+        archive: the code (e.g. `pulumi.FileArchive` of `packaging.build_function_archive()`).
+        layer_arn: a dependency layer's ARN, when the code needs one.
+    """
 
     archive: pulumi.Archive
-    layer_arn: pulumi.Input[str] | None = None  # a dependency layer, when the code needs one
+    layer_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
 class FunctionSettings:
-    """The stack's settings for one function."""
+    """The stack's settings for one function.
 
-    runtime: str  # e.g. "python3.12"
-    architecture: str  # "arm64" | "x86_64"
+    Attributes:
+        runtime: the Lambda runtime, e.g. "python3.12".
+        architecture: "arm64" or "x86_64".
+        memory_mb: the function's memory in MB.
+        reserved_concurrency: the function's reserved concurrency; -1: unreserved.
+        log_retention_days: how long its log group keeps entries.
+        environment: variables the function gets besides its resources' settings.
+        tracing_mode: X-Ray: "Active", or "PassThrough" (traced only when the caller sampled the request).
+        application_log_level: the lowest level of the function's own JSON log lines sent to CloudWatch.
+        system_log_level: the lowest level of Lambda's platform records; WARN drops each invocation's start and report.
+        cold_start: "none", "snapstart" (on published versions) or "provisioned" (provisioned concurrency on the alias);
+            only for functions of kind "api" or "authorizer".
+        provisioned_concurrency: the alias's provisioned concurrency, with cold_start "provisioned" only.
+        gradual_deployment: CodeDeploy moves the alias (see `LambdaFunction.deploy_gradually`), not Pulumi; not for a
+            function of kind "migration".
+        timeout: the function's timeout in seconds; None: the spec's.
+    """
+
+    runtime: str
+    architecture: str
     memory_mb: int
-    reserved_concurrency: int  # -1: unreserved
+    reserved_concurrency: int
     log_retention_days: int
-    environment: Mapping[str, str]  # variables every function gets, besides its resources' settings
-    tracing_mode: str = "Active"  # X-Ray: "Active", or "PassThrough" (traced only when the caller sampled the request)
-    application_log_level: str = "INFO"  # the lowest level of the function's own JSON log lines sent to CloudWatch
-    system_log_level: str = "INFO"  # of Lambda's platform records; WARN drops each invocation's start and report
-    cold_start: str = "none"  # "none" | "snapstart" (published versions) | "provisioned" (on the alias)
-    provisioned_concurrency: int = 0  # cold_start "provisioned" only
-    gradual_deployment: bool = False  # CodeDeploy moves the alias (see `deploy_gradually`), not Pulumi
-    timeout: int | None = None  # seconds; None: the spec's
-    database: DatabaseSettings = field(default_factory=DatabaseSettings)  # database functions only
+    environment: Mapping[str, str]
+    tracing_mode: str = "Active"
+    application_log_level: str = "INFO"
+    system_log_level: str = "INFO"
+    cold_start: str = "none"
+    provisioned_concurrency: int = 0
+    gradual_deployment: bool = False
+    timeout: int | None = None
 
     def __post_init__(self) -> None:
         if self.cold_start not in ("none", "snapstart", "provisioned"):
@@ -171,14 +227,8 @@ class FunctionSettings:
             raise ValueError("FunctionSettings: " + "; ".join(problems))
 
 
-def environment_for(
-    spec: catalog.FunctionSpec,
-    resources: FunctionResources,
-    common: Mapping[str, str],
-    database: DatabaseSettings | None = None,
-) -> dict[str, pulumi.Input[str]]:
+def environment_for(spec: FunctionSpec, resources: FunctionResources, common: Mapping[str, str]) -> dict[str, pulumi.Input[str]]:
     """The settings of exactly the resources the spec uses, plus the common environment."""
-    database = database or DatabaseSettings()
     env: dict[str, pulumi.Input[str]] = {}
     for access in spec.tables:
         table = _table(spec, resources, access.table)
@@ -187,32 +237,16 @@ def environment_for(
         queue = _required(spec, "the queue", resources.queue)
         env[queue.url_env] = queue.url
     if spec.database:
-        db = _required(spec, "the database", resources.database)
-        env.update(
-            catalog.database_environment(
-                host=db.host,
-                port=db.port,
-                name=db.name,
-                user=catalog.APP_DB_USER,
-                auth="iam",
-                sslmode=database.sslmode,
-                connect_timeout=database.connect_timeout,
-                idle_timeout=database.idle_timeout,
-                health=database.health,
-            )
-        )
+        _required(spec, "the database", resources.database)
+        env.update(resources.database_environment)
     if spec.database_admin:
-        db = _required(spec, "the database", resources.database)
-        env.update(
-            catalog.admin_database_environment(
-                access="data-api", secret_arn=db.secret_arn, cluster_arn=db.cluster_arn, app_user=catalog.APP_DB_USER, name=db.name
-            )
-        )
+        _required(spec, "the database", resources.database)
+        env.update(resources.admin_database_environment)
     env.update(common)
     return env
 
 
-def policy_statements(spec: catalog.FunctionSpec, resources: FunctionResources, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+def policy_statements(spec: FunctionSpec, resources: FunctionResources, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
     """The function's least-privilege statements, each naming exact actions and exact ARNs."""
     statements: list[dict[str, Any]] = []
     for access in spec.tables:
@@ -234,9 +268,7 @@ def policy_statements(spec: catalog.FunctionSpec, resources: FunctionResources, 
     if spec.database:
         # IAM database authentication as the application role: a token signed locally, no secret
         db = _required(spec, "the database", resources.database)
-        statements.append(
-            {"Sid": "DatabaseConnect", "Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [db.user_arn(catalog.APP_DB_USER)]}
-        )
+        statements.append({"Sid": "DatabaseConnect", "Effect": "Allow", "Action": ["rds-db:connect"], "Resource": [db.user_arn(db.user)]})
     if spec.database_admin:
         # the migrator: the Data API on the cluster, as the master user whose secret it may read
         db = _required(spec, "the database", resources.database)
@@ -255,16 +287,29 @@ def policy_statements(spec: catalog.FunctionSpec, resources: FunctionResources, 
     return statements
 
 
-def _table(spec: catalog.FunctionSpec, resources: FunctionResources, key: str) -> TableRef:
+def _table(spec: FunctionSpec, resources: FunctionResources, key: str) -> TableRef:
     if key not in resources.tables:
         raise ValueError(f"function {spec.name!r} uses table {key!r}; built tables: {', '.join(resources.tables) or 'none'}")
     return resources.tables[key]
 
 
-def _required(spec: catalog.FunctionSpec, what: str, value: Any) -> Any:
+def _required(spec: FunctionSpec, what: str, value: Any) -> Any:
     if value is None:
         raise ValueError(f"function {spec.name!r} uses {what}, which was not given in its FunctionResources")
     return value
+
+
+def kind_problems(spec: FunctionSpec, settings: FunctionSettings) -> list[str]:
+    """What the settings ask that the function's kind rules out: cold-start mitigation is for functions that answer
+    requests (kinds "api" and "authorizer"), and a migration is never deployed gradually (it runs once, on deploy)."""
+    problems = []
+    if settings.cold_start != "none" and spec.kind not in ("api", "authorizer"):
+        problems.append(
+            f"function {spec.name!r} is of kind {spec.kind!r}: cold_start {settings.cold_start!r} is for 'api' and 'authorizer' functions"
+        )
+    if settings.gradual_deployment and spec.kind == "migration":
+        problems.append(f"function {spec.name!r} is of kind 'migration': it is invoked on deploy, never deployed gradually")
+    return problems
 
 
 # --------------------------------------------------------------------------- the component
@@ -272,8 +317,18 @@ def _required(spec: catalog.FunctionSpec, what: str, value: Any) -> Any:
 
 @dataclass(frozen=True)
 class LambdaFunctionArgs:
-    spec: catalog.FunctionSpec  # handler, timeout, what it reaches
-    physical_name: str  # the Lambda function's name, also its log group's
+    """What `LambdaFunction` builds.
+
+    Attributes:
+        spec: the function's handler, kind, timeout and what it reaches.
+        physical_name: the Lambda function's name, also its log group's.
+        code: the code archive and dependency layer.
+        settings: the stack's settings for the function (runtime, memory, concurrency, logs, deployment).
+        resources: what is built that the function may be wired to; it takes only what its spec names.
+    """
+
+    spec: FunctionSpec
+    physical_name: str
     code: SharedCode
     settings: FunctionSettings
     resources: FunctionResources
@@ -281,20 +336,29 @@ class LambdaFunctionArgs:
 
 @dataclass(frozen=True)
 class GradualDeploymentArgs:
-    """How CodeDeploy shifts the alias's traffic to a new version, and what stops and rolls it back."""
+    """How CodeDeploy shifts the alias's traffic to a new version, and what stops and rolls it back.
 
-    application: aws.codedeploy.Application  # compute platform Lambda
-    service_role: aws.iam.Role  # assumed by CodeDeploy; each function adds its own policy to it
-    deployment_config_name: str  # e.g. CodeDeployDefault.LambdaCanary10Percent5Minutes
-    alarms: Sequence[aws.cloudwatch.MetricAlarm]  # any of them in ALARM stops the deployment and rolls back
-    region: pulumi.Input[str]  # where the deployment trigger calls CodeDeploy
-    after: Sequence[pulumi.Resource] = ()  # shift traffic only once these exist (e.g. the schema migration)
+    Attributes:
+        application: the CodeDeploy application (compute platform Lambda).
+        service_role: the role CodeDeploy assumes; each function adds its own policy to it.
+        deployment_config_name: how traffic shifts, e.g. CodeDeployDefault.LambdaCanary10Percent5Minutes.
+        alarms: any of them in ALARM stops the deployment and rolls back (e.g. `Observability.monitor_function`'s).
+        region: where the deployment trigger calls CodeDeploy.
+        after: shift traffic only once these exist (e.g. the schema migration).
+    """
+
+    application: aws.codedeploy.Application
+    service_role: aws.iam.Role
+    deployment_config_name: str
+    alarms: Sequence[aws.cloudwatch.MetricAlarm]
+    region: pulumi.Input[str]
+    after: Sequence[pulumi.Resource] = ()
 
 
 class LambdaFunction(pulumi.ComponentResource):
     """One function: role + inline policy, log group, the Lambda function, and its `live` alias."""
 
-    spec: catalog.FunctionSpec
+    spec: FunctionSpec
     """The spec it was built from (its `name` is the logical name)."""
     timeout: int
     """The Lambda timeout in seconds (the settings' where given, else the spec's); the duration alarm follows it."""
@@ -325,7 +389,9 @@ class LambdaFunction(pulumi.ComponentResource):
             raise ValueError(f"function {spec.name!r}: database (in the VPC, IAM token) and database_admin (Data API) exclude each other")
         for problem in in_vpc_problems([spec]):  # no NAT gateway and no interface endpoint in the VPC
             raise ValueError(problem)
-        super().__init__("todo:compute:LambdaFunction", name, None, opts)
+        for problem in kind_problems(spec, settings):
+            raise ValueError(problem)
+        super().__init__(type_token("compute:LambdaFunction"), name, None, with_former_token("compute:LambdaFunction", opts))
         child = pulumi.ResourceOptions(parent=self)
         vpc = _required(spec, "a VPC placement", resources.vpc) if spec.database else None
         self.spec = spec
@@ -359,7 +425,7 @@ class LambdaFunction(pulumi.ComponentResource):
             memory_size=settings.memory_mb,
             timeout=self.timeout,
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={"variables": environment_for(spec, resources, settings.environment, settings.database)},
+            environment={"variables": environment_for(spec, resources, settings.environment)},
             tracing_config={"mode": settings.tracing_mode},
             logging_config={
                 "log_format": "JSON",
@@ -485,7 +551,7 @@ class CodeDeployApplication(pulumi.ComponentResource):
     service_role: aws.iam.Role
 
     def __init__(self, name: str, physical_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:compute:CodeDeployApplication", name, None, opts)
+        super().__init__(type_token("compute:CodeDeployApplication"), name, None, with_former_token("compute:CodeDeployApplication", opts))
         child = pulumi.ResourceOptions(parent=self)
         self.application = aws.codedeploy.Application(name, name=physical_name, compute_platform="Lambda", opts=child)
         self.service_role = aws.iam.Role(
@@ -502,11 +568,13 @@ class CodeDeployApplication(pulumi.ComponentResource):
         self.register_outputs({"applicationName": self.application.name})
 
 
-def dependency_layer(name_prefix: str, layer_zip: str, runtime: str, architecture: str) -> aws.lambda_.LayerVersion:
+def dependency_layer(
+    name_prefix: str, layer_zip: str, runtime: str, architecture: str, description: str = "Runtime dependencies of the functions"
+) -> aws.lambda_.LayerVersion:
     return aws.lambda_.LayerVersion(
         "dependencies",
         layer_name=f"{name_prefix}-dependencies",
-        description="Runtime dependencies of todo_app (functions/requirements.txt)",
+        description=description,
         code=pulumi.FileArchive(layer_zip),
         compatible_runtimes=[runtime],
         compatible_architectures=[architecture],

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from todo_app.catalog import FUNCTIONS, FunctionSpec, LoginThrottle
-from todo_app.email_address import EMAIL_PATTERN
+from tierspec import FunctionSpec
+from tierspec.email_address import EMAIL_PATTERN
+
+if TYPE_CHECKING:
+    from todo_app.catalog import LoginThrottle
 
 PROJECT = "todo-platform"
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +162,8 @@ class StackConfig(BaseModel):
 
     @property
     def login_throttle(self) -> LoginThrottle:
+        from todo_app.catalog import LoginThrottle  # the application's, imported where its settings are made
+
         return LoginThrottle(max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60)
 
     # -- the database's derived settings (the stack and the local runtime both read these) -------
@@ -299,6 +304,8 @@ def aurora_max_connections(min_capacity: float, max_capacity: float) -> int:
 def snapstart_problems(mitigation: str, functions: tuple[str, ...]) -> list[str]:
     """What is wrong with `snapstartFunctions`: names outside the catalog's request-serving functions, a
     list without `coldStartMitigation: snapstart`, or SnapStart asked for with no function."""
+
+    from todo_app.catalog import FUNCTIONS  # the todo app's functions; the tiers never import this module's callers' app
 
     eligible = sorted(name for name, spec in FUNCTIONS.items() if spec.kind in COLD_START_KINDS)
     problems = []

@@ -313,13 +313,25 @@ class AliasDeploymentProvider(pulumi.dynamic.ResourceProvider):
 
 @dataclass(frozen=True)
 class AliasDeploymentArgs:
+    """What `AliasDeployment` deploys, and through which CodeDeploy group.
+
+    Attributes:
+        region: where the provider calls Lambda and CodeDeploy.
+        application_name: the CodeDeploy application (compute platform Lambda).
+        deployment_group_name: the deployment group that shifts the alias's traffic.
+        deployment_config_name: how traffic shifts; it bounds how long a deployment may take.
+        function_name: the function whose alias moves.
+        alias_name: the alias that moves (`live`).
+        target_version: the function's latest published version: what the alias should serve.
+    """
+
     region: pulumi.Input[str]
     application_name: pulumi.Input[str]
     deployment_group_name: pulumi.Input[str]
-    deployment_config_name: pulumi.Input[str]  # how long a deployment may take
+    deployment_config_name: pulumi.Input[str]
     function_name: pulumi.Input[str]
     alias_name: pulumi.Input[str]
-    target_version: pulumi.Input[str]  # the function's latest published version
+    target_version: pulumi.Input[str]
 
 
 class AliasDeployment(pulumi.dynamic.Resource, module="codedeploy", name="AliasDeployment"):

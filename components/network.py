@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from todo_app import catalog
+from tierspec import FunctionSpec
+
+from .tokens import type_token, with_former_token
 
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 
 
-def in_vpc_problems(functions: Iterable[catalog.FunctionSpec]) -> list[str]:
+def in_vpc_problems(functions: Iterable[FunctionSpec]) -> list[str]:
     """What an in-VPC (database) function would call that the network cannot reach, one line per function.
 
     Without a NAT gateway or an interface endpoint such a call hangs until the function times out, so the
@@ -41,8 +43,15 @@ def in_vpc_problems(functions: Iterable[catalog.FunctionSpec]) -> list[str]:
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    cidr_block: str = "10.20.0.0/16"  # the VPC's range
-    subnet_cidrs: tuple[str, str] = ("10.20.0.0/20", "10.20.16.0/20")  # one private subnet per AZ, in the first two AZs
+    """The VPC's address ranges.
+
+    Attributes:
+        cidr_block: the VPC's range.
+        subnet_cidrs: one private subnet's range per AZ, in the region's first two AZs.
+    """
+
+    cidr_block: str = "10.20.0.0/16"
+    subnet_cidrs: tuple[str, str] = ("10.20.0.0/20", "10.20.16.0/20")
 
 
 class Network(pulumi.ComponentResource):
@@ -64,7 +73,7 @@ class Network(pulumi.ComponentResource):
     """Everything an in-VPC function needs before it can reach its dependencies (rules and the gateway endpoint)."""
 
     def __init__(self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:network:Network", name, None, opts)
+        super().__init__(type_token("network:Network"), name, None, with_former_token("network:Network", opts))
         args = args or NetworkArgs()
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region

@@ -2,7 +2,8 @@
 
 Used by the Pulumi program (and the benchmarks), so it has no Pulumi dependency:
 
-- `build_function_archive()` zips the `todo_app` package from `functions/`. Entries are sorted and carry
+- `build_function_archive(packages=...)` zips the named packages from a source directory (by default the
+  repository's `functions/`, the archive's root: todo-platform ships `todo_app` and `tierspec`). Entries are sorted and carry
   fixed timestamps and permissions, so an unchanged tree gives a byte-identical zip and Pulumi sees no
   diff on the functions.
 - `build_layer(architecture, python_version)` pip-installs `functions/requirements.txt` for the Lambda
@@ -27,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 REQUIREMENTS = FUNCTIONS_DIR / "requirements.txt"
 BUILD_DIR = ROOT / "build"
-PACKAGE = "todo_app"
 
 # Zip's epoch starts in 1980; any fixed value works, this one is the earliest valid one.
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -103,12 +103,15 @@ def sha256_file(path: Path) -> str:
 # --------------------------------------------------------------------------- function code
 
 
-def build_function_archive(source: Path = FUNCTIONS_DIR, build_dir: Path = BUILD_DIR) -> Path:
-    """Zip the `todo_app` package (no caches, no tests, no requirements.txt) to build/functions.zip."""
-    package = source / PACKAGE
-    if not package.is_dir():
-        raise PackagingError(f"no {PACKAGE} package under {source}")
-    entries = [(p.relative_to(source).as_posix(), p) for p in _files(package)]
+def build_function_archive(source: Path = FUNCTIONS_DIR, build_dir: Path = BUILD_DIR, *, packages: Sequence[str]) -> Path:
+    """Zip the named packages under `source` (no caches, no tests, no requirements.txt) to <build_dir>/functions.zip,
+    each at the archive's root, where Lambda's handler path ("package.module.function") finds it."""
+    if not packages:
+        raise PackagingError("no package to archive: name at least one")
+    missing = [name for name in packages if not (source / name).is_dir()]
+    if missing:
+        raise PackagingError(f"no package {', '.join(missing)} under {source}")
+    entries = [(p.relative_to(source).as_posix(), p) for name in dict.fromkeys(packages) for p in _files(source / name)]
     return write_deterministic_zip(entries, build_dir / "functions.zip")
 
 
@@ -194,7 +197,7 @@ def extract(archive: Path, destination: Path) -> Path:
     return destination
 
 
-def migrations_hash(source: Path = FUNCTIONS_DIR / PACKAGE / "migrations", patterns: Sequence[str] = ("*.sql",)) -> str:
+def migrations_hash(source: Path, patterns: Sequence[str] = ("*.sql",)) -> str:
     """A hash of the migration files' names and contents: it changes exactly when a migration does."""
     digest = hashlib.sha256()
     files = sorted({p for pattern in patterns for p in source.glob(pattern) if p.is_file()}, key=lambda p: p.name)

@@ -20,17 +20,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from todo_app import catalog
-
 from .compute import DatabaseRef, LambdaFunction, VpcPlacement
 from .network import POSTGRES_PORT, Network
+from .tokens import type_token, with_former_token
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL  # "aurora-postgresql"
 # 16.3 and later scale to 0 ACU (automatic pause and resume); a minor version, so upgrades stay explicit
 ENGINE_VERSION = "16.6"
 PARAMETER_GROUP_FAMILY = "aurora-postgresql16"
 INSTANCE_CLASS = "db.serverless"
-MASTER_USERNAME = catalog.MIGRATOR_DB_USER  # not a secret; the password is RDS-managed
 # Readers in promotion tier 0 or 1 scale with the writer and pause with it; a failover promotes them first.
 READER_PROMOTION_TIER = 1
 WRITER_PROMOTION_TIER = 0
@@ -38,12 +36,23 @@ WRITER_PROMOTION_TIER = 0
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    min_capacity: float  # ACU; 0 lets the cluster pause
-    max_capacity: float  # ACU
-    seconds_until_auto_pause: int  # applies only with min_capacity 0
-    reader_instances: int  # besides the writer, each in another AZ than the writer's
-    deletion_protection: bool  # also keeps a final snapshot when the cluster is destroyed
-    backup_retention_days: int  # the point-in-time restore window
+    """The Aurora Serverless v2 cluster's size, availability and backups.
+
+    Attributes:
+        min_capacity: the least capacity in ACU; 0 lets the cluster pause.
+        max_capacity: the most capacity in ACU (at least 1).
+        seconds_until_auto_pause: idle time before the cluster pauses; applies only with min_capacity 0.
+        reader_instances: readers besides the writer, each in another AZ than the writer's.
+        deletion_protection: AWS's deletion protection; also keeps a final snapshot when the cluster is destroyed.
+        backup_retention_days: the point-in-time restore window in days.
+    """
+
+    min_capacity: float
+    max_capacity: float
+    seconds_until_auto_pause: int
+    reader_instances: int
+    deletion_protection: bool
+    backup_retention_days: int
 
     def __post_init__(self) -> None:
         if self.max_capacity < max(self.min_capacity, 1):
@@ -64,11 +73,29 @@ class ClusterSettings:
 
 @dataclass(frozen=True)
 class PostgresDatabaseArgs:
+    """What `PostgresDatabase` builds.
+
+    Attributes:
+        network: the VPC whose private subnets and database security group the cluster uses.
+        database_name: the database the cluster creates.
+        physical_prefix: names the final snapshot: `<prefix>-<label>-final`.
+        cluster: the cluster's size, availability and backups.
+        master_username: the RDS master user (its password is RDS-managed, in Secrets Manager): the migrator's.
+        app_user: the database user that functions with `database` connect as (`DatabaseRef.user`).
+        protect: Pulumi's protect on the cluster (its secret is RDS's, deleted only with it).
+        label: names the resources (`<name>-<label>`, `<name>-<label>-writer`) and the final snapshot.
+        description: the cluster parameter group's description.
+    """
+
     network: Network
     database_name: str
-    physical_prefix: str  # names the final snapshot: <prefix>-users-final
+    physical_prefix: str
     cluster: ClusterSettings
-    protect: bool = False  # Pulumi's protect on the cluster (its secret is RDS's, deleted only with it)
+    master_username: str
+    app_user: str
+    protect: bool = False
+    label: str = "postgres"
+    description: str = "Aurora PostgreSQL: TLS only"
 
 
 class PostgresDatabase(pulumi.ComponentResource):
@@ -91,27 +118,27 @@ class PostgresDatabase(pulumi.ComponentResource):
     """Where a database function runs: the private subnets, in the network's functions security group."""
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:database:PostgresDatabase", name, None, opts)
-        network, settings = args.network, args.cluster
+        super().__init__(type_token("database:PostgresDatabase"), name, None, with_former_token("database:PostgresDatabase", opts))
+        network, settings, label = args.network, args.cluster, args.label
         child = pulumi.ResourceOptions(parent=self)
 
         self.subnet_group = aws.rds.SubnetGroup(
-            f"{name}-users", subnet_ids=network.private_subnet_ids, description="Private subnets for PostgreSQL", opts=child
+            f"{name}-{label}", subnet_ids=network.private_subnet_ids, description="Private subnets for PostgreSQL", opts=child
         )
         self.parameter_group = aws.rds.ClusterParameterGroup(
-            f"{name}-users",
+            f"{name}-{label}",
             family=PARAMETER_GROUP_FAMILY,
-            description="todo-platform Aurora PostgreSQL: TLS only",
+            description=args.description,
             parameters=[{"name": "rds.force_ssl", "value": "1"}],
             opts=child,
         )
         self.cluster = aws.rds.Cluster(
-            f"{name}-users",
+            f"{name}-{label}",
             engine=ENGINE,
             engine_mode="provisioned",  # Serverless v2 runs in provisioned mode with db.serverless instances
             engine_version=ENGINE_VERSION,
             database_name=args.database_name,
-            master_username=MASTER_USERNAME,
+            master_username=args.master_username,
             manage_master_user_password=True,  # RDS keeps the password in Secrets Manager
             iam_database_authentication_enabled=True,  # the application role logs in with IAM tokens
             enable_http_endpoint=True,  # the Data API: the migrator runs outside the VPC
@@ -125,7 +152,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             # a protected database keeps a final snapshot when it is finally destroyed
             skip_final_snapshot=not settings.deletion_protection,
-            final_snapshot_identifier=f"{args.physical_prefix}-users-final" if settings.deletion_protection else None,
+            final_snapshot_identifier=f"{args.physical_prefix}-{label}-final" if settings.deletion_protection else None,
             serverlessv2_scaling_configuration=settings.scaling(),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
@@ -134,7 +161,7 @@ class PostgresDatabase(pulumi.ComponentResource):
 
         def instance(role: str, zone: pulumi.Input[str], tier: int) -> aws.rds.ClusterInstance:
             return aws.rds.ClusterInstance(
-                f"{name}-users-{role}",
+                f"{name}-{label}-{role}",
                 cluster_identifier=self.cluster.id,
                 engine=ENGINE,
                 engine_version=self.cluster.engine_version,
@@ -162,10 +189,11 @@ class PostgresDatabase(pulumi.ComponentResource):
             cluster_arn=self.cluster.arn,
             cluster_resource_id=self.cluster.cluster_resource_id,
             secret_arn=self.secret_arn,
+            user=args.app_user,
         )
         self.vpc_placement = VpcPlacement(subnet_ids=network.private_subnet_ids, security_group_ids=[network.functions_sg.id])
         self.register_outputs(
-            {"usersDbEndpoint": self.endpoint, "usersDbSecretArn": self.secret_arn, "clusterIdentifier": self.cluster.cluster_identifier}
+            {"endpoint": self.endpoint, "secretArn": self.secret_arn, "clusterIdentifier": self.cluster.cluster_identifier}
         )
 
     @property
@@ -182,8 +210,17 @@ def _first_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]
 
 @dataclass(frozen=True)
 class SchemaMigrationArgs:
-    function: LambdaFunction  # applies the migrations; answers {"applied": [...], "current": ...}
-    migrations_hash: str  # changes exactly when a migration file does
+    """What `SchemaMigration` invokes, and when.
+
+    Attributes:
+        function: the migration function; invoked with {"action": "migrate", "migrationsHash": ...}.
+        migrations_hash: changes exactly when a migration file does (`packaging.migrations_hash`): the invocation
+            runs again only then.
+        database: the database whose writer must exist first.
+    """
+
+    function: LambdaFunction
+    migrations_hash: str
     database: PostgresDatabase
 
 
@@ -193,7 +230,7 @@ class SchemaMigration(pulumi.ComponentResource):
     invocation: aws.lambda_.Invocation
 
     def __init__(self, name: str, args: SchemaMigrationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:database:SchemaMigration", name, None, opts)
+        super().__init__(type_token("database:SchemaMigration"), name, None, with_former_token("database:SchemaMigration", opts))
         # The function runs outside the VPC and reaches the cluster through the Data API: the cluster's
         # writer must exist (the Data API runs statements on it), and the function and its alias.
         ready: list[pulumi.Resource] = [*args.database.ready, args.function, args.function.alias]

@@ -22,7 +22,7 @@ from . import packaging
 from .api import STAGE, ApiTier, ApiTierArgs, Throttling
 from .compute import (
     CodeDeployApplication,
-    DatabaseSettings,
+    DatabaseRef,
     FunctionResources,
     FunctionSettings,
     GradualDeploymentArgs,
@@ -33,10 +33,11 @@ from .compute import (
 )
 from .config import COLD_START_KINDS, PROJECT, TRAFFIC_KINDS, StackConfig
 from .network import Network
-from .observability import Observability, ObservabilityArgs, SamplingSettings
+from .observability import FunctionAlarms, Observability, ObservabilityArgs, SamplingSettings
 from .postgres import ClusterSettings, PostgresDatabase, PostgresDatabaseArgs, SchemaMigration, SchemaMigrationArgs
 from .queue import BatchSettings, QueueTier, QueueTierArgs
 from .tables import DynamoTables, DynamoTablesArgs, ProvisionedCapacity
+from .tokens import former_token
 from .web import WebTier, WebTierArgs
 
 
@@ -83,6 +84,10 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             network=network,
             database_name=catalog.DATABASE_NAME,
             physical_prefix=name_prefix,
+            master_username=catalog.MIGRATOR_DB_USER,
+            app_user=catalog.APP_DB_USER,
+            label="users",
+            description="todo-platform Aurora PostgreSQL: TLS only",
             cluster=ClusterSettings(
                 min_capacity=config.db_min_capacity,
                 max_capacity=config.db_max_capacity,
@@ -103,18 +108,37 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
 
-    archive = packaging.build_function_archive()
+    archive = packaging.build_function_archive(packages=catalog.CODE_PACKAGES)
     layer_zip = packaging.build_layer(config.architecture, packaging.runtime_python_version(config.python_runtime))
-    layer = dependency_layer(name_prefix, str(layer_zip), config.python_runtime, config.architecture)
+    layer = dependency_layer(
+        name_prefix,
+        str(layer_zip),
+        config.python_runtime,
+        config.architecture,
+        description="Runtime dependencies of todo_app (functions/requirements.txt)",
+    )
     functions = create_functions(
         config,
         name_prefix,
         SharedCode(archive=pulumi.FileArchive(str(archive)), layer_arn=layer.arn),
-        FunctionResources(tables=tables.refs, queue=queue.ref, database=database.ref, vpc=database.vpc_placement),
+        FunctionResources(
+            tables=tables.refs,
+            queue=queue.ref,
+            database=database.ref,
+            vpc=database.vpc_placement,
+            database_environment=database_environment(config, database.ref),
+            admin_database_environment=catalog.admin_database_environment(
+                access="data-api", secret_arn=database.ref.secret_arn, cluster_arn=database.ref.cluster_arn, name=database.ref.name
+            ),
+        ),
     )
     migration = SchemaMigration(
         "database-migrate",
-        SchemaMigrationArgs(function=functions["migrate"], migrations_hash=packaging.migrations_hash(), database=database),
+        SchemaMigrationArgs(
+            function=functions["migrate"],
+            migrations_hash=packaging.migrations_hash(packaging.FUNCTIONS_DIR / catalog.MIGRATIONS_DIR),
+            database=database,
+        ),
     )
     queue.subscribe(functions["worker"])
     # The site first: the API's CORS names its origin. Its files after the API: config.json names the API.
@@ -132,6 +156,9 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             cors_origins=config.cors_origins,
             web_origin=web.url,
             detailed_metrics=False,  # nothing reads per-route metrics (see ApiTierArgs.detailed_metrics)
+            description="todo-platform HTTP API",
+            authorizer_name="session-token",
+            auth_header=catalog.AUTH_HEADER,
         ),
     )
     web.publish(api.url)
@@ -142,25 +169,23 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             name_prefix=name_prefix,
             alarm_email=config.alarm_email,
             region=region,
-            functions=list(functions.values()),
-            api_id=api.api.id,
-            api_stage=STAGE,
-            queue_name=queue.queue.name,
-            dlq_name=queue.dlq.name,
-            visibility_timeout_seconds=queue.visibility_timeout_seconds,
-            table_names={key: table.name for key, table in tables.tables.items()},
-            db_cluster_id=database.cluster.cluster_identifier,
-            db_max_capacity=config.db_max_capacity,
             sampling=SamplingSettings(rate=config.xray_sampling_rate, reservoir=config.xray_sampling_reservoir),
-            dashboard=config.dashboard,
-            rollback_functions=[name for name, fn in functions.items() if fn.spec.kind in TRAFFIC_KINDS]
-            if config.gradual_deployment
-            else [],
         ),
     )
+    function_alarms = {
+        name: observability.monitor_function(fn, rollback=config.gradual_deployment and fn.spec.kind in TRAFFIC_KINDS)
+        for name, fn in functions.items()
+    }
+    observability.monitor_http_api(api.api.id, STAGE)
+    observability.monitor_queue(catalog.ORDERS_QUEUE.name, queue)
+    for key, table in tables.tables.items():
+        observability.monitor_table(key, table.name)
+    observability.monitor_database(database.cluster.cluster_identifier, config.db_max_capacity)
+    if config.dashboard:
+        observability.add_dashboard()
 
     codedeploy = (
-        deploy_gradually(config, name_prefix, functions, observability, region, after=[migration]) if config.gradual_deployment else None
+        deploy_gradually(config, name_prefix, functions, function_alarms, region, after=[migration]) if config.gradual_deployment else None
     )
 
     outputs = catalog.StackOutputs[pulumi.Input[str]](
@@ -203,12 +228,6 @@ def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, re
     """Every catalog function, each with the stack's settings for its kind and the resources its spec names."""
     common = catalog.common_environment(config.session_ttl_seconds, login_throttle=config.login_throttle)
     functions = {}
-    database = DatabaseSettings(
-        sslmode="require",  # TLS, forced by the cluster; verify-full would need a CA bundle shipped with the code
-        connect_timeout=config.db_connect_timeout_seconds,
-        idle_timeout=config.db_idle_timeout_seconds,
-        health="last-known" if config.db_health == "last-known" else "connect",
-    )
     for spec in catalog.FUNCTIONS.values():
         settings = FunctionSettings(
             runtime=config.python_runtime,
@@ -224,13 +243,28 @@ def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, re
             application_log_level=config.lambda_application_log_level,
             system_log_level=config.lambda_system_log_level,
             timeout=config.sql_function_timeout(spec.timeout) if spec.database else spec.timeout,
-            database=database,
         )
         functions[spec.name] = LambdaFunction(
             spec.name,
             LambdaFunctionArgs(spec=spec, physical_name=f"{name_prefix}-{spec.name}", code=code, settings=settings, resources=resources),
         )
     return functions
+
+
+def database_environment(config: StackConfig, db: DatabaseRef) -> dict[str, pulumi.Input[str]]:
+    """How the database functions connect: as the application role with IAM tokens, over TLS (forced by the
+    cluster; verify-full would need a CA bundle shipped with the code), with the stack's timeouts."""
+    return catalog.database_environment(
+        host=db.host,
+        port=db.port,
+        name=db.name,
+        user=db.user,
+        auth="iam",
+        sslmode="require",
+        connect_timeout=config.db_connect_timeout_seconds,
+        idle_timeout=config.db_idle_timeout_seconds,
+        health="last-known" if config.db_health == "last-known" else "connect",
+    )
 
 
 def sql_functions() -> list[str]:
@@ -257,7 +291,7 @@ def deploy_gradually(
     config: StackConfig,
     name_prefix: str,
     functions: Mapping[str, LambdaFunction],
-    observability: Observability,
+    alarms: Mapping[str, FunctionAlarms],
     region: pulumi.Input[str],
     after: list[pulumi.Resource],
 ) -> CodeDeployApplication:
@@ -272,7 +306,7 @@ def deploy_gradually(
                 application=codedeploy.application,
                 service_role=codedeploy.service_role,
                 deployment_config_name=config.deployment_config,
-                alarms=[observability.alarms[f"{name}-errors"], observability.alarms[f"{name}-throttles"]],
+                alarms=alarms[name].rollback,
                 region=region,
                 after=after,
             )
@@ -289,9 +323,9 @@ def deploy_gradually(
 # each moved resource is the one it already manages.
 _FORMER_PARENTS: Mapping[str, tuple[str, str]] = {
     # type of the new parent -> (type, name) of the former parent of its children
-    "todo:database:DynamoTables": ("todo:database:DatabaseTier", "database"),
-    "todo:database:PostgresDatabase": ("todo:database:DatabaseTier", "database"),
-    "todo:database:SchemaMigration": ("todo:database:DatabaseTier", "database"),
+    "serverless:database:DynamoTables": ("todo:database:DatabaseTier", "database"),
+    "serverless:database:PostgresDatabase": ("todo:database:DatabaseTier", "database"),
+    "serverless:database:SchemaMigration": ("todo:database:DatabaseTier", "database"),
 }
 # the tier each function used to belong to (the others were the ApiTier's)
 _FORMER_FUNCTION_TIERS: Mapping[str, tuple[str, str]] = {
@@ -309,13 +343,14 @@ def keep_urns_of_the_single_tier_layout() -> None:
 
     def add_former_parent(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         former: tuple[str, str] | None = None
-        if args.type_ == "todo:compute:LambdaFunction":
+        if args.type_ == "serverless:compute:LambdaFunction":
             former = _FORMER_FUNCTION_TIERS.get(args.name, _API_TIER)  # its children follow it
-        elif args.opts.parent is not None:
-            former = _FORMER_PARENTS.get(args.opts.parent.pulumi_resource_type)
-        if former is None:
+            # then a todo:compute:LambdaFunction: one alias names its former type and parent together
+            alias = pulumi.Alias(type_=former_token(args.type_), parent=pulumi.create_urn(former[1], former[0]))
+        elif args.opts.parent is not None and (former := _FORMER_PARENTS.get(args.opts.parent.pulumi_resource_type)) is not None:
+            alias = pulumi.Alias(parent=pulumi.create_urn(former[1], former[0]))
+        else:
             return None
-        alias = pulumi.Alias(parent=pulumi.create_urn(former[1], former[0]))
         return pulumi.ResourceTransformationResult(
             args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=[alias]))
         )

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = ROOT / "web"
 INDEX = "index.html"
 CONFIG = "config.json"  # generated from the API's URL, never a file in web/
-API_DOCUMENT = "openapi.json"  # the API's OpenAPI document (the repository's, generated from the catalog), shipped beside the app
+API_DOCUMENT = "openapi.json"  # the API's OpenAPI document (the repository's, generated from the declaration), shipped beside the app
 
 # A file type not listed here is refused: under `nosniff` a wrong type breaks the page.
 CONTENT_TYPES = {

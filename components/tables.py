@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from todo_app import catalog
+from tierspec import Table
 
 from .compute import TableRef
+from .tokens import type_token, with_former_token
 
 # Pulumi property paths (camelCase, as the engine sees them) that autoscaling changes behind our back.
 CAPACITY_IGNORE_CHANGES = [
@@ -35,22 +36,37 @@ SCALING = {
 
 @dataclass(frozen=True)
 class ProvisionedCapacity:
-    """Autoscaled capacity units, the same bounds for every table and index."""
+    """Autoscaled capacity units, the same bounds for every table and index.
+
+    Attributes:
+        min_units: the least read (and write) capacity units autoscaling keeps.
+        max_units: the most read (and write) capacity units autoscaling may set.
+        target_utilization: the consumed share of the capacity, in percent, that autoscaling aims at.
+    """
 
     min_units: int
     max_units: int
-    target_utilization: int  # percent
+    target_utilization: int
 
 
 @dataclass(frozen=True)
 class DynamoTablesArgs:
-    tables: Sequence[catalog.Table]
-    provisioned: ProvisionedCapacity | None = None  # None: on demand
-    deletion_protection: bool = False  # AWS refuses to delete a protected table
-    protect: bool = False  # Pulumi's protect: `pulumi destroy` (or a replacement) stops before each table
+    """What `DynamoTables` builds.
+
+    Attributes:
+        tables: the table specs, one table each.
+        provisioned: autoscaled provisioned capacity for every table and index; None: on demand (PAY_PER_REQUEST).
+        deletion_protection: AWS's deletion protection: AWS refuses to delete a protected table.
+        protect: Pulumi's protect: `pulumi destroy` (or a replacement) stops before each table.
+    """
+
+    tables: Sequence[Table]
+    provisioned: ProvisionedCapacity | None = None
+    deletion_protection: bool = False
+    protect: bool = False
 
 
-def capacity_of(spec: catalog.Table, provisioned: ProvisionedCapacity | None) -> ProvisionedCapacity | None:
+def capacity_of(spec: Table, provisioned: ProvisionedCapacity | None) -> ProvisionedCapacity | None:
     """The table's capacity: the stack's, except for a table that is always on demand (None)."""
     return None if spec.always_on_demand else provisioned
 
@@ -67,7 +83,7 @@ class DynamoTables(pulumi.ComponentResource):
     scaling_policies: list[aws.appautoscaling.Policy]
 
     def __init__(self, name: str, args: DynamoTablesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:database:DynamoTables", name, None, opts)
+        super().__init__(type_token("database:DynamoTables"), name, None, with_former_token("database:DynamoTables", opts))
         self.tables, self.scaling_targets, self.scaling_policies = {}, [], []
         for spec in args.tables:
             provisioned = capacity_of(spec, args.provisioned)
@@ -89,7 +105,7 @@ class DynamoTables(pulumi.ComponentResource):
         }
         self.register_outputs({f"{key}TableName": table.name for key, table in self.tables.items()})
 
-    def _table(self, spec: catalog.Table, provisioned: ProvisionedCapacity | None, args: DynamoTablesArgs) -> aws.dynamodb.Table:
+    def _table(self, spec: Table, provisioned: ProvisionedCapacity | None, args: DynamoTablesArgs) -> aws.dynamodb.Table:
         units = provisioned.min_units if provisioned else None  # autoscaling takes over from the minimum
         indexes = [
             aws.dynamodb.TableGlobalSecondaryIndexArgs(

@@ -38,10 +38,19 @@ import pulumi_aws as aws
 
 from . import cors, site_rules
 from .config import PROJECT, ConfigError
+from .tokens import type_token, with_former_token
 
 
 @dataclass(frozen=True)
 class WebTierArgs:
+    """What `WebTier` builds.
+
+    Attributes:
+        name_prefix: the stack's prefix: names the CloudFront policies and Origin Access Control.
+        region: the API's region: the Content-Security-Policy header allows the region's API origins.
+        site_dir: the directory of the web app's static files, read at construction (tests point it elsewhere).
+    """
+
     name_prefix: str
     region: pulumi.Input[str]
     site_dir: Path = field(default_factory=lambda: site_rules.WEB_DIR)  # read at construction: tests point it elsewhere
@@ -81,7 +90,7 @@ class WebTier(pulumi.ComponentResource):
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: WebTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("todo:web:WebTier", name, None, opts)
+        super().__init__(type_token("web:WebTier"), name, None, with_former_token("web:WebTier", opts))
         self._label = name
         child = pulumi.ResourceOptions(parent=self)
         self._files = site_rules.site_files(args.site_dir)  # fails before any resource when web/ is not servable

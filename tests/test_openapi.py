@@ -40,3 +40,43 @@ def test_every_schema_reference_resolves():
     text = json.dumps(document)
     names = {ref.rsplit("/", 1)[1] for ref in __import__("re").findall(r'"\$ref": "([^"]+)"', text)}
     assert names <= set(document["components"]["schemas"]), names - set(document["components"]["schemas"])
+
+
+def test_each_request_schema_is_the_json_schema_of_the_model_that_validates():
+    """The document can be neither looser nor stricter than the validation: each operation's request body is the
+    declared model's own JSON Schema (its nested models included), and the handler validates with that model."""
+    document = json.loads(COMMITTED.read_text())
+    schemas = document["components"]["schemas"]
+    with_body = 0
+    for endpoint in catalog.ENDPOINTS:
+        op = document["paths"][endpoint.path][endpoint.method.lower()]
+        model = openapi.request_model(endpoint)
+        if model is None:
+            assert "requestBody" not in op, endpoint.route_key
+            continue
+        with_body += 1
+        expected = model.model_json_schema(mode="validation", ref_template=openapi.REF)
+        nested = expected.pop("$defs", {})
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert schemas[ref.rsplit("/", 1)[1]] == expected, endpoint.route_key
+        for name, schema in nested.items():
+            assert schemas[name] == schema, (endpoint.route_key, name)
+        assert _models_parsed_by(endpoint) == [model.__name__], endpoint.route_key
+    assert with_body == 6
+
+
+def _models_parsed_by(endpoint: catalog.Endpoint) -> list[str]:
+    """The models the endpoint's route function hands to `http_api.parse`, read from its source."""
+    import ast
+
+    tree = ast.parse((ROOT / "functions" / "todo_app" / "handlers" / f"{endpoint.function}.py").read_text())
+    (func,) = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == endpoint.operation]
+    return [
+        call.args[1].id
+        for call in ast.walk(func)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "parse"
+        and len(call.args) == 2
+        and isinstance(call.args[1], ast.Name)
+    ]

@@ -58,3 +58,41 @@ def test_the_benchmark_tables_are_the_last_full_runs():
         pytest.skip(f"bench/results.json is from a {results.get('mode')} run (the README's tables come from a full run)")
     for which, table in tables(results).items():
         assert readme_block(README, which) == table, f"{which}: run python -m bench.readme --write after a full bench run"
+
+
+def _block(marker: str) -> str:
+    """The fenced Python block right after `<!-- marker -->`."""
+    after = README.split(f"<!-- {marker} -->\n", 1)[1]
+    assert after.startswith("```python\n"), marker
+    return after.removeprefix("```python\n").split("\n```\n", 1)[0]
+
+
+def test_the_reuse_section_runs_as_written(tmp_path):
+    """The "Reuse a tier" program and its test, saved as the section says, pass under the package's mocks, with
+    the tiers and their spec types laid out as installed (the repository is not on the path)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "components", site / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "functions" / "tierspec", site / "tierspec", ignore=shutil.ignore_patterns("__pycache__"))
+    tmp_path = tmp_path / "project"
+    tmp_path.mkdir()
+
+    (tmp_path / "bookmarks_program.py").write_text(_block("reuse-program"))
+    (tmp_path / "test_bookmarks.py").write_text(_block("reuse-test"))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "bookmarks.py").write_text("def handler(event, context):\n    return {'statusCode': 204}\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bookmarks.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from tierspec.email_address import EMAIL_PATTERN
 from todo_app import models
-from todo_app.email_address import EMAIL_PATTERN
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -21,7 +21,7 @@ SOURCES = [
 
 def test_the_email_pattern_is_written_once():
     writers = sorted(str(p.relative_to(ROOT)) for p in SOURCES if re.search(r"@\\{1,2}s", p.read_text(encoding="utf-8")))
-    assert writers == ["functions/todo_app/email_address.py"]
+    assert writers == ["functions/tierspec/email_address.py"]
 
 
 def test_every_email_rule_is_the_one_pattern():

@@ -12,7 +12,7 @@ variables the catalog names.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from todo_app import catalog, settings, snapstart
@@ -95,6 +95,36 @@ def table_name(key: str) -> str:
 
 def queue_url() -> str:
     return settings.text(catalog.ORDERS_QUEUE.queue_url_env)
+
+
+def query_pages(**args: Any) -> Iterator[dict[str, Any]]:
+    """A DynamoDB Query's pages, each as the API answers it, until the last."""
+    while True:
+        page = client("dynamodb").query(**args)
+        yield page
+        if not page.get("LastEvaluatedKey"):
+            return
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def batch_delete(table: str, keys: list[dict[str, Any]], *, unavailable: str = "") -> None:
+    """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff. Items still
+    unprocessed then: DependencyUnavailable(unavailable) where given (a 503), else RuntimeError."""
+    import time
+
+    dynamodb = client("dynamodb")
+    for start in range(0, len(keys), 25):
+        requests = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
+        for attempt in range(8):
+            unprocessed = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+            if not unprocessed:
+                break
+            requests = unprocessed
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            if unavailable:
+                raise DependencyUnavailable("dynamodb", unavailable)
+            raise RuntimeError(f"{table}: items still unprocessed after retries")
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:

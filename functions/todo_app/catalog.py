@@ -1,70 +1,32 @@
 """The application's contract, as plain data: tables, the queue, functions, routes and IAM needs.
 
 This module is the one source of truth that three readers share:
-- `components/` turns it into DynamoDB tables, SQS queues, Lambda functions, routes and IAM policies;
+- `components.program` hands it to the tiers (`components/`, which know only the `tierspec` types), which
+  turn it into DynamoDB tables, SQS queues, Lambda functions, routes and IAM policies;
 - `local/` creates the same tables and queues in the emulator and routes requests the same way;
 - the handlers in `todo_app.handlers` bind their route functions to the routes declared here.
 
-It imports nothing but the standard library, so every reader can load it cheaply.
+It imports nothing but the standard library and `tierspec` (shipped beside it in the archive), so every
+reader can load it cheaply.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from functools import cached_property
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
+
+import tierspec
+from tierspec import Index as Index
+from tierspec import KeySchema as KeySchema
+from tierspec import QueueSpec as QueueSpec
+from tierspec import Route as Route
+from tierspec import Table as Table
+from tierspec import TableAccess as TableAccess
 
 T = TypeVar("T")
 
 # --------------------------------------------------------------------------- DynamoDB
-
-
-KeySchema = tuple[tuple[str, Literal["HASH", "RANGE"]], ...]
-
-
-def _key_schema(hash_key: str, range_key: str | None) -> KeySchema:
-    return ((hash_key, "HASH"),) + (((range_key, "RANGE"),) if range_key else ())
-
-
-@dataclass(frozen=True)
-class Index:
-    name: str
-    hash_key: str
-    range_key: str | None = None
-    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
-
-    @property
-    def key_schema(self) -> KeySchema:
-        """(attribute, key type) pairs, as both CreateTable and the Pulumi table take them."""
-        return _key_schema(self.hash_key, self.range_key)
-
-
-@dataclass(frozen=True)
-class Table:
-    key: str  # logical name, used in the catalog and in resource names
-    env: str  # environment variable that carries the physical table name to the functions
-    hash_key: str
-    range_key: str | None = None
-    indexes: tuple[Index, ...] = ()
-    ttl_attribute: str | None = None
-    # every key attribute (table and index) is a string
-    attribute_type: str = "S"
-    # True: PAY_PER_REQUEST whatever the stack's billing mode (a table with too little, too bursty traffic
-    # for provisioned capacity to pay: its minimum and its autoscaling alarms would cost more than its use)
-    always_on_demand: bool = False
-
-    @property
-    def key_schema(self) -> KeySchema:
-        """(attribute, key type) pairs, as both CreateTable and the Pulumi table take them."""
-        return _key_schema(self.hash_key, self.range_key)
-
-    @property
-    def key_attributes(self) -> tuple[str, ...]:
-        names = [self.hash_key, self.range_key]
-        for index in self.indexes:
-            names += [index.hash_key, index.range_key]
-        return tuple(dict.fromkeys(n for n in names if n))
 
 
 # The indexes the handlers query by name.
@@ -121,20 +83,7 @@ DELETED_USER_PREFIX = "deleted-user#"
 # --------------------------------------------------------------------------- SQS
 
 
-@dataclass(frozen=True)
-class QueueSpec:
-    queue_url_env: str = "ORDERS_QUEUE_URL"
-    max_receive_count: int = 5  # receives before a message moves to the DLQ
-    message_retention_seconds: int = 4 * 24 * 3600
-    dlq_retention_seconds: int = 14 * 24 * 3600  # longer than the queue's, so nothing expires in transit
-    visibility_timeout_factor: int = 6  # AWS's advice: at least 6x the worker's timeout
-
-    def visibility_timeout(self, worker_timeout_seconds: int) -> int:
-        """Long enough that a batch still being processed is never handed to a second worker."""
-        return self.visibility_timeout_factor * worker_timeout_seconds
-
-
-ORDERS_QUEUE = QueueSpec()
+ORDERS_QUEUE = QueueSpec(name="orders", queue_url_env="ORDERS_QUEUE_URL")
 
 # --------------------------------------------------------------------------- Functions and IAM
 
@@ -202,27 +151,8 @@ ADMIN_DATABASE_ENV = tuple(admin_database_environment(access="data-api", secret_
 
 
 @dataclass(frozen=True)
-class TableAccess:
-    table: str  # a key of TABLES
-    actions: tuple[str, ...]  # DynamoDB actions without the "dynamodb:" prefix
-    indexes: bool = False  # also grant the actions on the table's indexes (Query only needs this)
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    name: str
-    handler: str  # module:function inside the `functions/` archive, as Lambda wants "module.function"
-    kind: Literal["api", "authorizer", "worker", "migration"]
-    description: str
-    timeout: int  # seconds
-    database: bool = False  # connects to PostgreSQL as the application role (IAM token): runs in the VPC
-    database_admin: bool = False  # runs SQL as the master user through the RDS Data API: outside the VPC
-    tables: tuple[TableAccess, ...] = ()
-    queue_actions: tuple[str, ...] = ()  # SQS actions on the orders queue, without the "sqs:" prefix
-
-    @property
-    def module(self) -> str:
-        return self.handler.rsplit(".", 1)[0]
+class FunctionSpec(tierspec.FunctionSpec):
+    """A `tierspec.FunctionSpec` of this application, which also knows the environment it is given."""
 
     @property
     def environment_keys(self) -> tuple[str, ...]:
@@ -345,48 +275,291 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 # --------------------------------------------------------------------------- HTTP routes
 
 
+Auth = Literal["none", "token", "self", "owner"]
+
+
 @dataclass(frozen=True)
-class Route:
+class Param:
+    """A query or header parameter of an operation.
+
+    Attributes:
+        name: the parameter's name.
+        where: "query" or "header".
+        schema: its JSON Schema.
+        description: what it does, for the OpenAPI document.
+    """
+
+    name: str
+    where: Literal["query", "header"]
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Everything true of one route, declared once: the router, the authorizer's routes, openapi.json, the README's
+    route table, the Python client, web/js/routes.js, the bench's mix and the API Gateway routes come from it.
+
+    Attributes:
+        method: the HTTP method.
+        path: API Gateway's path syntax, each variable one whole segment: "/users/{userId}".
+        function: the API function that serves it (a key of FUNCTIONS).
+        operation: the handler's route function's name in that function's module (`@router.operation`), also the
+            OpenAPI operationId and the client's method name. Named, not imported: this module stays cheap to load.
+        auth: "none" (public), "token" (any valid bearer token), "self" (the path's {userId} is the caller), "owner"
+            (the resource named in the path is the caller's: 403 or 404 otherwise).
+        summary: one line on what it does.
+        status: the success status.
+        response: the name of the success body's model in `todo_app.openapi`; None: no body.
+        request: the name of the request body's model in `todo_app.models`, which validates it (`http_api.parse`
+            refuses any other); None: no body.
+        params: its query and header parameters.
+        errors: the function's own error statuses, each with when it answers it.
+        other: other statuses with a body of their own: (status, when, model name in `todo_app.openapi`).
+        database: needs PostgreSQL or DynamoDB: it may answer 503 naming the dependency.
+        client: the Python client's method name where it is not `operation`.
+    """
+
     method: str
-    path: str  # API Gateway syntax: /users/{userId}
-    function: str  # a key of FUNCTIONS
-    auth: bool = True  # False: public, no authorizer
-    # the route function's name inside the handler module: handlers bind by this name, so the
-    # method and path are written here only
-    operation: str = ""
+    path: str
+    function: str
+    operation: str
+    auth: Auth
+    summary: str
+    status: int
+    response: str | None = None
+    request: str | None = None
+    params: tuple[Param, ...] = ()
+    errors: tuple[tuple[int, str], ...] = ()
+    other: tuple[tuple[int, str, str], ...] = ()
+    database: bool = False
+    client: str = ""
+
+    @property
+    def route(self) -> Route:
+        """The route the tiers take: API Gateway's route and the authorizer in front of it unless it is public."""
+        return Route(self.method, self.path, self.function, auth=self.auth != "none", operation=self.operation)
 
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
 
-    @cached_property
-    def path_pattern(self) -> re.Pattern[str]:
-        """How API Gateway matches a path to this route: each {variable} is one whole segment."""
-        return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$")
 
+LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "page size")
+CURSOR = Param("cursor", "query", {"type": "string", "maxLength": 1024}, "the previous page's nextCursor (opaque)")
+INVALID = "invalid input: each bad field named in details"
+NOT_YOURS_USER, NO_USER = (403, "someone else's user"), (404, "no such user")
+NOT_YOURS_TODO, NO_TODO = (403, "someone else's todo"), (404, "no such todo")
 
-ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", "health", auth=False, operation="health"),
-    Route("POST", "/users", "users", auth=False, operation="create_user"),
-    Route("POST", "/sessions", "sessions", auth=False, operation="log_in"),
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        "/health",
+        "health",
+        "health",
+        "none",
+        "Check PostgreSQL and DynamoDB",
+        200,
+        "Health",
+        other=((503, "a dependency is down, named in checks", "HealthDown"),),
+    ),
+    Endpoint(
+        "POST",
+        "/users",
+        "users",
+        "create_user",
+        "none",
+        "Sign up",
+        201,
+        "User",
+        request="UserCreate",
+        errors=((400, INVALID), (409, "the e-mail is taken")),
+        database=True,
+        client="sign_up",
+    ),
+    Endpoint(
+        "POST",
+        "/sessions",
+        "sessions",
+        "log_in",
+        "none",
+        "Log in",
+        201,
+        "NewSession",
+        request="SessionCreate",
+        errors=((400, INVALID), (401, "wrong e-mail or password"), (429, "too many failed log-ins for this e-mail (Retry-After)")),
+        database=True,
+    ),
     # before /sessions/{sessionId}: API Gateway prefers the literal segment, and so does the local router
-    Route("DELETE", "/sessions/current", "sessions", operation="log_out"),
-    Route("GET", "/sessions", "sessions", operation="list_sessions"),
-    Route("DELETE", "/sessions/{sessionId}", "sessions", operation="revoke_session"),
-    Route("DELETE", "/sessions", "sessions", operation="log_out_everywhere"),
-    Route("GET", "/users", "users", operation="list_users"),
-    Route("GET", "/users/{userId}", "users", operation="get_user"),
-    Route("PUT", "/users/{userId}", "users", operation="update_user"),
-    Route("DELETE", "/users/{userId}", "users", operation="delete_user"),
-    Route("POST", "/users/{userId}/todos", "todos", operation="create_todo"),
-    Route("GET", "/users/{userId}/todos", "todos", operation="list_todos"),
-    Route("GET", "/todos/{todoId}", "todos", operation="get_todo"),
-    Route("PUT", "/todos/{todoId}", "todos", operation="update_todo"),
-    Route("DELETE", "/todos/{todoId}", "todos", operation="delete_todo"),
-    Route("GET", "/dashboard/{userId}", "dashboard", operation="get_dashboard"),
-    Route("POST", "/orders", "orders", operation="create_order"),
-    Route("GET", "/orders/{orderId}", "orders", operation="get_order"),
+    Endpoint("DELETE", "/sessions/current", "sessions", "log_out", "token", "Log out (this session)", 204),
+    Endpoint("GET", "/sessions", "sessions", "list_sessions", "token", "My active sessions (devices)", 200, "SessionList"),
+    Endpoint(
+        "DELETE",
+        "/sessions/{sessionId}",
+        "sessions",
+        "revoke_session",
+        "owner",
+        "Revoke one of my sessions",
+        204,
+        errors=((404, "no such session of mine"),),
+    ),
+    Endpoint("DELETE", "/sessions", "sessions", "log_out_everywhere", "token", "Log out every session of mine, this one included", 204),
+    Endpoint(
+        "GET",
+        "/users",
+        "users",
+        "list_users",
+        "token",
+        "List users (id and name)",
+        200,
+        "UserPage",
+        params=(LIMIT, CURSOR),
+        errors=((400, INVALID),),
+        database=True,
+    ),
+    Endpoint(
+        "GET", "/users/{userId}", "users", "get_user", "self", "My profile", 200, "User", errors=(NOT_YOURS_USER, NO_USER), database=True
+    ),
+    Endpoint(
+        "PUT",
+        "/users/{userId}",
+        "users",
+        "update_user",
+        "self",
+        "Update my profile",
+        200,
+        "User",
+        request="UserUpdate",
+        errors=((400, INVALID), NOT_YOURS_USER, NO_USER, (409, "the e-mail is taken")),
+        database=True,
+    ),
+    Endpoint(
+        "DELETE",
+        "/users/{userId}",
+        "users",
+        "delete_user",
+        "self",
+        "Delete me, my sessions and my todos",
+        204,
+        errors=(NOT_YOURS_USER,),
+        database=True,
+    ),
+    Endpoint(
+        "POST",
+        "/users/{userId}/todos",
+        "todos",
+        "create_todo",
+        "self",
+        "Create a todo",
+        201,
+        "Todo",
+        request="TodoCreate",
+        errors=((400, INVALID), NOT_YOURS_USER, NO_USER),
+        database=True,
+    ),
+    Endpoint(
+        "GET",
+        "/users/{userId}/todos",
+        "todos",
+        "list_todos",
+        "self",
+        "My todos, newest first",
+        200,
+        "TodoPage",
+        params=(Param("status", "query", {"type": "string", "enum": ["open", "done"]}), LIMIT, CURSOR),
+        errors=((400, INVALID), NOT_YOURS_USER),
+    ),
+    Endpoint("GET", "/todos/{todoId}", "todos", "get_todo", "owner", "One todo", 200, "Todo", errors=(NOT_YOURS_TODO, NO_TODO)),
+    Endpoint(
+        "PUT",
+        "/todos/{todoId}",
+        "todos",
+        "update_todo",
+        "owner",
+        "Update a todo",
+        200,
+        "Todo",
+        request="TodoUpdate",
+        errors=((400, INVALID), NOT_YOURS_TODO, NO_TODO),
+    ),
+    Endpoint("DELETE", "/todos/{todoId}", "todos", "delete_todo", "owner", "Delete a todo", 204, errors=(NOT_YOURS_TODO, NO_TODO)),
+    Endpoint(
+        "GET",
+        "/dashboard/{userId}",
+        "dashboard",
+        "get_dashboard",
+        "self",
+        "My profile with todo and order summaries",
+        200,
+        "Dashboard",
+        errors=(NOT_YOURS_USER, NO_USER),
+        database=True,
+        client="dashboard",
+    ),
+    Endpoint(
+        "POST",
+        "/orders",
+        "orders",
+        "create_order",
+        "token",
+        "Place an order (queued)",
+        202,
+        "OrderAccepted",
+        request="OrderCreate",
+        params=(
+            Param(
+                "Idempotency-Key",
+                "header",
+                {"type": "string", "pattern": r"^[\x21-\x7e]{1,128}$"},
+                "the same key and order within 24 h answer the same 202 and place one order",
+            ),
+        ),
+        errors=((400, INVALID), (409, "the Idempotency-Key was used with another order, or its first request is still running")),
+    ),
+    Endpoint(
+        "GET",
+        "/orders/{orderId}",
+        "orders",
+        "get_order",
+        "owner",
+        "One of my orders, once stored",
+        200,
+        "Order",
+        errors=((404, "not stored yet, unknown, or someone else's"),),
+    ),
 )
+ROUTES: tuple[Route, ...] = tuple(endpoint.route for endpoint in ENDPOINTS)
+_BY_OPERATION = {endpoint.operation: endpoint for endpoint in ENDPOINTS}
+
+
+def endpoint(operation: str) -> Endpoint:
+    """The declared endpoint of an operation."""
+    return _BY_OPERATION[operation]
+
+
+def path_of(operation: str, **params: str) -> str:
+    """The operation's path with its {variables} filled in, each URL-quoted (a variable not given is an error)."""
+    from urllib.parse import quote
+
+    return re.sub(r"\{(\w+)\}", lambda m: quote(params[m.group(1)], safe=""), endpoint(operation).path)
+
+
+# What a client shows for a failure whose body carries no message (API Gateway's own answers, a proxy's), and the
+# code it reports for it: one map for the Python client and the web app (web/js/routes.js). Every status an
+# endpoint declares has its entry (checked below).
+STATUS_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request is invalid."),
+    401: ("unauthorized", "Please log in again."),
+    403: ("forbidden", "That is not yours."),
+    404: ("not_found", "Not found."),
+    409: ("conflict", "That conflicts with what is already there."),
+    413: ("payload_too_large", "The request is too large."),
+    429: ("too_many_requests", "Too many attempts: wait a moment and try again."),
+    500: ("internal_error", "Something went wrong on our side."),
+    502: ("bad_gateway", "The service did not answer properly: try again."),
+    503: ("service_unavailable", "The service is unavailable: try again in a moment."),
+    504: ("gateway_timeout", "The service took too long: try again."),
+}
 
 
 @dataclass(frozen=True)
@@ -420,6 +593,11 @@ def _camel(name: str) -> str:
 
 
 OUTPUT_KEYS = tuple(_camel(f.name) for f in fields(StackOutputs))
+
+# What the Lambda archive holds, each package at its root: the application and the spec types its catalog imports.
+CODE_PACKAGES = ("tierspec", "todo_app")
+# The application's SQL migrations, inside its package (the archive ships them; the deploy hashes them).
+MIGRATIONS_DIR = "todo_app/migrations"
 
 # The authorizer reads the token from this header; API Gateway answers 401 itself when it is absent.
 AUTH_HEADER = "authorization"
@@ -478,6 +656,10 @@ def _check() -> None:
         errors.append("duplicate operation names within a function")
     if len({r.route_key for r in ROUTES}) != len(ROUTES):
         errors.append("duplicate route keys")
+    if len({e.operation for e in ENDPOINTS}) != len(ENDPOINTS):
+        errors.append("duplicate operation names")
+    statuses = {code for e in ENDPOINTS for code, _ in e.errors} | {code for e in ENDPOINTS for code, _, _ in e.other}
+    errors += [f"status {code}: no entry in STATUS_MESSAGES" for code in sorted(statuses - set(STATUS_MESSAGES))]
     if errors:
         raise ValueError("catalog is inconsistent: " + "; ".join(errors))
 

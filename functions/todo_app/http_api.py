@@ -60,6 +60,7 @@ class App:
 
     event: dict[str, Any] = field(default_factory=dict)  # the payload 2.0 event
     lambda_context: Any = None
+    request_model: str | None = None  # the route's declared request model (catalog.Endpoint.request), which `parse` must use
 
 
 class ApiError(Exception):
@@ -173,7 +174,11 @@ class Router:
         # API Gateway names the route it matched; its method and path are checked against the catalog's
         # route all the same, and anything else (another function's route, a path the route's pattern
         # refuses) is a 404.
-        by_route_key = {route.route_key: (route.method, self.operations[name], route.path_pattern) for name, route in self.routes.items()}
+        request_models = {e.operation: e.request for e in catalog.ENDPOINTS if e.function == self.function}
+        by_route_key = {
+            route.route_key: (route.method, self.operations[name], route.path_pattern, request_models.get(name))
+            for name, route in self.routes.items()
+        }
         cold_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"  # as Powertools tells it
         formatter = logger.registered_formatter  # what logger.append_keys finds through four calls each time
 
@@ -198,7 +203,7 @@ class Router:
             match = found[2].match(event.get("rawPath") or "") if found and found[0] == method else None
             if found is None or match is None:
                 return _answer(json_response(404, error_body("route_not_found", "No such route")))
-            app.event, app.lambda_context = event, context
+            app.event, app.lambda_context, app.request_model = event, context, found[3]
             try:
                 response: HttpResponse = found[1](**match.groupdict())
             except Exception as exc:  # noqa: BLE001 - every failure gets its JSON answer (error_response)
@@ -286,6 +291,10 @@ def validation_details(exc: ValidationError) -> Details:
 
 
 def parse(app: App, model: type[M]) -> M:
+    """The request body validated by `model`, which must be the route's declared request model (so that the
+    OpenAPI document, generated from the declaration, describes exactly what is validated)."""
+    if model.__name__ != app.request_model:
+        raise RuntimeError(f"{model.__name__} is not the request model the route declares ({app.request_model})")
     body = json_body(app)
     try:
         return model.model_validate(body)

@@ -38,8 +38,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
+from tierspec.email_address import NOT_IN_EMAIL, email_pattern
 from todo_app.currencies import ISO_4217
-from todo_app.email_address import NOT_IN_EMAIL, email_pattern
 from todo_app.ids import ID_PATTERN
 
 _EMAIL = re.compile(email_pattern())

@@ -1,9 +1,10 @@
-"""The OpenAPI 3.1 document of the HTTP API, generated from the catalog's route table and the pydantic models.
+"""The OpenAPI 3.1 document of the HTTP API, generated from the catalog's route declaration and the pydantic models.
 
-`document()` walks catalog.ROUTES; each route's operation (its `operation` name) has an `Operation`
-here naming its request model, query and header parameters, and every response it can give with
-its model. Request schemas are the request models' own (models.py); response schemas are the
-models below, which mirror what the handlers return. Besides each function's answers, a protected
+`document()` walks catalog.ENDPOINTS, each of which names its request model, query and header parameters,
+and every response it can give with its model. Request schemas are the JSON Schemas of the request models
+that validate (models.py; `http_api.parse` refuses any other model for a route), so the document is never
+looser or stricter than the code; response schemas are the models below, which mirror what the handlers
+return. Besides each function's answers, a protected
 route documents what API Gateway itself answers ({"message": ...}): 401 without a token, 403 when
 the authorizer refuses it; any route may meet the gateway's 404 (an unmatched path) and 413.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -174,96 +174,6 @@ class HealthDown(_Out):
     error: ErrorInfo
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    where: Literal["query", "header"]
-    schema: dict[str, Any]
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Operation:
-    summary: str
-    ok: tuple[int, type[BaseModel] | None]  # the success status and its body (None: no body)
-    body: type[BaseModel] | None = None
-    params: tuple[Param, ...] = ()
-    errors: dict[int, str] = field(default_factory=dict)  # the function's own error statuses -> when
-    database: bool = False  # 503 when PostgreSQL (or DynamoDB) is down
-    extra: dict[int, tuple[str, type[BaseModel]]] = field(default_factory=dict)  # other statuses with their own model
-
-
-LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "page size")
-CURSOR = Param("cursor", "query", {"type": "string", "maxLength": 1024}, "the previous page's nextCursor (opaque)")
-INVALID = "invalid input: each bad field named in details"
-
-OPERATIONS: dict[str, Operation] = {
-    "health": Operation("Check PostgreSQL and DynamoDB", (200, Health), extra={503: ("a dependency is down, named in checks", HealthDown)}),
-    "create_user": Operation(
-        "Sign up", (201, User), body=models.UserCreate, errors={400: INVALID, 409: "the e-mail is taken"}, database=True
-    ),
-    "log_in": Operation(
-        "Log in",
-        (201, NewSession),
-        body=models.SessionCreate,
-        errors={400: INVALID, 401: "wrong e-mail or password", 429: "too many failed log-ins for this e-mail (Retry-After)"},
-        database=True,
-    ),
-    "log_out": Operation("Log out (this session)", (204, None)),
-    "list_sessions": Operation("My active sessions (devices)", (200, SessionList)),
-    "revoke_session": Operation("Revoke one of my sessions", (204, None), errors={404: "no such session of mine"}),
-    "log_out_everywhere": Operation("Log out every session of mine, this one included", (204, None)),
-    "list_users": Operation("List users (id and name)", (200, UserPage), params=(LIMIT, CURSOR), errors={400: INVALID}, database=True),
-    "get_user": Operation("My profile", (200, User), errors={403: "someone else's user", 404: "no such user"}, database=True),
-    "update_user": Operation(
-        "Update my profile",
-        (200, User),
-        body=models.UserUpdate,
-        errors={400: INVALID, 403: "someone else's user", 404: "no such user", 409: "the e-mail is taken"},
-        database=True,
-    ),
-    "delete_user": Operation("Delete me, my sessions and my todos", (204, None), errors={403: "someone else's user"}, database=True),
-    "create_todo": Operation(
-        "Create a todo",
-        (201, Todo),
-        body=models.TodoCreate,
-        errors={400: INVALID, 403: "someone else's user", 404: "no such user"},
-        database=True,
-    ),
-    "list_todos": Operation(
-        "My todos, newest first",
-        (200, TodoPage),
-        params=(Param("status", "query", {"type": "string", "enum": ["open", "done"]}), LIMIT, CURSOR),
-        errors={400: INVALID, 403: "someone else's user"},
-    ),
-    "get_todo": Operation("One todo", (200, Todo), errors={403: "someone else's todo", 404: "no such todo"}),
-    "update_todo": Operation(
-        "Update a todo", (200, Todo), body=models.TodoUpdate, errors={400: INVALID, 403: "someone else's todo", 404: "no such todo"}
-    ),
-    "delete_todo": Operation("Delete a todo", (204, None), errors={403: "someone else's todo", 404: "no such todo"}),
-    "get_dashboard": Operation(
-        "My profile with todo and order summaries",
-        (200, Dashboard),
-        errors={403: "someone else's user", 404: "no such user"},
-        database=True,
-    ),
-    "create_order": Operation(
-        "Place an order (queued)",
-        (202, OrderAccepted),
-        body=models.OrderCreate,
-        params=(
-            Param(
-                "Idempotency-Key",
-                "header",
-                {"type": "string", "pattern": r"^[\x21-\x7e]{1,128}$"},
-                "the same key and order within 24 h answer the same 202 and place one order",
-            ),
-        ),
-        errors={400: INVALID, 409: "the Idempotency-Key was used with another order, or its first request is still running"},
-    ),
-    "get_order": Operation("One of my orders, once stored", (200, Order), errors={404: "not stored yet, unknown, or someone else's"}),
-}
-
 # OpenAPI links: what a success response lets a client call next (schemathesis's stateful runs follow them)
 LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "create_user": {
@@ -302,29 +212,43 @@ def _either(*choices: type[BaseModel]) -> dict[str, Any]:
     return {"anyOf": [_ref(m) for m in choices]} if len(choices) > 1 else _ref(choices[0])
 
 
-def _operation(route: catalog.Route) -> dict[str, Any]:
-    spec = OPERATIONS[route.operation]
-    status, model = spec.ok
-    responses: dict[str, Any] = {str(status): {"description": spec.summary}}
+def request_model(endpoint: catalog.Endpoint) -> type[BaseModel] | None:
+    """The model that validates the endpoint's request body."""
+    return None if endpoint.request is None else getattr(models, endpoint.request)
+
+
+def _response_model(name: str | None) -> type[BaseModel] | None:
+    if name is None:
+        return None
+    model = globals()[name]
+    assert isinstance(model, type) and issubclass(model, BaseModel), name
+    return model
+
+
+def _operation(endpoint: catalog.Endpoint) -> dict[str, Any]:
+    model, body = _response_model(endpoint.response), request_model(endpoint)
+    errors = dict(endpoint.errors)
+    responses: dict[str, Any] = {str(endpoint.status): {"description": endpoint.summary}}
     if model is not None:
-        responses[str(status)]["content"] = _content(_ref(model))
-    if route.operation in LINKS:
-        responses[str(status)]["links"] = LINKS[route.operation]
-    for code, why in spec.errors.items():
+        responses[str(endpoint.status)]["content"] = _content(_ref(model))
+    if endpoint.operation in LINKS:
+        responses[str(endpoint.status)]["links"] = LINKS[endpoint.operation]
+    for code, why in errors.items():
         responses[str(code)] = {"description": why, "content": _content(_ref(Error))}
-    for code, (why, other) in spec.extra.items():
-        responses[str(code)] = {"description": why, "content": _content(_ref(other))}
-    if spec.body is not None:
-        responses.setdefault("400", {"description": INVALID, "content": _content(_ref(Error))})
+    for code, why, other in endpoint.other:
+        responses[str(code)] = {"description": why, "content": _content(_ref(globals()[other]))}
+    if body is not None:
+        responses.setdefault("400", {"description": catalog.INVALID, "content": _content(_ref(Error))})
         responses["413"] = {
             "description": "body over 64 KiB (API Gateway's own over 10 MB)",
             "content": _content(_either(Error, GatewayMessage)),
         }
-    if 429 in spec.errors:
+    if 429 in errors:
         responses["429"]["headers"] = {
             "Retry-After": {"description": "seconds until log-ins are accepted again", "schema": {"type": "integer"}}
         }
-    if route.auth:
+    protected = endpoint.auth != "none"
+    if protected:
         responses["401"] = {"description": "no bearer token (API Gateway)", "content": _content(_either(GatewayMessage, Error))}
         mine = responses.get("403", {}).get("description")
         why = "the authorizer refused the token (API Gateway)" + (f"; {mine}" if mine else "")
@@ -334,39 +258,36 @@ def _operation(route: catalog.Route) -> dict[str, Any]:
         "description": (f"{mine}; " if mine else "") + "an unmatched path (API Gateway)",
         "content": _content(_either(Error, GatewayMessage)),
     }
-    if spec.database or route.function in ("orders", "todos", "sessions", "dashboard", "users"):
+    if endpoint.database or endpoint.function in ("orders", "todos", "sessions", "dashboard", "users"):
         responses.setdefault("503", {"description": "a dependency is down, named in details", "content": _content(_ref(Error))})
     operation: dict[str, Any] = {
-        "operationId": route.operation,
-        "summary": spec.summary,
-        "tags": [route.function],
+        "operationId": endpoint.operation,
+        "summary": endpoint.summary,
+        "tags": [endpoint.function],
         "responses": dict(sorted(responses.items())),
-        "security": [{"bearerAuth": []}] if route.auth else [],
+        "security": [{"bearerAuth": []}] if protected else [],
     }
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]} for name in re.findall(r"\{(\w+)\}", route.path)
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]} for name in re.findall(r"\{(\w+)\}", endpoint.path)
     ]
     parameters += [
         {"name": p.name, "in": p.where, "required": False, "schema": p.schema, **({"description": p.description} if p.description else {})}
-        for p in spec.params
+        for p in endpoint.params
     ]
     if parameters:
         operation["parameters"] = parameters
-    if spec.body is not None:
-        operation["requestBody"] = {"required": True, "content": _content(_ref(spec.body))}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _content(_ref(body))}
     return operation
 
 
 def document() -> dict[str, Any]:
-    missing = [r.route_key for r in catalog.ROUTES if r.operation not in OPERATIONS]
-    if missing:
-        raise ValueError(f"no OpenAPI operation for {', '.join(missing)}")
     paths: dict[str, dict[str, Any]] = {}
-    for route in catalog.ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
-    requests = {spec.body for spec in OPERATIONS.values() if spec.body is not None}
-    responses = {m for spec in OPERATIONS.values() for m in (spec.ok[1], *(e[1] for e in spec.extra.values())) if m is not None}
-    responses |= {Error, GatewayMessage}
+    for endpoint in catalog.ENDPOINTS:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    requests = {m for m in map(request_model, catalog.ENDPOINTS) if m is not None}
+    names = [e.response for e in catalog.ENDPOINTS] + [other[2] for e in catalog.ENDPOINTS for other in e.other]
+    responses: set[type[BaseModel]] = {m for m in map(_response_model, names) if m is not None} | {Error, GatewayMessage}
     entries: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
         (m, "validation") for m in sorted(requests, key=lambda m: m.__name__)
     ]

@@ -1,7 +1,9 @@
-"""Rows of the PostgreSQL `users` table: the columns the API shows, the JSON view, and the queries
-the users, sessions and dashboard functions share.
+"""The users repository: every statement on the PostgreSQL `users` table, the columns the API shows and
+their JSON view. The users, sessions, todos and dashboard handlers call these; none writes SQL itself.
 
-A user whose row carries `deleted_at` (a deletion in progress) is absent for every reader.
+Each function takes an open connection (the handlers run it through `db.run`, which may retry a unit of
+work on a stale connection: each is safe to repeat). A user whose row carries `deleted_at` (a deletion in
+progress) is absent for every reader.
 """
 
 from __future__ import annotations
@@ -54,3 +56,71 @@ def find_login(conn: psycopg.Connection, email_key: str) -> dict[str, Any] | Non
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT id, password_hash FROM users WHERE email_key = %s AND deleted_at IS NULL", (email_key,))
         return cur.fetchone()
+
+
+def insert_user(
+    conn: psycopg.Connection, user_id: str, name: str, email: str, email_key: str, age: int | None, password_hash: str
+) -> UserRow | None:
+    """A new user; None when the e-mail's key is taken by someone else.
+
+    Safe to repeat (a connection dropped after the commit): the id is fixed by the caller, a conflict inserts
+    nothing, and the row is then read back by that id. Found: this sign-up created it (now or in the first
+    attempt); absent: the e-mail belongs to someone else."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"""INSERT INTO users (id, name, email, email_key, age, password_hash) VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}""",
+            (user_id, name, email, email_key, age, password_hash),
+        )
+        return cur.fetchone() or get_active_user(conn, user_id)
+
+
+def list_page(conn: psycopg.Connection, after_id: str | None, limit: int) -> list[UserRow]:
+    """Up to `limit` active users (id and name only: nothing private), in id order, after `after_id`."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        if after_id is None:
+            cur.execute("SELECT id, name FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit,))
+        else:
+            cur.execute("SELECT id, name FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s", (after_id, limit))
+        return cur.fetchall()
+
+
+UPDATABLE = ("name", "email", "email_key", "age")
+
+
+def update_user(conn: psycopg.Connection, user_id: str, fields: dict[str, Any]) -> UserRow | None:
+    """Set `fields` (of UPDATABLE) on the active user; None when absent. A taken e-mail raises UniqueViolation."""
+    unknown = set(fields) - set(UPDATABLE)
+    if unknown or not fields:
+        raise ValueError(f"not updatable: {sorted(unknown) or 'nothing given'}")
+    assignments = ", ".join(f"{name} = %s" for name in fields)
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"UPDATE users SET {assignments}, updated_at = now() WHERE id = %s AND deleted_at IS NULL RETURNING {USER_COLUMNS}",
+            (*fields.values(), user_id),
+        )
+        return cur.fetchone()
+
+
+def lock_active_user(conn: psycopg.Connection, user_id: str) -> bool:
+    """In the caller's transaction, a share lock on the active user's row (a deletion's tombstone waits for it);
+    False when the user is absent or being deleted."""
+    return conn.execute("SELECT 1 FROM users WHERE id = %s AND deleted_at IS NULL FOR SHARE", (user_id,)).fetchone() is not None
+
+
+def tombstone_user(conn: psycopg.Connection, user_id: str) -> bool:
+    """Mark the user as being deleted (kept if already marked); False when the row is gone."""
+    return (
+        conn.execute("UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)).fetchone()
+        is not None
+    )
+
+
+def delete_tombstoned_user(conn: psycopg.Connection, user_id: str) -> None:
+    """Delete the user's row, only once it is marked as being deleted."""
+    conn.execute("DELETE FROM users WHERE id = %s AND deleted_at IS NOT NULL", (user_id,))
+
+
+def ping(conn: psycopg.Connection) -> None:
+    """A round trip on the connection (GET /health where a connection may be opened)."""
+    conn.execute("SELECT 1").fetchone()

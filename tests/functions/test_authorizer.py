@@ -110,14 +110,14 @@ class _Throttled:
 
 @pytest.mark.parametrize("times, authorized", [(2, True), (3, None)])
 def test_unprocessed_keys_are_retried_and_never_read_as_absent(api, monkeypatch, times, authorized):
-    from todo_app.handlers import authorizer
+    from todo_app import aws, session_items
 
     ada, token = api.user_with_token("ada@example.com")
-    client = _Throttled(authorizer.aws.client("dynamodb"), times)
-    monkeypatch.setattr(authorizer.aws, "client", lambda service: client)
+    client = _Throttled(aws.client("dynamodb"), times)
+    monkeypatch.setattr(aws, "client", lambda service: client)
     if authorized is None:  # a session unread is neither a yes nor a no: API Gateway answers 500
         with pytest.raises(RuntimeError, match="unprocessed"):
             authorize({"Authorization": f"Bearer {token}"})
     else:
         assert authorize({"Authorization": f"Bearer {token}"}) == {"isAuthorized": True, "context": {"userId": ada["id"]}}
-    assert client.calls == min(times + 1, authorizer.BATCH_ATTEMPTS)
+    assert client.calls == min(times + 1, session_items.BATCH_ATTEMPTS)

@@ -150,7 +150,6 @@ def test_creation_waits_for_nothing_but_blocks_the_tombstone(api, ada, stack, mo
     import psycopg
 
     from todo_app import aws
-    from todo_app.handlers import todos
 
     user_id, token = ada
     blocked = []
@@ -172,6 +171,6 @@ def test_creation_waits_for_nothing_but_blocks_the_tombstone(api, ada, stack, mo
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
-    monkeypatch.setattr(todos.aws, "client", lambda s: Spy(real_client(s)) if s == "dynamodb" else real_client(s))
+    monkeypatch.setattr(aws, "client", lambda s: Spy(real_client(s)) if s == "dynamodb" else real_client(s))
     assert api.post(f"/users/{user_id}/todos", token=token, json_body={"title": "x"}).status == 201
     assert blocked == [True]

@@ -125,7 +125,7 @@ def test_a_new_version_is_deployed_by_the_trigger_after_the_migration(production
     releases = {r.name.removesuffix("-release"): r for r in production.of_type(RELEASE)}
     assert sorted(releases) == TRAFFIC
     (invocation,) = production.of_type("aws:lambda/invocation:Invocation")
-    migration = next(r for r in production.resources if r.type == "todo:database:SchemaMigration")
+    migration = next(r for r in production.resources if r.type == "serverless:database:SchemaMigration")
     for name, release in releases.items():
         r = release.inputs
         fn = function(production, name)

@@ -61,5 +61,6 @@ def test_its_stack_output(example):
 
 
 def test_its_component_types_are_the_platforms(example):
-    components = sorted({r.type for r in example.resources if r.type.startswith("todo:")})
-    assert components == ["todo:api:ApiTier", "todo:compute:LambdaFunction", "todo:database:DynamoTables"]
+    components = sorted({r.type for r in example.resources if r.type.startswith("serverless:")})
+    assert components == ["serverless:api:ApiTier", "serverless:compute:LambdaFunction", "serverless:database:DynamoTables"]
+    assert not [r for r in example.resources if r.type.startswith("todo:")]

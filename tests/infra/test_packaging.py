@@ -12,18 +12,20 @@ from pathlib import Path
 import pytest
 
 from components import packaging
+from todo_app.catalog import CODE_PACKAGES
 
 
 def test_archive_is_deterministic_and_clean(tmp_path):
-    first = packaging.build_function_archive(build_dir=tmp_path / "a")
-    second = packaging.build_function_archive(build_dir=tmp_path / "b")
+    first = packaging.build_function_archive(build_dir=tmp_path / "a", packages=CODE_PACKAGES)
+    second = packaging.build_function_archive(build_dir=tmp_path / "b", packages=CODE_PACKAGES)
     assert first.read_bytes() == second.read_bytes()
     assert packaging.sha256_file(first) == packaging.sha256_file(second)
     names = zipfile.ZipFile(first).namelist()
     assert names == sorted(names)
     assert "todo_app/catalog.py" in names and "todo_app/handlers/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.endswith("requirements.txt")]
-    assert all(n.startswith("todo_app/") for n in names)
+    assert "tierspec/__init__.py" in names  # the catalog imports it at run time
+    assert {n.split("/")[0] for n in names} == {"todo_app", "tierspec"}
     for info in zipfile.ZipFile(first).infolist():
         assert info.date_time == (1980, 1, 1, 0, 0, 0)
 
@@ -31,17 +33,17 @@ def test_archive_is_deterministic_and_clean(tmp_path):
 def test_archive_ignores_caches_and_timestamps(tmp_path):
     source = tmp_path / "functions"
     shutil.copytree(packaging.FUNCTIONS_DIR / "todo_app", source / "todo_app", ignore=shutil.ignore_patterns("__pycache__"))
-    before = packaging.build_function_archive(source, tmp_path / "build").read_bytes()
+    before = packaging.build_function_archive(source, tmp_path / "build", packages=["todo_app"]).read_bytes()
     cache = source / "todo_app" / "__pycache__"
     cache.mkdir()
     (cache / "catalog.cpython-311.pyc").write_bytes(b"\0")
     (source / "todo_app" / "tests").mkdir()
     (source / "todo_app" / "tests" / "test_x.py").write_text("")
     os.utime(source / "todo_app" / "catalog.py", (1, 1))
-    after = packaging.build_function_archive(source, tmp_path / "build")
+    after = packaging.build_function_archive(source, tmp_path / "build", packages=["todo_app"])
     assert after.read_bytes() == before
     (source / "todo_app" / "catalog.py").write_text("# changed\n")
-    assert packaging.build_function_archive(source, tmp_path / "build").read_bytes() != before
+    assert packaging.build_function_archive(source, tmp_path / "build", packages=["todo_app"]).read_bytes() != before
 
 
 def test_pip_command_targets_the_lambda_platform(tmp_path):

@@ -35,12 +35,15 @@ def _mock_urn(stack: str, parent_urn: str, typ: str, name: str) -> str:
 
 
 def identities(ev: Evaluation, resource: Resource, by_urn: dict[str, Resource]) -> set[str]:
-    """Every URN under which Pulumi would recognise this resource."""
+    """Every URN under which Pulumi would recognise this resource: its own, each of its aliases' (a former type, a
+    former parent, or both in one alias), and its own type under each identity of its parent (which the engine
+    derives from the parent's aliases)."""
     found = {resource.urn}
-    former_parents = list(resource.alias_parents)
-    if resource.parent in by_urn:
-        former_parents += [urn for urn in identities(ev, by_urn[resource.parent], by_urn) if urn != resource.parent]
-    found |= {_mock_urn(ev.stack, parent, resource.type, resource.name) for parent in former_parents}
+    parents = identities(ev, by_urn[resource.parent], by_urn) if resource.parent in by_urn else {resource.parent}
+    found |= {_mock_urn(ev.stack, parent, resource.type, resource.name) for parent in parents if parent != resource.parent}
+    for typ, parent in resource.aliases:
+        for former_parent in [parent] if parent else parents:
+            found.add(_mock_urn(ev.stack, former_parent, typ or resource.type, resource.name))
     return found
 
 
@@ -160,3 +163,40 @@ def test_the_check_fails_without_the_aliases(stack):
     assert any("aws:dynamodb/table:Table::todos" in urn for urn in lost)
     with pytest.raises(AssertionError):
         assert not lost
+
+
+# --------------------------------------------------------------------------- the package's type tokens
+
+# `deployed/<stack>-v0.3.urns`: every URN the program registered under 0.3 (issue 17's layout), when each
+# component's type token was todo-platform's own (`todo:api:ApiTier`); the tokens are now the package's
+# (`serverless:api:ApiTier`), which changes the URN of every component and of every resource under one.
+
+
+def v03_urns(stack: str) -> set[str]:
+    return set((DEPLOYED / f"{stack}-v0.3.urns").read_text().split())
+
+
+def test_the_components_use_the_package_tokens(stack):
+    components = {r.type for r in stack.resources if not r.type.startswith(("aws:", "pulumi:", "pulumi-python:", "random:"))}
+    assert components and all(t.startswith("serverless:") for t in components), components
+
+
+def test_a_stack_deployed_with_0_3_keeps_every_resource(stack):
+    """Nothing registered under the todo: tokens is lost: each is the same resource under its new URN, found
+    through its component's `Alias(type_=<former token>)` (components included)."""
+    before = v03_urns(stack.stack)
+    current = {r.urn for r in stack.resources}
+    assert before - current == {urn for urn in before if "todo:" in urn}  # every URN under a component changed
+    assert len(before - current) == len(before) - 1  # all but the dependency layer's (a child of the stack)
+    lost = before - known_urns(stack)
+    assert not lost, "these would be replaced:\n  " + "\n  ".join(sorted(lost))
+
+
+def test_the_token_check_fails_without_the_aliases(stack):
+    """Proof that the check can fail: the same resources, aliases dropped, lose every resource under a renamed component."""
+    stripped = [Resource(r.type, r.name, r.urn, r.inputs, r.outputs, parent=r.parent) for r in stack.resources]
+    bare = Evaluation(stack.stack, stack.program, stripped, {}, {}, [], 0.0, stack._context)
+    lost = v03_urns(stack.stack) - known_urns(bare)
+    assert f"urn:pulumi:{stack.stack}::todo-platform::todo:api:ApiTier$aws:apigatewayv2/api:Api::api-http" in lost
+    assert f"urn:pulumi:{stack.stack}::todo-platform::todo:database:DynamoTables$aws:dynamodb/table:Table::todos" in lost
+    assert f"urn:pulumi:{stack.stack}::todo-platform::pulumi:pulumi:Stack$todo:compute:LambdaFunction::users" in lost

@@ -223,10 +223,10 @@ def test_invoke_permissions_scoped_to_the_api(stack):
 
 
 def test_migration_runs_on_deploy_keyed_by_the_sql_files(stack):
-    from components.packaging import migrations_hash
+    from components.packaging import FUNCTIONS_DIR, migrations_hash
 
     (invocation,) = stack.of_type("aws:lambda/invocation:Invocation")
-    digest = migrations_hash()
+    digest = migrations_hash(FUNCTIONS_DIR / catalog.MIGRATIONS_DIR)
     assert invocation.inputs["functionName"] == function(stack, "migrate").outputs["name"]
     assert invocation.inputs["qualifier"] == alias(stack, "migrate").inputs["name"] == "live"
     assert invocation.inputs["triggers"] == {"migrationsHash": digest}

@@ -74,7 +74,7 @@ def test_every_web_resource_belongs_to_the_web_tier(stack):
     for typ in WEB_TYPES:
         assert stack.of_type(typ), typ
         for resource in stack.of_type(typ):
-            assert resource.parent_types == ["todo:web:WebTier"], (typ, resource.name, resource.parent_types)
+            assert resource.parent_types == ["serverless:web:WebTier"], (typ, resource.name, resource.parent_types)
 
 
 def test_the_bucket_is_private_encrypted_and_takes_no_acls(stack):

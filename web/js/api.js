@@ -8,6 +8,8 @@
 // with an Idempotency-Key: a timed-out POST may have happened). While a retry waits, the listener given to
 // onWaking(active) hears true, then false: the app says it is waking the database instead of failing.
 
+import { STATUS_MESSAGES } from "./routes.js";
+
 export class ApiError extends Error {
   constructor(status, code, message, details = []) {
     super(message);
@@ -41,8 +43,6 @@ export function loadConfig() {
   })();
   return loading;
 }
-
-const GATEWAY_CODES = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large", 429: "too_many_requests" };
 
 export const RETRY_WAIT_MS = 2000;
 const REPEATABLE = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -105,8 +105,10 @@ async function send(method, path, { body, token, headers = {} } = {}) {
   if (error && typeof error === "object") {
     throw new ApiError(response.status, String(error.code || "error"), String(error.message || `HTTP ${response.status}`), error.details);
   }
-  const message = data && typeof data === "object" && data.message ? String(data.message) : `HTTP ${response.status}`;
-  throw new ApiError(response.status, GATEWAY_CODES[response.status] || "error", message);
+  // no {"error"}: API Gateway's own {"message"}, or a proxy's page; the status map is the declaration's (routes.js)
+  const known = Object.hasOwn(STATUS_MESSAGES, response.status) ? STATUS_MESSAGES[response.status] : null;
+  const message = data && typeof data === "object" && data.message ? String(data.message) : known ? known.message : `HTTP ${response.status}`;
+  throw new ApiError(response.status, known ? known.code : "error", message);
 }
 
 // A fresh random key: one per order submission, so a repeated submission places one order.

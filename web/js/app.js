@@ -10,6 +10,7 @@ import { connectRouter, setFlashUnlessSet } from "./navigation.js";
 import { devicesAvailable, endSession, probeSessions, session, SessionEnded } from "./session.js";
 import { loginView, signupView } from "./auth.js";
 import { todosView } from "./todos.js";
+import { pathOf } from "./routes.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -56,7 +57,7 @@ async function logOutNow() {
   const current = session.get();
   if (current) {
     try {
-      await request("DELETE", "/sessions/current", { token: current.token });
+      await request("DELETE", pathOf("log_out"), { token: current.token });
     } catch {
       // the token is dropped either way; an unreachable API must not keep anyone logged in here
     }

@@ -4,6 +4,7 @@ import { ApiError, request } from "./api.js";
 import { append, field, formError, h, setBusy, showErrors, clearErrors } from "./dom.js";
 import { go, setFlash, takeFlash } from "./navigation.js";
 import { probeSessions, session } from "./session.js";
+import { pathOf } from "./routes.js";
 
 let rememberedEmail = "";
 
@@ -18,7 +19,7 @@ export function loginView(screen) {
     clearErrors(form);
     setBusy(submit, true, "Logging in…");
     try {
-      const answer = await request("POST", "/sessions", { body: { email: email.value.trim(), password: password.value } });
+      const answer = await request("POST", pathOf("log_in"), { body: { email: email.value.trim(), password: password.value } });
       session.set({ token: answer.token, userId: answer.userId, expiresAt: answer.expiresAt });
       rememberedEmail = "";
       probeSessions();
@@ -60,7 +61,7 @@ export function signupView(screen) {
     if (age.value.trim() !== "") body.age = Number(age.value);
     setBusy(submit, true, "Signing up…");
     try {
-      await request("POST", "/users", { body });
+      await request("POST", pathOf("create_user"), { body });
       rememberedEmail = body.email;
       setFlash("Your account is ready. Log in.");
       go("login");

@@ -8,6 +8,7 @@
 import { ApiError, newIdempotencyKey } from "./api.js";
 import { api, session, SessionEnded, STORAGE_PREFIX } from "./session.js";
 import { clearErrors, field, formError, formatTime, h, setBusy, showErrors } from "./dom.js";
+import { pathOf } from "./routes.js";
 
 const STORE_PREFIX = `${STORAGE_PREFIX}orders.`;
 const FIRST_DELAY_MS = 250;
@@ -57,7 +58,7 @@ function follow(order) {
   let delay = FIRST_DELAY_MS;
   const tick = async () => {
     try {
-      const stored = await api("GET", `/orders/${encodeURIComponent(order.orderId)}`);
+      const stored = await api("GET", pathOf("get_order", { orderId: order.orderId }));
       order.status = stored.status || "CONFIRMED";
       order.state = "";
       pollers.delete(order.orderId);
@@ -125,7 +126,7 @@ export function ordersView(screen) {
     submitting = true;
     setBusy(place, true, "Placing order…");
     try {
-      const answer = await api("POST", "/orders", { body, headers: { "Idempotency-Key": key } });
+      const answer = await api("POST", pathOf("create_order"), { body, headers: { "Idempotency-Key": key } });
       const order = { orderId: answer.orderId, amount: body.amount, currency: body.currency, status: answer.status, placedAt: new Date().toISOString(), state: "" };
       if (!orders.some((o) => o.orderId === order.orderId)) orders.unshift(order);
       save();

@@ -2,10 +2,11 @@
 
 import { api, endSession, session, SessionEnded } from "./session.js";
 import { clearErrors, field, formError, formatTime, h, setBusy, showErrors } from "./dom.js";
+import { pathOf } from "./routes.js";
 
 export async function profileView(screen) {
   const { userId } = session.get();
-  const path = `/users/${encodeURIComponent(userId)}`;
+  const path = pathOf("get_user", { userId }); // also update_user's and delete_user's
   let user = await api("GET", path);
 
   const facts = h("dl", { class: "facts" });

@@ -3,6 +3,7 @@
 
 import { api, session } from "./session.js";
 import { h, svg, uid } from "./dom.js";
+import { pathOf } from "./routes.js";
 
 const BAR_AREA = 220;
 const LABEL_WIDTH = 80;
@@ -46,7 +47,7 @@ export async function reportView(screen) {
   screen.append(h("div", { class: "list-head" }, h("h1", {}, "Report"), refresh), body);
 
   async function draw() {
-    const dashboard = await api("GET", `/dashboard/${encodeURIComponent(userId)}`);
+    const dashboard = await api("GET", pathOf("get_dashboard", { userId }));
     const counts = dashboard.todos.counts || {};
     const todoRows = [
       { label: "Open", value: counts.open || 0, className: "open" },

@@ -8,6 +8,7 @@
 
 import { ApiError, request } from "./api.js";
 import { go, onPublicScreen, refreshNav, setFlash } from "./navigation.js";
+import { pathOf } from "./routes.js";
 
 export const STORAGE_PREFIX = "todo-platform.";
 const SESSION_KEY = `${STORAGE_PREFIX}session`;
@@ -70,7 +71,7 @@ export function devicesAvailable() {
 }
 export async function probeSessions() {
   try {
-    const answer = await api("GET", "/sessions");
+    const answer = await api("GET", pathOf("list_sessions"));
     sessionsAvailable = Array.isArray(answer) || Array.isArray(answer?.items);
   } catch {
     sessionsAvailable = false;

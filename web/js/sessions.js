@@ -3,6 +3,7 @@
 
 import { api, endSession, SessionEnded } from "./session.js";
 import { formatTime, h } from "./dom.js";
+import { pathOf } from "./routes.js";
 
 export async function sessionsView(screen) {
   const list = h("ul", { class: "sessions", "aria-label": "My sessions" });
@@ -16,7 +17,7 @@ export async function sessionsView(screen) {
   }
 
   async function draw() {
-    const answer = await api("GET", "/sessions");
+    const answer = await api("GET", pathOf("list_sessions"));
     const sessions = Array.isArray(answer) ? answer : answer.items || [];
     list.replaceChildren(
       ...sessions.map((device) => {
@@ -24,7 +25,7 @@ export async function sessionsView(screen) {
         const signOut = h("button", { type: "button", class: "secondary", "aria-label": `Sign out this device: ${label}` }, "Sign out this device");
         signOut.addEventListener("click", async () => {
           try {
-            await api("DELETE", `/sessions/${encodeURIComponent(device.sessionId)}`);
+            await api("DELETE", pathOf("revoke_session", { sessionId: device.sessionId }));
             if (device.current) endSession("You have signed out this device.");
             else await draw();
           } catch (error) {
@@ -44,7 +45,7 @@ export async function sessionsView(screen) {
 
   everywhere.addEventListener("click", async () => {
     try {
-      await api("DELETE", "/sessions");
+      await api("DELETE", pathOf("log_out_everywhere"));
       endSession("You have signed out everywhere.");
     } catch (error) {
       fail(error);

@@ -2,6 +2,7 @@
 
 import { api, session, SessionEnded } from "./session.js";
 import { clearErrors, field, formError, h, setBusy, showErrors, todayUtc, uid } from "./dom.js";
+import { pathOf } from "./routes.js";
 
 const PRIORITIES = ["low", "medium", "high"];
 const PAGE_SIZE = 20;
@@ -16,7 +17,7 @@ function isOverdue(todo) {
 
 export async function todosView(screen) {
   const { userId } = session.get();
-  const base = `/users/${encodeURIComponent(userId)}/todos`;
+  const base = pathOf("list_todos", { userId }); // also create_todo's
   let filter = "";
   let cursor = null;
 
@@ -102,7 +103,7 @@ export async function todosView(screen) {
   async function toggle(li, todo) {
     problem.hidden = true;
     try {
-      const updated = await api("PUT", `/todos/${encodeURIComponent(todo.id)}`, { body: { status: todo.status === "done" ? "open" : "done" } });
+      const updated = await api("PUT", pathOf("update_todo", { todoId: todo.id }), { body: { status: todo.status === "done" ? "open" : "done" } });
       if (belongs(updated)) {
         const next = item(updated);
         li.replaceWith(next);
@@ -120,7 +121,7 @@ export async function todosView(screen) {
   async function remove(li, todo) {
     problem.hidden = true;
     try {
-      await api("DELETE", `/todos/${encodeURIComponent(todo.id)}`);
+      await api("DELETE", pathOf("delete_todo", { todoId: todo.id }));
       li.remove();
       updateSummary();
       summary.textContent = `Deleted “${todo.title}”. ${summary.textContent}`;
@@ -170,7 +171,7 @@ export async function todosView(screen) {
       }
       setBusy(save, true, "Saving…");
       try {
-        const updated = await api("PUT", `/todos/${encodeURIComponent(todo.id)}`, { body: changes });
+        const updated = await api("PUT", pathOf("update_todo", { todoId: todo.id }), { body: changes });
         const next = item(updated);
         shell.replaceWith(next);
         next.querySelector("button").focus();

@@ -18,13 +18,12 @@ from typing import Any
 
 import psycopg
 
-from todo_app import aws, db, dependency_status, http_api, settings
+from todo_app import aws, db, dependency_status, http_api, session_items, settings, user_rows
 from todo_app.aws import DependencyUnavailable
 from todo_app.telemetry import logger
 
 router = http_api.Router("health")
 app = router.app
-SENTINEL = "health-check"
 HEALTH_MODES = frozenset({"connect", "last-known"})
 
 
@@ -39,16 +38,15 @@ def _postgres(last_known: dict[str, Any]) -> str:
             raise DependencyUnavailable("postgres", f"unavailable when last seen, at {seen['at']}")
         return seen["state"]
     try:
-        db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+        db.run(user_rows.ping)
     except psycopg.Error as exc:  # the connection's own failures are DependencyUnavailable already
         raise DependencyUnavailable("postgres") from exc
     return "ok"
 
 
 def _dynamodb(last_known: dict[str, Any]) -> str:
-    dynamodb, table = aws.client("dynamodb"), aws.table_name("sessions")
     try:
-        dynamodb.get_item(TableName=table, Key={"tokenHash": {"S": SENTINEL}})
+        session_items.probe()
     except aws.errors() as exc:
         raise DependencyUnavailable("dynamodb") from exc
     return "ok"

@@ -26,9 +26,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from todo_app import aws, http_api, ids
+from todo_app import aws, http_api, ids, order_items
 from todo_app.models import OrderCreate
-from todo_app.order_items import order_json
 from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import now_iso
 
@@ -119,14 +118,10 @@ def get_order(orderId: str) -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
     if not ids.is_id(orderId):
         raise http_api.not_found("order")
-    item = (
-        aws.client("dynamodb")
-        .get_item(TableName=aws.table_name("orders"), Key={"userId": {"S": caller}, "orderId": {"S": orderId}})
-        .get("Item")
-    )
-    if not item:
+    item = order_items.get(caller, orderId)
+    if item is None:
         raise http_api.not_found("order")
-    return http_api.json_response(200, order_json(aws.from_item(item)))
+    return http_api.json_response(200, order_items.order_json(item))
 
 
 handler = router.lambda_handler()

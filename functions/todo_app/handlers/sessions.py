@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from todo_app import aws, db, http_api, ids, login_throttle, session_items, settings, user_rows
+from todo_app import db, http_api, ids, login_throttle, session_items, settings, user_rows
 from todo_app.models import SessionCreate, email_key
 from todo_app.passwords import DUMMY_HASH, verify_password
 from todo_app.telemetry import MetricUnit, metrics
@@ -42,10 +42,6 @@ MAX_USER_AGENT = 256  # characters of the User-Agent kept with a session
 
 def session_ttl() -> int:
     return settings.integer("SESSION_TTL_SECONDS", minimum=1)
-
-
-def _table() -> str:
-    return aws.table_name("sessions")
 
 
 @router.operation
@@ -71,19 +67,16 @@ def log_in() -> http_api.HttpResponse:
     token = new_token(user_id)
     expires = int(time.time()) + session_ttl()
     context = app.event.get("requestContext", {}).get("http", {})
-    aws.client("dynamodb").put_item(
-        TableName=_table(),
-        Item=aws.to_item(
-            {
-                "tokenHash": token_hash(token),
-                "sessionId": ids.new_id(),
-                "userId": user_id,
-                "expiresAt": expires,
-                "createdAt": now_iso(),
-                "userAgent": str(context.get("userAgent") or "")[:MAX_USER_AGENT],
-                "sourceIp": str(context.get("sourceIp") or ""),
-            }
-        ),
+    session_items.put(
+        {
+            "tokenHash": token_hash(token),
+            "sessionId": ids.new_id(),
+            "userId": user_id,
+            "expiresAt": expires,
+            "createdAt": now_iso(),
+            "userAgent": str(context.get("userAgent") or "")[:MAX_USER_AGENT],
+            "sourceIp": str(context.get("sourceIp") or ""),
+        }
     )
     metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)
     expires_at = iso(datetime.fromtimestamp(expires, tz=UTC))
@@ -100,27 +93,8 @@ def _own_hash() -> str:
 @router.operation
 def log_out() -> http_api.HttpResponse:
     http_api.caller_id(app)
-    aws.client("dynamodb").delete_item(TableName=_table(), Key={"tokenHash": {"S": _own_hash()}})
+    session_items.delete(_own_hash())
     return http_api.no_content()
-
-
-def _sessions(user_id: str) -> list[dict[str, Any]]:
-    """The user's live sessions, read consistently (the index may lag behind a revocation)."""
-    dynamodb, table, found = aws.client("dynamodb"), _table(), []
-    hashes = session_items.user_session_hashes(user_id)
-    for start in range(0, len(hashes), 100):
-        request: dict[str, Any] = {table: {"Keys": [{"tokenHash": {"S": h}} for h in hashes[start : start + 100]], "ConsistentRead": True}}
-        for attempt in range(8):
-            answer = dynamodb.batch_get_item(RequestItems=request)
-            found += [aws.from_item(item) for item in answer.get("Responses", {}).get(table, [])]
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise aws.DependencyUnavailable("dynamodb", "sessions could not be read")
-    now = time.time()
-    return [s for s in found if s.get("userId") == user_id and int(s.get("expiresAt", 0)) >= now]
 
 
 def _session_id(session: dict[str, Any]) -> str:
@@ -141,7 +115,7 @@ def list_sessions() -> http_api.HttpResponse:
             "sourceIp": str(s.get("sourceIp", "")),
             "current": s["tokenHash"] == own,
         }
-        for s in _sessions(caller)
+        for s in session_items.live_sessions(caller)
     ]
     items.sort(key=lambda item: (item["createdAt"], item["sessionId"]), reverse=True)
     return http_api.json_response(200, {"items": items})
@@ -150,38 +124,20 @@ def list_sessions() -> http_api.HttpResponse:
 @router.operation
 def revoke_session(sessionId: str) -> http_api.HttpResponse:
     caller = http_api.caller_id(app)
-    target = next((s for s in _sessions(caller) if _session_id(s) == sessionId), None)
+    target = next((s for s in session_items.live_sessions(caller) if _session_id(s) == sessionId), None)
     if target is None:
         raise http_api.not_found("session")
-    dynamodb = aws.client("dynamodb")
-    try:
-        dynamodb.delete_item(
-            TableName=_table(),
-            Key={"tokenHash": {"S": str(target["tokenHash"])}},
-            ConditionExpression="userId = :u",
-            ExpressionAttributeValues={":u": {"S": caller}},
-        )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        raise http_api.not_found("session") from None
+    if not session_items.revoke(str(target["tokenHash"]), caller):
+        raise http_api.not_found("session")
     return http_api.no_content()
 
 
 @router.operation
 def log_out_everywhere() -> http_api.HttpResponse:
     caller, own = http_api.caller_id(app), _own_hash()
-    dynamodb, table = aws.client("dynamodb"), _table()
     # the presented session by its key (the index may not show it yet), then every other one
-    dynamodb.delete_item(TableName=table, Key={"tokenHash": {"S": own}})
-    hashes = [h for h in session_items.user_session_hashes(caller) if h != own]
-    for start in range(0, len(hashes), 25):
-        request = {table: [{"DeleteRequest": {"Key": {"tokenHash": {"S": h}}}} for h in hashes[start : start + 25]]}
-        for attempt in range(8):
-            request = dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise aws.DependencyUnavailable("dynamodb", "sessions could not be deleted")
+    session_items.delete(own)
+    session_items.delete_user_sessions(caller, own, unavailable="sessions could not be deleted")
     return http_api.no_content()
 
 

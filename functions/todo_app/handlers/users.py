@@ -32,9 +32,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import dict_row
 
-from todo_app import aws, catalog, db, http_api, session_items, settings, user_rows
+from todo_app import db, http_api, session_items, settings, todo_items, user_rows
 from todo_app.models import UserCreate, UserUpdate, email_key
 from todo_app.passwords import hash_password
 from todo_app.telemetry import MetricUnit, logger, metrics
@@ -68,19 +67,8 @@ def create_user() -> http_api.HttpResponse:
     user_id = str(uuid.uuid4())
     password_hash = hash_password(body.password)
 
-    def insert(conn: psycopg.Connection) -> user_rows.UserRow | None:
-        # Safe to repeat, as db.run may (a connection dropped after the commit): the id is fixed
-        # outside, a conflict inserts nothing, and the row is then read back by that id. Found: this
-        # sign-up created it (now or in the first attempt); absent: the e-mail belongs to someone else.
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"""INSERT INTO users (id, name, email, email_key, age, password_hash) VALUES (%s, %s, %s, %s, %s, %s)
-                    ON CONFLICT DO NOTHING RETURNING {user_rows.USER_COLUMNS}""",
-                (user_id, body.name, body.email, email_key(body.email), body.age, password_hash),
-            )
-            return cur.fetchone() or user_rows.get_active_user(conn, user_id)
-
-    row = db.run(insert)
+    # safe to repeat, as db.run may: the id is fixed here (see user_rows.insert_user)
+    row = db.run(lambda conn: user_rows.insert_user(conn, user_id, body.name, body.email, email_key(body.email), body.age, password_hash))
     if row is None:
         raise _email_taken()
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
@@ -95,19 +83,8 @@ def list_users() -> http_api.HttpResponse:
     if cursor is not None and not user_rows.is_uuid(cursor["id"]):
         raise http_api.bad_request("cursor", "is not a cursor this API returned")
 
-    def page(conn: psycopg.Connection) -> list[user_rows.UserRow]:
-        # id and name only: anyone with an account may list users, so nothing private is selected
-        with conn.cursor(row_factory=dict_row) as cur:
-            if cursor is None:
-                cur.execute("SELECT id, name FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT %s", (limit + 1,))
-            else:
-                cur.execute(
-                    "SELECT id, name FROM users WHERE deleted_at IS NULL AND id > %s ORDER BY id LIMIT %s",
-                    (cursor["id"], limit + 1),
-                )
-            return cur.fetchall()
-
-    rows = db.run(page)
+    # id and name only: anyone with an account may list users
+    rows = db.run(lambda conn: user_rows.list_page(conn, cursor["id"] if cursor else None, limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = http_api.encode_cursor({"id": str(rows[-1]["id"])}) if more else None
@@ -131,18 +108,7 @@ def update_user(userId: str) -> http_api.HttpResponse:
     fields: dict[str, Any] = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
     if "email" in fields:
         fields["email_key"] = email_key(fields["email"])
-    assignments = ", ".join(f"{name} = %s" for name in fields)
-
-    def update(conn: psycopg.Connection) -> user_rows.UserRow | None:
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"""UPDATE users SET {assignments}, updated_at = now()
-                    WHERE id = %s AND deleted_at IS NULL RETURNING {user_rows.USER_COLUMNS}""",
-                (*fields.values(), userId),
-            )
-            return cur.fetchone()
-
-    row = _run_unique_email(update)
+    row = _run_unique_email(lambda conn: user_rows.update_user(conn, userId, fields))
     if row is None:
         raise http_api.not_found("user")
     return http_api.json_response(200, user_rows.user_json(row))
@@ -153,59 +119,22 @@ def update_user(userId: str) -> http_api.HttpResponse:
 
 def tombstone_user(user_id: str) -> bool:
     """Step 1; False when the row is already gone (a retry after step 4)."""
-
-    def mark(conn: psycopg.Connection) -> tuple[Any, ...] | None:
-        return conn.execute("UPDATE users SET deleted_at = coalesce(deleted_at, now()) WHERE id = %s RETURNING id", (user_id,)).fetchone()
-
-    return db.run(mark) is not None
-
-
-def _batch_delete(table: str, keys: list[dict[str, Any]]) -> None:
-    """BatchWriteItem deletes in chunks of 25, retrying unprocessed items with a short backoff."""
-    dynamodb = aws.client("dynamodb")
-    for start in range(0, len(keys), 25):
-        requests = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
-        for attempt in range(8):
-            unprocessed = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
-            if not unprocessed:
-                break
-            requests = unprocessed
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise RuntimeError(f"{table}: items still unprocessed after retries")
+    return db.run(lambda conn: user_rows.tombstone_user(conn, user_id))
 
 
 def delete_todos(user_id: str) -> int:
-    """Step 2: every todo of the user, page by page."""
-    dynamodb, table, deleted, start = aws.client("dynamodb"), aws.table_name("todos"), 0, None
-    while True:
-        args = {
-            "TableName": table,
-            "KeyConditionExpression": "userId = :u",
-            "ExpressionAttributeValues": {":u": {"S": user_id}},
-            "ProjectionExpression": "userId, todoId",
-        }
-        if start:
-            args["ExclusiveStartKey"] = start
-        page = dynamodb.query(**args)
-        keys = page.get("Items", [])
-        _batch_delete(table, keys)
-        deleted += len(keys)
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return deleted
+    """Step 2: every todo of the user."""
+    return todo_items.delete_all(user_id)
 
 
 def delete_other_sessions(user_id: str, keep_hash: str | None) -> int:
-    """Step 3: the user's sessions except the caller's own (deleted last, step 5)."""
-    keys = [{"tokenHash": {"S": h}} for h in session_items.user_session_hashes(user_id) if h != keep_hash]
-    _batch_delete(aws.table_name("sessions"), keys)
-    return len(keys)
+    """Step 3: the user's sessions except the caller's own (deleted last, step 6)."""
+    return session_items.delete_user_sessions(user_id, keep_hash)
 
 
 def delete_user_row(user_id: str) -> None:
     """Step 4."""
-    db.run(lambda conn: conn.execute("DELETE FROM users WHERE id = %s AND deleted_at IS NOT NULL", (user_id,)))
+    db.run(lambda conn: user_rows.delete_tombstoned_user(conn, user_id))
 
 
 MARKER_MARGIN_SECONDS = 3600  # far beyond the sessions function's timeout: a log-in never writes later than that
@@ -214,16 +143,13 @@ MARKER_MARGIN_SECONDS = 3600  # far beyond the sessions function's timeout: a lo
 def write_deletion_marker(user_id: str) -> None:
     """Step 5."""
     expires = int(time.time()) + settings.integer("SESSION_TTL_SECONDS", minimum=1) + MARKER_MARGIN_SECONDS
-    aws.client("dynamodb").put_item(
-        TableName=aws.table_name("sessions"),
-        Item={"tokenHash": {"S": catalog.DELETED_USER_PREFIX + user_id}, "expiresAt": {"N": str(expires)}},
-    )
+    session_items.write_deletion_marker(user_id, expires)
 
 
 def delete_own_session(keep_hash: str | None) -> None:
     """Step 6."""
     if keep_hash:
-        aws.client("dynamodb").delete_item(TableName=aws.table_name("sessions"), Key={"tokenHash": {"S": keep_hash}})
+        session_items.delete(keep_hash)
 
 
 @router.operation

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from todo_app import aws
+from todo_app import aws, order_items
 from todo_app.models import OrderMessage
 from todo_app.pool import pool
 from todo_app.telemetry import MetricUnit, logger, metrics, publish_metrics
@@ -41,12 +41,7 @@ def store_order(message: OrderMessage) -> bool:
         "createdAt": message.createdAt,
         "processedAt": now_iso(),
     }
-    dynamodb = aws.client("dynamodb")
-    try:
-        dynamodb.put_item(TableName=aws.table_name("orders"), Item=aws.to_item(item), ConditionExpression="attribute_not_exists(orderId)")
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return order_items.put_new(item)
 
 
 def process(record: dict[str, Any]) -> tuple[str, bool | BaseException]:

@@ -1,4 +1,5 @@
-"""What counts as an e-mail address, written once.
+"""What counts as an e-mail address, written once (here, beside the specs, so that the stack config can
+check `alarmEmail` without importing the application).
 
 Something, an `@`, something with a dot, none of the parts holding an `@` or white space. The request
 models validate with it (todo_app.models, which adds its control-character rule for the OpenAPI

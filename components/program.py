@@ -67,6 +67,47 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
     keep_urns_of_the_single_tier_layout()
 
     network = Network("network")
+    tables, database, queue = _data_tiers(config, name_prefix, network)
+    layer, functions = _functions(config, name_prefix, tables, database, queue)
+    migration = SchemaMigration(
+        "database-migrate",
+        SchemaMigrationArgs(
+            function=functions["migrate"],
+            migrations_hash=packaging.migrations_hash(packaging.FUNCTIONS_DIR / catalog.MIGRATIONS_DIR),
+            database=database,
+        ),
+    )
+    queue.subscribe(functions["worker"])
+    region = aws.get_region_output().region
+    web, api = _api_and_site(config, name_prefix, functions, region)
+    observability, function_alarms = _observability(config, name_prefix, region, _Monitored(functions, api, queue, tables, database))
+    codedeploy = (
+        deploy_gradually(config, name_prefix, functions, function_alarms, region, after=[migration]) if config.gradual_deployment else None
+    )
+    outputs = _outputs(
+        stack,
+        region,
+        _Exported(api=api, database=database, tables=tables, queue=queue, observability=observability, web=web),
+    )
+    return TodoStack(
+        config=config,
+        layer=layer,
+        network=network,
+        tables=tables,
+        database=database,
+        queue=queue,
+        functions=functions,
+        migration=migration,
+        api=api,
+        observability=observability,
+        web=web,
+        codedeploy=codedeploy,
+        outputs=outputs,
+    )
+
+
+def _data_tiers(config: StackConfig, name_prefix: str, network: Network) -> tuple[DynamoTables, PostgresDatabase, QueueTier]:
+    """The data: the DynamoDB tables, PostgreSQL in the network, and the orders queue."""
     tables = DynamoTables(
         "database",
         DynamoTablesArgs(
@@ -107,7 +148,13 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             batch=BatchSettings(config.worker_batch_size, config.worker_batch_window_seconds, config.worker_max_concurrency),
         ),
     )
+    return tables, database, queue
 
+
+def _functions(
+    config: StackConfig, name_prefix: str, tables: DynamoTables, database: PostgresDatabase, queue: QueueTier
+) -> tuple[aws.lambda_.LayerVersion, dict[str, LambdaFunction]]:
+    """The shared code (the function archive, the dependency layer) and every catalog function over it."""
     archive = packaging.build_function_archive(packages=catalog.CODE_PACKAGES)
     layer_zip = packaging.build_layer(config.architecture, packaging.runtime_python_version(config.python_runtime))
     layer = dependency_layer(
@@ -132,17 +179,13 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             ),
         ),
     )
-    migration = SchemaMigration(
-        "database-migrate",
-        SchemaMigrationArgs(
-            function=functions["migrate"],
-            migrations_hash=packaging.migrations_hash(packaging.FUNCTIONS_DIR / catalog.MIGRATIONS_DIR),
-            database=database,
-        ),
-    )
-    queue.subscribe(functions["worker"])
-    # The site first: the API's CORS names its origin. Its files after the API: config.json names the API.
-    region = aws.get_region_output().region
+    return layer, functions
+
+
+def _api_and_site(
+    config: StackConfig, name_prefix: str, functions: dict[str, LambdaFunction], region: pulumi.Output[str]
+) -> tuple[WebTier, ApiTier]:
+    """The site first: the API's CORS names its origin. Its files after the API: config.json names the API."""
     web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=region))
     api = ApiTier(
         "api",
@@ -162,7 +205,25 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
     web.publish(api.url)
+    return web, api
 
+
+@dataclass(frozen=True)
+class _Monitored:
+    """What the alarms watch."""
+
+    functions: dict[str, LambdaFunction]
+    api: ApiTier
+    queue: QueueTier
+    tables: DynamoTables
+    database: PostgresDatabase
+
+
+def _observability(
+    config: StackConfig, name_prefix: str, region: pulumi.Output[str], monitored: _Monitored
+) -> tuple[Observability, dict[str, FunctionAlarms]]:
+    """The alarm topic, an alarm set per function (rolling back a gradual deployment), the API's, the queue's,
+    each table's and the database's alarms, and the dashboard where the stack has one."""
     observability = Observability(
         "observability",
         ObservabilityArgs(
@@ -174,54 +235,52 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
     )
     function_alarms = {
         name: observability.monitor_function(fn, rollback=config.gradual_deployment and fn.spec.kind in TRAFFIC_KINDS)
-        for name, fn in functions.items()
+        for name, fn in monitored.functions.items()
     }
-    observability.monitor_http_api(api.api.id, STAGE)
-    observability.monitor_queue(catalog.ORDERS_QUEUE.name, queue)
-    for key, table in tables.tables.items():
+    observability.monitor_http_api(monitored.api.api.id, STAGE)
+    observability.monitor_queue(catalog.ORDERS_QUEUE.name, monitored.queue)
+    for key, table in monitored.tables.tables.items():
         observability.monitor_table(key, table.name)
-    observability.monitor_database(database.cluster.cluster_identifier, config.db_max_capacity)
+    observability.monitor_database(monitored.database.cluster.cluster_identifier, config.db_max_capacity)
     if config.dashboard:
         observability.add_dashboard()
+    return observability, function_alarms
 
-    codedeploy = (
-        deploy_gradually(config, name_prefix, functions, function_alarms, region, after=[migration]) if config.gradual_deployment else None
-    )
 
+@dataclass(frozen=True)
+class _Exported:
+    """The tiers the stack outputs name."""
+
+    api: ApiTier
+    database: PostgresDatabase
+    tables: DynamoTables
+    queue: QueueTier
+    observability: Observability
+    web: WebTier
+
+
+def _outputs(stack: str, region: pulumi.Output[str], tiers: _Exported) -> dict[str, pulumi.Input[str]]:
+    """The stack outputs (catalog.StackOutputs), exported and returned."""
     outputs = catalog.StackOutputs[pulumi.Input[str]](
-        api_url=api.url,
+        api_url=tiers.api.url,
         region=region,
         stack=stack,
-        users_db_endpoint=database.endpoint,
-        users_db_name=database.ref.name,
-        users_db_secret_arn=database.secret_arn,
+        users_db_endpoint=tiers.database.endpoint,
+        users_db_name=tiers.database.ref.name,
+        users_db_secret_arn=tiers.database.secret_arn,
         users_db_user=catalog.APP_DB_USER,
-        todos_table_name=tables.tables["todos"].name,
-        sessions_table_name=tables.tables["sessions"].name,
-        orders_table_name=tables.tables["orders"].name,
-        orders_queue_url=queue.queue.url,
-        orders_dlq_url=queue.dlq.url,
-        alarm_topic_arn=observability.topic.arn,
-        dashboard_name=observability.dashboard_name,
-        web_url=web.url,
+        todos_table_name=tiers.tables.tables["todos"].name,
+        sessions_table_name=tiers.tables.tables["sessions"].name,
+        orders_table_name=tiers.tables.tables["orders"].name,
+        orders_queue_url=tiers.queue.queue.url,
+        orders_dlq_url=tiers.queue.dlq.url,
+        alarm_topic_arn=tiers.observability.topic.arn,
+        dashboard_name=tiers.observability.dashboard_name,
+        web_url=tiers.web.url,
     ).as_dict()
     for key, value in outputs.items():
         pulumi.export(key, value)
-    return TodoStack(
-        config=config,
-        layer=layer,
-        network=network,
-        tables=tables,
-        database=database,
-        queue=queue,
-        functions=functions,
-        migration=migration,
-        api=api,
-        observability=observability,
-        web=web,
-        codedeploy=codedeploy,
-        outputs=outputs,
-    )
+    return outputs
 
 
 def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, resources: FunctionResources) -> dict[str, LambdaFunction]:

@@ -24,7 +24,8 @@ import hashlib
 import importlib
 import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
@@ -97,150 +98,206 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def resource_outputs(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """(id, outputs) of a new resource: its inputs, and what AWS computes for its type."""
-        typ, name, inputs = args.typ, args.name, dict(args.inputs)
-        region, account = self.region, ACCOUNT
-        physical = inputs.get("name") or f"{name}-{_suffix(typ + name)}"
-        rid = f"{name}-id"
-        out: dict[str, Any] = {**inputs}
-
-        def arn(service: str, resource: str, *, regional: bool = True, with_account: bool = True) -> str:
-            return f"arn:aws:{service}:{region if regional else ''}:{account if with_account else ''}:{resource}"
-
-        if typ == "aws:lambda/function:Function":
-            fn_arn = arn("lambda", f"function:{physical}")
-            version = "1" if inputs.get("publish") else "$LATEST"  # a first deploy publishes version 1
-            out.update(
-                name=physical,
-                arn=fn_arn,
-                qualifiedArn=f"{fn_arn}:{version}",
-                version=version,
-                invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
-                qualifiedInvokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}:{version}/invocations",
-            )
-        elif typ == "aws:lambda/alias:Alias":
-            alias_arn = arn("lambda", f"function:{inputs['functionName']}:{inputs['name']}")
-            out.update(arn=alias_arn, invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{alias_arn}/invocations")
-            rid = f"{inputs['functionName']}:{inputs['name']}"
-        elif typ == "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig":
-            rid = f"{inputs['functionName']},{inputs['qualifier']}"
-        elif typ == "aws:codedeploy/application:Application":
-            out.update(arn=arn("codedeploy", f"application:{physical}"), applicationId=f"app-{_suffix(name)}", name=physical)
-            rid = f"app-{_suffix(name)}:{physical}"
-        elif typ == "aws:codedeploy/deploymentGroup:DeploymentGroup":
-            group = inputs["deploymentGroupName"]
-            out.update(arn=arn("codedeploy", f"deploymentgroup:{inputs['appName']}/{group}"), deploymentGroupId=f"dg-{_suffix(name)}")
-            rid = f"{inputs['appName']}:{group}"
-        elif typ == "pulumi-python:dynamic/codedeploy:AliasDeployment":
-            # what the provider returns on a first deploy: the alias pointed at the target, no CodeDeploy
-            out.update(liveVersion=inputs["targetVersion"], deploymentId="")
-            rid = f"{inputs['functionName']}:{inputs['aliasName']}"
-        elif typ == "aws:lambda/layerVersion:LayerVersion":
-            out.update(
-                arn=arn("lambda", f"layer:{inputs['layerName']}:1"), layerArn=arn("lambda", f"layer:{inputs['layerName']}"), version="1"
-            )
-        elif typ == "aws:iam/role:Role":
-            out.update(name=physical, arn=f"arn:aws:iam::{account}:role/{physical}", uniqueId=f"AROA{_suffix(name).upper()}")
-        elif typ == "aws:iam/rolePolicy:RolePolicy":
-            rid = f"{inputs.get('role')}:{physical}"
-        elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            out.update(name=physical, arn=arn("logs", f"log-group:{physical}"))
-        elif typ == "aws:dynamodb/table:Table":
-            out.update(name=physical, arn=arn("dynamodb", f"table/{physical}"), streamArn="")
-            rid = physical
-        elif typ == "aws:sqs/queue:Queue":
-            out.update(name=physical, arn=arn("sqs", physical), url=f"https://sqs.{region}.amazonaws.com/{account}/{physical}")
-            rid = out["url"]
-        elif typ == "aws:rds/cluster:Cluster":
-            identifier = inputs.get("clusterIdentifier") or physical
-            out.update(
-                clusterIdentifier=identifier,
-                arn=arn("rds", f"cluster:{identifier}"),
-                endpoint=f"{identifier}.cluster-cmock.{region}.rds.amazonaws.com",
-                readerEndpoint=f"{identifier}.cluster-ro-cmock.{region}.rds.amazonaws.com",
-                clusterResourceId=f"cluster-{_suffix(name).upper()}MOCKRESOURCEID",
-                port=inputs.get("port", 5432),
-                masterUserSecrets=[
-                    {
-                        "secretArn": arn("secretsmanager", f"secret:rds!cluster-{_suffix(name)}-AbCdEf"),
-                        "kmsKeyId": arn("kms", "key/mock"),
-                        "secretStatus": "active",
-                    }
-                ],
-            )
-            rid = identifier
-        elif typ == "aws:rds/clusterInstance:ClusterInstance":
-            identifier = inputs.get("identifier") or physical
-            out.update(
-                identifier=identifier,
-                arn=arn("rds", f"db:{identifier}"),
-                endpoint=f"{identifier}.cmock.{region}.rds.amazonaws.com",
-                dbiResourceId=f"db-{_suffix(name).upper()}",
-            )
-            rid = identifier
-        elif typ == "aws:rds/clusterParameterGroup:ClusterParameterGroup":
-            out.update(name=physical, arn=arn("rds", f"cluster-pg:{physical}"))
-            rid = physical
-        elif typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
-            kind = "subgrp" if "subnet" in typ else "pg"
-            out.update(name=physical, arn=arn("rds", f"{kind}:{physical}"))
-            rid = physical
-        elif typ == "aws:apigatewayv2/api:Api":
-            api_id = f"api{_suffix(name)}"
-            rid = api_id
-            out.update(
-                arn=f"arn:aws:apigateway:{region}::/apis/{api_id}",
-                apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
-                executionArn=arn("execute-api", api_id),
-            )
-        elif typ == "aws:apigatewayv2/stage:Stage":
-            out.update(arn=f"arn:aws:apigateway:{region}::/apis/mock/stages/{inputs.get('name')}", invokeUrl="https://mock/")
-        elif typ == "aws:sns/topic:Topic":
-            out.update(name=physical, arn=arn("sns", physical))
-        elif typ == "aws:sns/topicSubscription:TopicSubscription":
-            out.update(arn=arn("sns", f"alarms:{_suffix(name)}"))
-        elif typ == "aws:kms/key:Key":
-            key_id = f"mrk-{_suffix(name)}"
-            out.update(arn=arn("kms", f"key/{key_id}"), keyId=key_id)
-            rid = key_id
-        elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            out.update(name=physical, arn=arn("cloudwatch", f"alarm:{physical}"))
-        elif typ == "aws:cloudwatch/dashboard:Dashboard":
-            out.update(dashboardArn=f"arn:aws:cloudwatch::{account}:dashboard/{inputs.get('dashboardName')}")
-        elif typ == "aws:ec2/vpc:Vpc":
-            rid = f"vpc-{_suffix(name)}"
-            out.update(arn=arn("ec2", f"vpc/{rid}"), defaultSecurityGroupId="sg-default", mainRouteTableId="rtb-main")
-        elif typ == "aws:ec2/subnet:Subnet":
-            rid = f"subnet-{_suffix(name)}"
-            out.update(arn=arn("ec2", f"subnet/{rid}"))
-        elif typ == "aws:ec2/securityGroup:SecurityGroup":
-            rid = f"sg-{_suffix(name)}"
-            out.update(arn=arn("ec2", f"security-group/{rid}"), name=physical)
-        elif typ == "aws:ec2/routeTable:RouteTable":
-            rid = f"rtb-{_suffix(name)}"
-            out.update(arn=arn("ec2", f"route-table/{rid}"))
-        elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
-            rid = f"vpce-{_suffix(name)}"
-            out.update(arn=arn("ec2", f"vpc-endpoint/{rid}"), prefixListId=f"pl-{_suffix(name)}")
-        elif typ in (
-            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        ):
-            rid = f"sgr-{_suffix(name)}"
-            out.update(arn=arn("ec2", f"security-group-rule/{rid}"), securityGroupRuleId=rid)
-        elif typ == "aws:appautoscaling/target:Target":
-            out.update(arn=arn("application-autoscaling", f"scalable-target/{_suffix(name)}"))
-            rid = f"service/{inputs.get('resourceId')}"
-        elif typ == "aws:appautoscaling/policy:Policy":
-            out.update(arn=arn("autoscaling", f"scalingPolicy:{_suffix(name)}"), name=physical)
-        elif typ == "aws:lambda/invocation:Invocation":
-            out.update(result=json.dumps({"applied": []}))
-        elif typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
-            rid = f"esm-{_suffix(name)}"
-            out.update(uuid=rid, arn=arn("lambda", f"event-source-mapping:{rid}"), functionArn=inputs.get("functionName"))
-        elif (web := _web_outputs(typ, name, inputs, region, account)) is not None:  # S3 and CloudFront
+        mocked = _Mocked(args.typ, args.name, dict(args.inputs), self.region, ACCOUNT)
+        for outputs_of in (_compute_outputs, _data_outputs, _api_and_monitoring_outputs, _network_outputs):
+            if (computed := outputs_of(mocked)) is not None:
+                rid, extra = computed
+                return rid, {**mocked.inputs, **extra}
+        if (web := _web_outputs(mocked.typ, mocked.name, mocked.inputs, mocked.region, mocked.account)) is not None:  # S3 and CloudFront
             rid, extra = web
-            out.update(extra)
-        return rid, out
+            return rid, {**mocked.inputs, **extra}
+        return mocked.default_id, {**mocked.inputs}
+
+
+@dataclass(frozen=True)
+class _Mocked:
+    """A resource the mocks create: what its computed outputs derive from."""
+
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    region: str
+    account: str
+
+    @property
+    def physical(self) -> str:
+        """Its physical name: the `name` input, or the logical name with a stable suffix (as Pulumi's auto-naming)."""
+        return self.inputs.get("name") or f"{self.name}-{_suffix(self.typ + self.name)}"
+
+    @property
+    def default_id(self) -> str:
+        return f"{self.name}-id"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, with_account: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if regional else ''}:{self.account if with_account else ''}:{resource}"
+
+
+_Computed: TypeAlias = tuple[str, dict[str, Any]] | None  # (id, the outputs beyond the inputs), None for a type not handled
+
+
+def _compute_outputs(r: _Mocked) -> _Computed:
+    """Lambda (functions, aliases, layers, invocations, event source mappings), CodeDeploy, IAM and log groups."""
+    typ, inputs, region, physical = r.typ, r.inputs, r.region, r.physical
+    if typ == "aws:lambda/function:Function":
+        fn_arn = r.arn("lambda", f"function:{physical}")
+        version = "1" if inputs.get("publish") else "$LATEST"  # a first deploy publishes version 1
+        return r.default_id, {
+            "name": physical,
+            "arn": fn_arn,
+            "qualifiedArn": f"{fn_arn}:{version}",
+            "version": version,
+            "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+            "qualifiedInvokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{fn_arn}:{version}/invocations",
+        }
+    if typ == "aws:lambda/alias:Alias":
+        alias_arn = r.arn("lambda", f"function:{inputs['functionName']}:{inputs['name']}")
+        return f"{inputs['functionName']}:{inputs['name']}", {
+            "arn": alias_arn,
+            "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{alias_arn}/invocations",
+        }
+    if typ == "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig":
+        return f"{inputs['functionName']},{inputs['qualifier']}", {}
+    if typ == "aws:lambda/layerVersion:LayerVersion":
+        return r.default_id, {
+            "arn": r.arn("lambda", f"layer:{inputs['layerName']}:1"),
+            "layerArn": r.arn("lambda", f"layer:{inputs['layerName']}"),
+            "version": "1",
+        }
+    if typ == "aws:lambda/invocation:Invocation":
+        return r.default_id, {"result": json.dumps({"applied": []})}
+    if typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
+        rid = f"esm-{_suffix(r.name)}"
+        return rid, {"uuid": rid, "arn": r.arn("lambda", f"event-source-mapping:{rid}"), "functionArn": inputs.get("functionName")}
+    return _deployment_outputs(r)
+
+
+def _deployment_outputs(r: _Mocked) -> _Computed:
+    """CodeDeploy (and the provider's alias deployment), IAM roles and policies, log groups."""
+    typ, name, inputs, physical = r.typ, r.name, r.inputs, r.physical
+    if typ == "aws:codedeploy/application:Application":
+        return f"app-{_suffix(name)}:{physical}", {
+            "arn": r.arn("codedeploy", f"application:{physical}"),
+            "applicationId": f"app-{_suffix(name)}",
+            "name": physical,
+        }
+    if typ == "aws:codedeploy/deploymentGroup:DeploymentGroup":
+        group = inputs["deploymentGroupName"]
+        return f"{inputs['appName']}:{group}", {
+            "arn": r.arn("codedeploy", f"deploymentgroup:{inputs['appName']}/{group}"),
+            "deploymentGroupId": f"dg-{_suffix(name)}",
+        }
+    if typ == "pulumi-python:dynamic/codedeploy:AliasDeployment":
+        # what the provider returns on a first deploy: the alias pointed at the target, no CodeDeploy
+        return f"{inputs['functionName']}:{inputs['aliasName']}", {"liveVersion": inputs["targetVersion"], "deploymentId": ""}
+    if typ == "aws:iam/role:Role":
+        return r.default_id, {
+            "name": physical,
+            "arn": f"arn:aws:iam::{r.account}:role/{physical}",
+            "uniqueId": f"AROA{_suffix(name).upper()}",
+        }
+    if typ == "aws:iam/rolePolicy:RolePolicy":
+        return f"{inputs.get('role')}:{physical}", {}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        return r.default_id, {"name": physical, "arn": r.arn("logs", f"log-group:{physical}")}
+    return None
+
+
+def _data_outputs(r: _Mocked) -> _Computed:
+    """DynamoDB, SQS and RDS (clusters, instances, parameter and subnet groups)."""
+    typ, name, inputs, region, physical = r.typ, r.name, r.inputs, r.region, r.physical
+    if typ == "aws:dynamodb/table:Table":
+        return physical, {"name": physical, "arn": r.arn("dynamodb", f"table/{physical}"), "streamArn": ""}
+    if typ == "aws:sqs/queue:Queue":
+        url = f"https://sqs.{region}.amazonaws.com/{r.account}/{physical}"
+        return url, {"name": physical, "arn": r.arn("sqs", physical), "url": url}
+    if typ == "aws:rds/cluster:Cluster":
+        identifier = inputs.get("clusterIdentifier") or physical
+        return identifier, {
+            "clusterIdentifier": identifier,
+            "arn": r.arn("rds", f"cluster:{identifier}"),
+            "endpoint": f"{identifier}.cluster-cmock.{region}.rds.amazonaws.com",
+            "readerEndpoint": f"{identifier}.cluster-ro-cmock.{region}.rds.amazonaws.com",
+            "clusterResourceId": f"cluster-{_suffix(name).upper()}MOCKRESOURCEID",
+            "port": inputs.get("port", 5432),
+            "masterUserSecrets": [
+                {
+                    "secretArn": r.arn("secretsmanager", f"secret:rds!cluster-{_suffix(name)}-AbCdEf"),
+                    "kmsKeyId": r.arn("kms", "key/mock"),
+                    "secretStatus": "active",
+                }
+            ],
+        }
+    if typ == "aws:rds/clusterInstance:ClusterInstance":
+        identifier = inputs.get("identifier") or physical
+        return identifier, {
+            "identifier": identifier,
+            "arn": r.arn("rds", f"db:{identifier}"),
+            "endpoint": f"{identifier}.cmock.{region}.rds.amazonaws.com",
+            "dbiResourceId": f"db-{_suffix(name).upper()}",
+        }
+    if typ == "aws:rds/clusterParameterGroup:ClusterParameterGroup":
+        return physical, {"name": physical, "arn": r.arn("rds", f"cluster-pg:{physical}")}
+    if typ in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup"):
+        kind = "subgrp" if "subnet" in typ else "pg"
+        return physical, {"name": physical, "arn": r.arn("rds", f"{kind}:{physical}")}
+    return None
+
+
+def _api_and_monitoring_outputs(r: _Mocked) -> _Computed:
+    """API Gateway, SNS, KMS, CloudWatch alarms and dashboards, Application Auto Scaling."""
+    typ, name, inputs, region, physical = r.typ, r.name, r.inputs, r.region, r.physical
+    if typ == "aws:apigatewayv2/api:Api":
+        api_id = f"api{_suffix(name)}"
+        return api_id, {
+            "arn": f"arn:aws:apigateway:{region}::/apis/{api_id}",
+            "apiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com",
+            "executionArn": r.arn("execute-api", api_id),
+        }
+    if typ == "aws:apigatewayv2/stage:Stage":
+        return r.default_id, {"arn": f"arn:aws:apigateway:{region}::/apis/mock/stages/{inputs.get('name')}", "invokeUrl": "https://mock/"}
+    if typ == "aws:sns/topic:Topic":
+        return r.default_id, {"name": physical, "arn": r.arn("sns", physical)}
+    if typ == "aws:sns/topicSubscription:TopicSubscription":
+        return r.default_id, {"arn": r.arn("sns", f"alarms:{_suffix(name)}")}
+    if typ == "aws:kms/key:Key":
+        key_id = f"mrk-{_suffix(name)}"
+        return key_id, {"arn": r.arn("kms", f"key/{key_id}"), "keyId": key_id}
+    if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        return r.default_id, {"name": physical, "arn": r.arn("cloudwatch", f"alarm:{physical}")}
+    if typ == "aws:cloudwatch/dashboard:Dashboard":
+        return r.default_id, {"dashboardArn": f"arn:aws:cloudwatch::{r.account}:dashboard/{inputs.get('dashboardName')}"}
+    if typ == "aws:appautoscaling/target:Target":
+        return f"service/{inputs.get('resourceId')}", {"arn": r.arn("application-autoscaling", f"scalable-target/{_suffix(name)}")}
+    if typ == "aws:appautoscaling/policy:Policy":
+        return r.default_id, {"arn": r.arn("autoscaling", f"scalingPolicy:{_suffix(name)}"), "name": physical}
+    return None
+
+
+def _network_outputs(r: _Mocked) -> _Computed:
+    """EC2: the VPC, its subnets, security groups and their rules, route tables, endpoints."""
+    typ, name = r.typ, r.name
+    if typ == "aws:ec2/vpc:Vpc":
+        rid = f"vpc-{_suffix(name)}"
+        return rid, {"arn": r.arn("ec2", f"vpc/{rid}"), "defaultSecurityGroupId": "sg-default", "mainRouteTableId": "rtb-main"}
+    if typ == "aws:ec2/subnet:Subnet":
+        rid = f"subnet-{_suffix(name)}"
+        return rid, {"arn": r.arn("ec2", f"subnet/{rid}")}
+    if typ == "aws:ec2/securityGroup:SecurityGroup":
+        rid = f"sg-{_suffix(name)}"
+        return rid, {"arn": r.arn("ec2", f"security-group/{rid}"), "name": r.physical}
+    if typ == "aws:ec2/routeTable:RouteTable":
+        rid = f"rtb-{_suffix(name)}"
+        return rid, {"arn": r.arn("ec2", f"route-table/{rid}")}
+    if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        rid = f"vpce-{_suffix(name)}"
+        return rid, {"arn": r.arn("ec2", f"vpc-endpoint/{rid}"), "prefixListId": f"pl-{_suffix(name)}"}
+    if typ in (
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    ):
+        rid = f"sgr-{_suffix(name)}"
+        return rid, {"arn": r.arn("ec2", f"security-group-rule/{rid}"), "securityGroupRuleId": rid}
+    return None
 
 
 def _web_outputs(typ: str, name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]] | None:

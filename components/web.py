@@ -92,11 +92,19 @@ class WebTier(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token("web:WebTier"), name, None, with_former_token("web:WebTier", opts))
         self._label = name
-        child = pulumi.ResourceOptions(parent=self)
         self._files = site_rules.site_files(args.site_dir)  # fails before any resource when web/ is not servable
         self.objects = {}
+        self._private_bucket(name)
+        self._cloudfront_policies(name, args)
+        self.headers_policy = self._headers_policy(name, args)
+        self.distribution = self._distribution(name, args)
+        self.url = pulumi.Output.concat("https://", self.distribution.domain_name)
+        self.bucket_policy = self._distribution_reads_bucket(name)
+        self.register_outputs({"webUrl": self.url, "bucket": self.bucket.id, "distributionId": self.distribution.id})
 
-        # ------------------------------------------------------------------ the private bucket
+    def _private_bucket(self, name: str) -> None:
+        """The site's bucket: no public access, no ACLs, encrypted at rest."""
+        child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(f"{name}-site", opts=child)
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-site",
@@ -118,7 +126,9 @@ class WebTier(pulumi.ComponentResource):
             opts=child,
         )
 
-        # ------------------------------------------------------------------ CloudFront
+    def _cloudfront_policies(self, name: str, args: WebTierArgs) -> None:
+        """How CloudFront reads the bucket (origin access control) and what it caches (cache policy)."""
+        child = pulumi.ResourceOptions(parent=self)
         self.origin_access_control = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
             name=f"{args.name_prefix}-web",
@@ -144,10 +154,13 @@ class WebTier(pulumi.ComponentResource):
             },
             opts=child,
         )
+
+    def _headers_policy(self, name: str, args: WebTierArgs) -> aws.cloudfront.ResponseHeadersPolicy:
+        """The security headers on every response: the CSP (naming the region's API origins), HSTS and the rest."""
         csp_header = pulumi.Output.from_input(args.region).apply(
             lambda region: site_rules.content_security_policy([site_rules.api_origin_pattern(region)])
         )
-        self.headers_policy = aws.cloudfront.ResponseHeadersPolicy(
+        return aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
             name=f"{args.name_prefix}-web",
             comment="CSP, HSTS, nosniff, no framing, no referrer",
@@ -166,10 +179,13 @@ class WebTier(pulumi.ComponentResource):
             custom_headers_config={
                 "items": [{"header": header, "value": value, "override": True} for header, value in site_rules.EXTRA_HEADERS.items()]
             },
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _distribution(self, name: str, args: WebTierArgs) -> aws.cloudfront.Distribution:
+        """The CloudFront distribution over the bucket: HTTPS only, GET and HEAD, the cache and headers policies."""
         origin_id = "site"
-        self.distribution = aws.cloudfront.Distribution(
+        return aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{args.name_prefix} web app",
             enabled=True,
@@ -198,21 +214,19 @@ class WebTier(pulumi.ComponentResource):
             # The domain name exists as soon as the distribution is created; waiting for the edge
             # rollout would hold the API (whose CORS needs that name) for many minutes.
             wait_for_deployment=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = pulumi.Output.concat("https://", self.distribution.domain_name)
 
-        # ------------------------------------------------------------------ who may read the bucket
+    def _distribution_reads_bucket(self, name: str) -> aws.s3.BucketPolicy:
+        """Who may read the bucket: this distribution only."""
         policy = pulumi.Output.all(self.bucket.arn, self.distribution.arn).apply(lambda arns: json.dumps(bucket_policy(arns[0], arns[1])))
-        self.bucket_policy = aws.s3.BucketPolicy(
+        return aws.s3.BucketPolicy(
             f"{name}-site",
             bucket=self.bucket.id,
             policy=policy,
             # the public access block first: S3 evaluates a new policy against it
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
-
-        self.register_outputs({"webUrl": self.url, "bucket": self.bucket.id, "distributionId": self.distribution.id})
 
     def publish(self, api_url: pulumi.Input[str]) -> dict[str, aws.s3.BucketObjectv2]:
         """Upload the app, config.json and index.html naming `api_url`; once, after the API exists."""

@@ -75,10 +75,27 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token("network:Network"), name, None, with_former_token("network:Network", opts))
         args = args or NetworkArgs()
-        child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        self._private_subnets(name, args, zones)
+        self._security_groups(name)
+        self.dynamodb_endpoint = self._dynamodb_endpoint(name, region)
+        self._rules(name)
+        self.private_subnet_ids = [s.id for s in self.private_subnets]
+        # what an in-VPC function needs before it can reach PostgreSQL and DynamoDB
+        self.function_paths: list[pulumi.Resource] = [*self.ingress_rules, *self.egress_rules, self.dynamodb_endpoint]
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "privateSubnetIds": self.private_subnet_ids,
+                "functionsSecurityGroupId": self.functions_sg.id,
+                "databaseSecurityGroupId": self.database_sg.id,
+            }
+        )
 
+    def _private_subnets(self, name: str, args: NetworkArgs, zones: pulumi.Output[aws.GetAvailabilityZonesResult]) -> None:
+        """The VPC, a private subnet per AZ, and their route table."""
+        child = pulumi.ResourceOptions(parent=self)
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.cidr_block,
@@ -106,6 +123,9 @@ class Network(pulumi.ComponentResource):
             for i, subnet in enumerate(self.private_subnets)
         ]
 
+    def _security_groups(self, name: str) -> None:
+        """The functions' and the database's security groups (their rules in `_rules`)."""
+        child = pulumi.ResourceOptions(parent=self)
         self.functions_sg = aws.ec2.SecurityGroup(
             f"{name}-functions", vpc_id=self.vpc.id, description="Lambda functions that reach PostgreSQL", opts=child
         )
@@ -114,58 +134,26 @@ class Network(pulumi.ComponentResource):
             f"{name}-database", vpc_id=self.vpc.id, description="PostgreSQL and its RDS Proxy", opts=child
         )
 
-        # The DynamoDB gateway endpoint: free, routes DynamoDB traffic from the private route table.
-        self.dynamodb_endpoint = aws.ec2.VpcEndpoint(
+    def _dynamodb_endpoint(self, name: str, region: pulumi.Output[str]) -> aws.ec2.VpcEndpoint:
+        """The DynamoDB gateway endpoint: free, routes DynamoDB traffic from the private route table."""
+        return aws.ec2.VpcEndpoint(
             f"{name}-dynamodb",
             vpc_id=self.vpc.id,
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".dynamodb"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[self.route_table.id],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # ---- rules: PostgreSQL only from the functions; the functions reach only PostgreSQL and DynamoDB
-        def ingress(
-            rule: str, sg: aws.ec2.SecurityGroup, port: int, source: aws.ec2.SecurityGroup, why: str
-        ) -> aws.vpc.SecurityGroupIngressRule:
-            return aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{rule}",
-                security_group_id=sg.id,
-                referenced_security_group_id=source.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=why,
-                opts=child,
-            )
-
-        def egress(
-            rule: str,
-            sg: aws.ec2.SecurityGroup,
-            port: int,
-            why: str,
-            *,
-            to: aws.ec2.SecurityGroup | None = None,
-            prefix_list: pulumi.Input[str] | None = None,
-        ) -> aws.vpc.SecurityGroupEgressRule:
-            return aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{rule}",
-                security_group_id=sg.id,
-                referenced_security_group_id=to.id if to is not None else None,
-                prefix_list_id=prefix_list,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=why,
-                opts=child,
-            )
-
+    def _rules(self, name: str) -> None:
+        """PostgreSQL only from the functions; the functions reach only PostgreSQL and DynamoDB."""
         self.ingress_rules = [
-            ingress("db-from-functions", self.database_sg, POSTGRES_PORT, self.functions_sg, "PostgreSQL from the functions"),
+            self._ingress(name, "db-from-functions", self.database_sg, POSTGRES_PORT, self.functions_sg, "PostgreSQL from the functions"),
         ]
         self.egress_rules = [
-            egress("functions-to-db", self.functions_sg, POSTGRES_PORT, "PostgreSQL", to=self.database_sg),
-            egress(
+            self._egress(name, "functions-to-db", self.functions_sg, POSTGRES_PORT, "PostgreSQL", to=self.database_sg),
+            self._egress(
+                name,
                 "functions-to-dynamodb",
                 self.functions_sg,
                 HTTPS_PORT,
@@ -174,14 +162,39 @@ class Network(pulumi.ComponentResource):
             ),
         ]
 
-        self.private_subnet_ids = [s.id for s in self.private_subnets]
-        # what an in-VPC function needs before it can reach PostgreSQL and DynamoDB
-        self.function_paths: list[pulumi.Resource] = [*self.ingress_rules, *self.egress_rules, self.dynamodb_endpoint]
-        self.register_outputs(
-            {
-                "vpcId": self.vpc.id,
-                "privateSubnetIds": self.private_subnet_ids,
-                "functionsSecurityGroupId": self.functions_sg.id,
-                "databaseSecurityGroupId": self.database_sg.id,
-            }
+    def _ingress(
+        self, name: str, rule: str, sg: aws.ec2.SecurityGroup, port: int, source: aws.ec2.SecurityGroup, why: str
+    ) -> aws.vpc.SecurityGroupIngressRule:
+        return aws.vpc.SecurityGroupIngressRule(
+            f"{name}-{rule}",
+            security_group_id=sg.id,
+            referenced_security_group_id=source.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=why,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _egress(
+        self,
+        name: str,
+        rule: str,
+        sg: aws.ec2.SecurityGroup,
+        port: int,
+        why: str,
+        *,
+        to: aws.ec2.SecurityGroup | None = None,
+        prefix_list: pulumi.Input[str] | None = None,
+    ) -> aws.vpc.SecurityGroupEgressRule:
+        return aws.vpc.SecurityGroupEgressRule(
+            f"{name}-{rule}",
+            security_group_id=sg.id,
+            referenced_security_group_id=to.id if to is not None else None,
+            prefix_list_id=prefix_list,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=why,
+            opts=pulumi.ResourceOptions(parent=self),
         )

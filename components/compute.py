@@ -383,22 +383,46 @@ class LambdaFunction(pulumi.ComponentResource):
     """Set by `deploy_gradually()`: starts a CodeDeploy deployment whenever the published version changes."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        spec, settings, resources = args.spec, args.settings, args.resources
-        # refused before anything is registered
-        if spec.database and spec.database_admin:
-            raise ValueError(f"function {spec.name!r}: database (in the VPC, IAM token) and database_admin (Data API) exclude each other")
-        for problem in in_vpc_problems([spec]):  # no NAT gateway and no interface endpoint in the VPC
-            raise ValueError(problem)
-        for problem in kind_problems(spec, settings):
-            raise ValueError(problem)
+        spec, settings = args.spec, args.settings
+        _refuse_invalid(spec, settings)  # before anything is registered
         super().__init__(type_token("compute:LambdaFunction"), name, None, with_former_token("compute:LambdaFunction", opts))
-        child = pulumi.ResourceOptions(parent=self)
-        vpc = _required(spec, "a VPC placement", resources.vpc) if spec.database else None
+        vpc = _required(spec, "a VPC placement", args.resources.vpc) if spec.database else None
         self.spec = spec
         self.timeout = settings.timeout if settings.timeout is not None else spec.timeout
+        self._logs_and_role(name, args)
+        self.aws_function = self._function(name, args, vpc)
+        self.alias = self._alias(name, args)
+        self.alias_dimensions = {
+            "FunctionName": self.aws_function.name,
+            "Resource": pulumi.Output.concat(self.aws_function.name, ":", ALIAS),
+        }
+        self.provisioned_concurrency = None
+        if settings.cold_start == "provisioned":
+            self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-{ALIAS}",
+                function_name=self.aws_function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=settings.provisioned_concurrency,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.deployment_group = self.deployment_policy = self.release = None
+        self._name, self._physical_name, self._gradual = name, args.physical_name, settings.gradual_deployment
+        self.register_outputs(
+            {
+                "functionName": self.aws_function.name,
+                "functionArn": self.aws_function.arn,
+                "roleArn": self.role.arn,
+                "aliasArn": self.alias.arn,
+                "version": self.aws_function.version,
+            }
+        )
 
+    def _logs_and_role(self, name: str, args: LambdaFunctionArgs) -> None:
+        """The log group (with the stack's retention), the execution role and its least-privilege inline policy."""
+        spec = args.spec
+        child = pulumi.ResourceOptions(parent=self)
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/lambda/{args.physical_name}", retention_in_days=settings.log_retention_days, opts=child
+            f"{name}-logs", name=f"/aws/lambda/{args.physical_name}", retention_in_days=args.settings.log_retention_days, opts=child
         )
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -409,10 +433,16 @@ class LambdaFunction(pulumi.ComponentResource):
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": policy_statements(spec, resources, self.log_group.arn)}),
+            policy=pulumi.Output.json_dumps(
+                {"Version": "2012-10-17", "Statement": policy_statements(spec, args.resources, self.log_group.arn)}
+            ),
             opts=child,
         )
-        self.aws_function = aws.lambda_.Function(
+
+    def _function(self, name: str, args: LambdaFunctionArgs, vpc: VpcPlacement | None) -> aws.lambda_.Function:
+        """The Lambda function: the shared code, the settings for its kind, in the VPC when it uses the database."""
+        spec, settings, resources = args.spec, args.settings, args.resources
+        return aws.lambda_.Function(
             f"{name}-function",
             name=args.physical_name,
             description=spec.description,
@@ -440,7 +470,10 @@ class LambdaFunction(pulumi.ComponentResource):
             # policy must be in place before anything invokes the function
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
-        self.alias = aws.lambda_.Alias(
+
+    def _alias(self, name: str, args: LambdaFunctionArgs) -> aws.lambda_.Alias:
+        """`live`, on the first version; where CodeDeploy manages it, Pulumi leaves its version and weights alone."""
+        return aws.lambda_.Alias(
             f"{name}-{ALIAS}",
             name=ALIAS,
             description=f"What every caller of {args.physical_name} invokes",
@@ -448,32 +481,8 @@ class LambdaFunction(pulumi.ComponentResource):
             # the first version; afterwards CodeDeploy moves the alias where it manages it
             function_version=self.aws_function.version,
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=CODEDEPLOY_MANAGED_ALIAS_PROPERTIES if settings.gradual_deployment else None
+                parent=self, ignore_changes=CODEDEPLOY_MANAGED_ALIAS_PROPERTIES if args.settings.gradual_deployment else None
             ),
-        )
-        self.alias_dimensions = {
-            "FunctionName": self.aws_function.name,
-            "Resource": pulumi.Output.concat(self.aws_function.name, ":", ALIAS),
-        }
-        self.provisioned_concurrency = None
-        if settings.cold_start == "provisioned":
-            self.provisioned_concurrency = aws.lambda_.ProvisionedConcurrencyConfig(
-                f"{name}-{ALIAS}",
-                function_name=self.aws_function.name,
-                qualifier=self.alias.name,
-                provisioned_concurrent_executions=settings.provisioned_concurrency,
-                opts=child,
-            )
-        self.deployment_group = self.deployment_policy = self.release = None
-        self._name, self._physical_name, self._gradual = name, args.physical_name, settings.gradual_deployment
-        self.register_outputs(
-            {
-                "functionName": self.aws_function.name,
-                "functionArn": self.aws_function.arn,
-                "roleArn": self.role.arn,
-                "aliasArn": self.alias.arn,
-                "version": self.aws_function.version,
-            }
         )
 
     def deploy_gradually(self, args: GradualDeploymentArgs) -> aws.codedeploy.DeploymentGroup:
@@ -489,30 +498,7 @@ class LambdaFunction(pulumi.ComponentResource):
         if not args.alarms:
             raise ValueError(f"{self._name}: a gradual deployment needs alarms to roll back on")
         name = self._name
-        self.deployment_policy = aws.iam.RolePolicy(
-            f"{name}-deploy",
-            role=args.service_role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "MoveTheAlias",
-                            "Effect": "Allow",
-                            "Action": ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"],
-                            "Resource": [self.alias.arn],
-                        },
-                        {
-                            "Sid": "ReadTheRollbackAlarms",
-                            "Effect": "Allow",
-                            "Action": ["cloudwatch:DescribeAlarms"],
-                            "Resource": [alarm.arn for alarm in args.alarms],
-                        },
-                    ],
-                }
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.deployment_policy = self._deployment_policy(args)
         self.deployment_group = aws.codedeploy.DeploymentGroup(
             f"{name}-deploy",
             app_name=args.application.name,
@@ -538,6 +524,43 @@ class LambdaFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment_group, self.alias, *args.alarms, *args.after]),
         )
         return self.deployment_group
+
+    def _deployment_policy(self, args: GradualDeploymentArgs) -> aws.iam.RolePolicy:
+        """What CodeDeploy's service role may do for this function: read and move its alias, read its rollback alarms."""
+        return aws.iam.RolePolicy(
+            f"{self._name}-deploy",
+            role=args.service_role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "MoveTheAlias",
+                            "Effect": "Allow",
+                            "Action": ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"],
+                            "Resource": [self.alias.arn],
+                        },
+                        {
+                            "Sid": "ReadTheRollbackAlarms",
+                            "Effect": "Allow",
+                            "Action": ["cloudwatch:DescribeAlarms"],
+                            "Resource": [alarm.arn for alarm in args.alarms],
+                        },
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _refuse_invalid(spec: FunctionSpec, settings: FunctionSettings) -> None:
+    """Raise ValueError for a spec or settings no function may be built from."""
+    if spec.database and spec.database_admin:
+        raise ValueError(f"function {spec.name!r}: database (in the VPC, IAM token) and database_admin (Data API) exclude each other")
+    for problem in in_vpc_problems([spec]):  # no NAT gateway and no interface endpoint in the VPC
+        raise ValueError(problem)
+    for problem in kind_problems(spec, settings):
+        raise ValueError(problem)
 
 
 class CodeDeployApplication(pulumi.ComponentResource):

@@ -109,21 +109,20 @@ class ApiTier(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token("api:ApiTier"), name, None, with_former_token("api:ApiTier", opts))
-        child = pulumi.ResourceOptions(parent=self)
-        served = sorted({route.function for route in args.routes})
-        missing = [f for f in served if f not in args.functions]
-        if missing:
-            raise ValueError(f"ApiTier: no function given for {', '.join(missing)} (routes name them)")
-        if args.authorizer is None and any(route.auth for route in args.routes):
-            raise ValueError("ApiTier: routes with auth need an authorizer function")
-        wrong_kind = [f"{f} ({args.functions[f].spec.kind})" for f in served if args.functions[f].spec.kind != "api"]
-        if wrong_kind:
-            raise ValueError(f"ApiTier: routes are served by functions of kind 'api' only; got {', '.join(wrong_kind)}")
-        if args.authorizer is not None and args.authorizer.spec.kind != "authorizer":
-            raise ValueError(
-                f"ApiTier: the authorizer {args.authorizer.spec.name!r} is of kind {args.authorizer.spec.kind!r}, not 'authorizer'"
-            )
+        served = _served_functions(args)
+        self._api_and_stage(name, args)
+        self.permissions = {}
+        self.authorizer = None
+        if args.authorizer is not None:
+            self.authorizer = self._authorizer(name, args)
+        self._integrations(name, args, served)
+        self._routes(name, args)
+        self.url = self.api.api_endpoint
+        self.register_outputs({"apiUrl": self.url, "apiId": self.api.id})
 
+    def _api_and_stage(self, name: str, args: ApiTierArgs) -> None:
+        """The HTTP API (with its CORS), its access log group and its `$default` stage."""
+        child = pulumi.ResourceOptions(parent=self)
         allowed = cors_configuration(args.web_origin, args.cors_origins, methods=cors.methods_for(route.method for route in args.routes))
         self.api = aws.apigatewayv2.Api(
             f"{name}-http",
@@ -155,11 +154,10 @@ class ApiTier(pulumi.ComponentResource):
             access_log_settings={"destination_arn": self.access_log_group.arn, "format": ACCESS_LOG_FORMAT},
             opts=child,
         )
-        self.permissions = {}
-        self.authorizer = None
-        if args.authorizer is not None:
-            self.authorizer = self._authorizer(name, args)
 
+    def _integrations(self, name: str, args: ApiTierArgs, served: list[str]) -> None:
+        """Per function that serves a route: its integration (on the live alias) and API Gateway's invoke permission."""
+        child = pulumi.ResourceOptions(parent=self)
         self.integrations = {}
         for fn_name in served:
             fn = args.functions[fn_name]
@@ -183,6 +181,8 @@ class ApiTier(pulumi.ComponentResource):
                 opts=child,
             )
 
+    def _routes(self, name: str, args: ApiTierArgs) -> None:
+        """A route per catalog route, on its function's integration, behind the authorizer where it needs auth."""
         self.routes = {}
         for route in args.routes:
             slug = route.route_key.replace(" ", "").replace("/", "-").replace("{", "").replace("}", "").lower()
@@ -193,11 +193,8 @@ class ApiTier(pulumi.ComponentResource):
                 target=pulumi.Output.concat("integrations/", self.integrations[route.function].id),
                 authorization_type="CUSTOM" if route.auth else "NONE",
                 authorizer_id=self.authorizer.id if route.auth and self.authorizer else None,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-
-        self.url = self.api.api_endpoint
-        self.register_outputs({"apiUrl": self.url, "apiId": self.api.id})
 
     def _authorizer(self, name: str, args: ApiTierArgs) -> aws.apigatewayv2.Authorizer:
         function = args.authorizer
@@ -226,3 +223,22 @@ class ApiTier(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return authorizer
+
+
+def _served_functions(args: ApiTierArgs) -> list[str]:
+    """The functions the routes name, sorted; raises ValueError where a function or the authorizer is missing or
+    of the wrong kind."""
+    served = sorted({route.function for route in args.routes})
+    missing = [f for f in served if f not in args.functions]
+    if missing:
+        raise ValueError(f"ApiTier: no function given for {', '.join(missing)} (routes name them)")
+    if args.authorizer is None and any(route.auth for route in args.routes):
+        raise ValueError("ApiTier: routes with auth need an authorizer function")
+    wrong_kind = [f"{f} ({args.functions[f].spec.kind})" for f in served if args.functions[f].spec.kind != "api"]
+    if wrong_kind:
+        raise ValueError(f"ApiTier: routes are served by functions of kind 'api' only; got {', '.join(wrong_kind)}")
+    if args.authorizer is not None and args.authorizer.spec.kind != "authorizer":
+        raise ValueError(
+            f"ApiTier: the authorizer {args.authorizer.spec.name!r} is of kind {args.authorizer.spec.kind!r}, not 'authorizer'"
+        )
+    return served

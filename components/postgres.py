@@ -119,9 +119,29 @@ class PostgresDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token("database:PostgresDatabase"), name, None, with_former_token("database:PostgresDatabase", opts))
+        network = args.network
+        self._cluster(name, args)
+        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
+        self._instances(name, args)
+        self.endpoint = self.cluster.endpoint
+        self.ref = DatabaseRef(
+            host=self.endpoint,
+            port=POSTGRES_PORT,
+            name=args.database_name,
+            cluster_arn=self.cluster.arn,
+            cluster_resource_id=self.cluster.cluster_resource_id,
+            secret_arn=self.secret_arn,
+            user=args.app_user,
+        )
+        self.vpc_placement = VpcPlacement(subnet_ids=network.private_subnet_ids, security_group_ids=[network.functions_sg.id])
+        self.register_outputs(
+            {"endpoint": self.endpoint, "secretArn": self.secret_arn, "clusterIdentifier": self.cluster.cluster_identifier}
+        )
+
+    def _cluster(self, name: str, args: PostgresDatabaseArgs) -> None:
+        """The subnet group, the parameter group (TLS forced) and the Aurora Serverless v2 cluster."""
         network, settings, label = args.network, args.cluster, args.label
         child = pulumi.ResourceOptions(parent=self)
-
         self.subnet_group = aws.rds.SubnetGroup(
             f"{name}-{label}", subnet_ids=network.private_subnet_ids, description="Private subnets for PostgreSQL", opts=child
         )
@@ -156,44 +176,31 @@ class PostgresDatabase(pulumi.ComponentResource):
             serverlessv2_scaling_configuration=settings.scaling(),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
-        zones = [subnet.availability_zone for subnet in network.private_subnets]
 
-        def instance(role: str, zone: pulumi.Input[str], tier: int) -> aws.rds.ClusterInstance:
-            return aws.rds.ClusterInstance(
-                f"{name}-{label}-{role}",
-                cluster_identifier=self.cluster.id,
-                engine=ENGINE,
-                engine_version=self.cluster.engine_version,
-                instance_class=INSTANCE_CLASS,
-                availability_zone=zone,
-                promotion_tier=tier,
-                publicly_accessible=False,
-                auto_minor_version_upgrade=True,
-                copy_tags_to_snapshot=True,
-                opts=child,
-            )
-
-        self.writer = instance("writer", zones[0], WRITER_PROMOTION_TIER)
-        # each reader in an AZ other than the writer's: a failover target that survives the writer's AZ
+    def _instances(self, name: str, args: PostgresDatabaseArgs) -> None:
+        """The writer in the first subnet's AZ; each reader in an AZ other than the writer's: a failover target
+        that survives the writer's AZ."""
+        zones = [subnet.availability_zone for subnet in args.network.private_subnets]
+        self.writer = self._instance(f"{name}-{args.label}-writer", zones[0], WRITER_PROMOTION_TIER)
         others = zones[1:]
         self.readers = [
-            instance(f"reader-{i + 1}", others[i % len(others)], READER_PROMOTION_TIER) for i in range(settings.reader_instances)
+            self._instance(f"{name}-{args.label}-reader-{i + 1}", others[i % len(others)], READER_PROMOTION_TIER)
+            for i in range(args.cluster.reader_instances)
         ]
 
-        self.endpoint = self.cluster.endpoint
-        self.ref = DatabaseRef(
-            host=self.endpoint,
-            port=POSTGRES_PORT,
-            name=args.database_name,
-            cluster_arn=self.cluster.arn,
-            cluster_resource_id=self.cluster.cluster_resource_id,
-            secret_arn=self.secret_arn,
-            user=args.app_user,
-        )
-        self.vpc_placement = VpcPlacement(subnet_ids=network.private_subnet_ids, security_group_ids=[network.functions_sg.id])
-        self.register_outputs(
-            {"endpoint": self.endpoint, "secretArn": self.secret_arn, "clusterIdentifier": self.cluster.cluster_identifier}
+    def _instance(self, resource_name: str, zone: pulumi.Input[str], tier: int) -> aws.rds.ClusterInstance:
+        return aws.rds.ClusterInstance(
+            resource_name,
+            cluster_identifier=self.cluster.id,
+            engine=ENGINE,
+            engine_version=self.cluster.engine_version,
+            instance_class=INSTANCE_CLASS,
+            availability_zone=zone,
+            promotion_tier=tier,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            copy_tags_to_snapshot=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     @property

@@ -370,23 +370,46 @@ def runner_command(plan_path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace, out: Any = print) -> int:
-    def fail(message: str) -> int:
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_CANNOT_START
-
     if args.workers < 0:
-        return fail("--workers must be 0 or more")
+        return _fail("--workers must be 0 or more")
     if importlib.util.find_spec("locust") is None:
-        return fail("Locust is not installed: pip install -r requirements-dev.txt (or the project's dev extra)")
+        return _fail("Locust is not installed: pip install -r requirements-dev.txt (or the project's dev extra)")
     try:
         routes = route_plan()
         slo = load_slo(args.slo, routes) if args.slo else None
         client = find_target(args)
     except (SloError, CannotStart, ValueError) as error:
-        return fail(str(error))
+        return _fail(str(error))
     tag = uuid.uuid4().hex[:10]
     stack = client.outputs.get("stack")
     target = {"api_url": client.api_url, "stack": stack, "source": f"stack {args.stack}" if args.stack else str(args.outputs)}
+    _announce(args, client, tag, out)
+    try:
+        out(f"database awake and API answering ({wake(client, tag):.1f} s, not measured)")
+    except CannotStart as error:
+        return _fail(str(error))
+    report_dir = args.report or Path(".local") / "load" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return _fail(f"cannot create the report directory {report_dir}: {error.strerror or error}")
+    returncode = _run_runner(_write_plan(args, client.api_url, routes, report_dir, tag))
+    stats_path = report_dir / "stats.json"
+    if not stats_path.exists():
+        return _fail(f"the load runner exited with {returncode} before measuring anything (see its messages above)")
+    report = build_report(json.loads(stats_path.read_text()), slo, target)
+    (report_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    return _conclude(report, report_dir, returncode, has_slo=slo is not None, out=out)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_CANNOT_START
+
+
+def _announce(args: argparse.Namespace, client: Client, tag: str, out: Any) -> None:
+    """What is about to be measured, and the stack's API throttling where it is known."""
+    stack = client.outputs.get("stack")
     out(
         f"load test of {client.api_url} (stack {stack or 'unknown'}): {args.users} users, {args.spawn_rate:g}/s, {args.duration:g} s, run {tag}"
     )
@@ -394,17 +417,12 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
     if limits:
         rate, burst = limits
         out(f"note: the {stack} stack throttles its API at {rate} requests/s (burst {burst}); beyond that it answers 429")
-    try:
-        out(f"database awake and API answering ({wake(client, tag):.1f} s, not measured)")
-    except CannotStart as error:
-        return fail(str(error))
-    report_dir = args.report or Path(".local") / "load" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return fail(f"cannot create the report directory {report_dir}: {error.strerror or error}")
+
+
+def _write_plan(args: argparse.Namespace, host: str, routes: dict[str, LoadRoute], report_dir: Path, tag: str) -> Path:
+    """Write the runner's plan.json into the report directory (and remove an earlier run's stats.json); its path."""
     plan = {
-        "host": client.api_url,
+        "host": host,
         "users": args.users,
         "spawn_rate": args.spawn_rate,
         "duration_s": args.duration,
@@ -417,6 +435,11 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
     plan_path.write_text(json.dumps(plan, indent=1))
     stats_path = report_dir / "stats.json"
     stats_path.unlink(missing_ok=True)  # a reused --report directory: never read an earlier run's figures
+    return plan_path
+
+
+def _run_runner(plan_path: Path) -> int:
+    """Run the load runner on the plan; its exit code."""
     # Ctrl-C reaches the child too (same process group): it stops its users, who delete their accounts, and
     # writes what it measured; this process waits for it
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -424,24 +447,25 @@ def run(args: argparse.Namespace, out: Any = print) -> int:
         child = subprocess.run(runner_command(plan_path), check=False)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if not stats_path.exists():
-        return fail(f"the load runner exited with {child.returncode} before measuring anything (see its messages above)")
-    report = build_report(json.loads(stats_path.read_text()), slo, target)
-    (report_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    return child.returncode
+
+
+def _conclude(report: dict[str, Any], report_dir: Path, returncode: int, *, has_slo: bool, out: Any) -> int:
+    """Print the summary and the verdict; the exit code: interrupted, the runner failed, an SLO breached, or met."""
     out(summary_table(report))
     accounts = report["accounts"]
     out(f"accounts: {accounts.get('created', 0)} created, {accounts.get('deleted', 0)} deleted")
     if report.get("throttling_note"):
         print(f"warning: {report['throttling_note']}", file=sys.stderr)
     out(f"report: {report_dir / 'report.json'}, {report_dir / 'report.html'}")
-    if report["interrupted"] or child.returncode == EXIT_INTERRUPTED:
+    if report["interrupted"] or returncode == EXIT_INTERRUPTED:
         print("interrupted: the figures cover the run until Ctrl-C", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if child.returncode != 0:
-        return fail(f"the load runner failed (exit {child.returncode})")
+    if returncode != 0:
+        return _fail(f"the load runner failed (exit {returncode})")
     for breach in report["slo"]["breaches"]:
         print(f"SLO breached: {breach}", file=sys.stderr)
     if report["slo"]["breaches"]:
         return EXIT_BREACHED
-    out("SLOs met" if slo else "no SLO file: nothing to check")
+    out("SLOs met" if has_slo else "no SLO file: nothing to check")
     return EXIT_MET

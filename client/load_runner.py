@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import gevent
@@ -106,29 +107,53 @@ def main(plan_path: str) -> int:
     from client import load_users  # after the tag is set: it names the accounts
 
     env = Environment(user_classes=[load_users.LoadUser], events=locust.events, host=plan["host"], stop_timeout=STOP_TIMEOUT)
-    workers: list[subprocess.Popen[bytes]] = []
+    started = start_runner(env, plan)
+    if started is None:
+        return 2
+    runner, workers = started
+    run = measure(env, runner, plan)
+    print("stopping the users; each deletes its account", file=sys.stderr, flush=True)
+    runner.stop()
+    if isinstance(runner, MasterRunner):
+        gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # the workers' last reports: their accounts' clean-up
+    runner.quit()
+    stop_workers(workers)
+    result = {**run_figures(env, runner, load_users), **run, "workers": plan["workers"]}
+    (report_dir / "report.html").write_text(get_html_report(env, show_download_link=False))
+    (report_dir / "stats.json").write_text(json.dumps(result, indent=1))
+    return 130 if run["interrupted"] else 0
+
+
+def start_runner(env: Environment, plan: dict[str, Any]) -> tuple[Runner, list[subprocess.Popen[bytes]]] | None:
+    """A local runner, or a master runner with the plan's workers connected to it; None (after a message) when
+    the workers do not connect in time."""
+    if not plan["workers"]:
+        return env.create_local_runner(), []
+    port = free_port()
+    runner: Runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
+    workers = start_workers(plan["workers"], port, plan["tag"])
+    deadline = time.monotonic() + WORKER_CONNECT_SECONDS
+    while len(runner.clients.ready) < plan["workers"]:  # type: ignore[attr-defined]
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            print(f"error: {plan['workers']} workers did not connect within {WORKER_CONNECT_SECONDS} s", file=sys.stderr)
+            runner.quit()
+            stop_workers(workers)
+            return None
+        gevent.sleep(0.2)
+    return runner, workers
+
+
+def measure(env: Environment, runner: Runner, plan: dict[str, Any]) -> dict[str, Any]:
+    """Run the users for the plan's duration (or until Ctrl-C or SIGTERM) with a progress line: the duration,
+    the peak user count and whether the run was interrupted."""
     interrupted = False
-    if plan["workers"]:
-        port = free_port()
-        runner: Runner = env.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
-        workers = start_workers(plan["workers"], port, plan["tag"])
-        deadline = time.monotonic() + WORKER_CONNECT_SECONDS
-        while len(runner.clients.ready) < plan["workers"]:  # type: ignore[attr-defined]
-            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
-                print(f"error: {plan['workers']} workers did not connect within {WORKER_CONNECT_SECONDS} s", file=sys.stderr)
-                runner.quit()
-                stop_workers(workers)
-                return 2
-            gevent.sleep(0.2)
-    else:
-        runner = env.create_local_runner()
+    finished = gevent.event.Event()
 
     def on_interrupt() -> None:
         nonlocal interrupted
         interrupted = True
         finished.set()
 
-    finished = gevent.event.Event()
     gevent.signal_handler(signal.SIGINT, on_interrupt)
     gevent.signal_handler(signal.SIGTERM, on_interrupt)
     began = time.monotonic()
@@ -140,35 +165,25 @@ def main(plan_path: str) -> int:
     peak = max(progress.peak_users, runner.user_count)
     ticker.kill()
     progress.done()
-    print("stopping the users; each deletes its account", file=sys.stderr, flush=True)
-    runner.stop()
-    if isinstance(runner, MasterRunner):
-        gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # the workers' last reports: their accounts' clean-up
-    runner.quit()
-    stop_workers(workers)
+    return {"duration_s": duration, "users": peak, "interrupted": interrupted}
 
+
+def run_figures(env: Environment, runner: Runner, load_users: ModuleType) -> dict[str, Any]:
+    """Locust's figures per route and in total, the statuses, errors and exceptions, the accounts created and deleted."""
     stats = env.stats
-    entries = [entry_figures(entry) for entry in stats.entries.values()]
     errors = [
         {"route": error.name, "method": error.method, "error": str(error.error), "count": error.occurrences}
         for error in sorted(stats.errors.values(), key=lambda e: -e.occurrences)
     ]
     errors += [{"route": None, "method": None, "error": f"cleanup: {what}", "count": n} for what, n in load_users.PROBLEMS.items()]
-    result = {
-        "duration_s": duration,
-        "users": peak,
-        "entries": entries,
+    return {
+        "entries": [entry_figures(entry) for entry in stats.entries.values()],
         "total": entry_figures(stats.total),
         "statuses": {name: dict(by_status) for name, by_status in load_users.STATUSES.items()},
         "errors": errors,
         "exceptions": sum(row["count"] for row in runner.exceptions.values()),
         "accounts": {key: load_users.ACCOUNTS.get(key, 0) for key in ("created", "deleted", "left")},
-        "interrupted": interrupted,
-        "workers": plan["workers"],
     }
-    (report_dir / "report.html").write_text(get_html_report(env, show_download_link=False))
-    (report_dir / "stats.json").write_text(json.dumps(result, indent=1))
-    return 130 if interrupted else 0
 
 
 def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:

@@ -51,6 +51,27 @@ class Shutdown(BaseException):
 
 
 def parse(argv: list[str] | None = None) -> Options:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _refuse_invalid(parser, args)
+    return Options(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        visibility_timeout=args.visibility_timeout,
+        outputs=args.outputs.resolve(),
+        log_level=args.log_level,
+        function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve(),
+        snapstart=args.snapstart,
+        web_port=args.web_port,
+        pause_database_after=args.pause_database_after,
+        resume_seconds=args.resume_seconds,
+        concurrency=args.concurrency,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The options: where it listens and keeps its state, then how it runs the functions (`_add_runtime_arguments`)."""
     parser = argparse.ArgumentParser(
         prog="python -m local",
         description="Run todo-platform offline: embedded PostgreSQL, "
@@ -69,6 +90,12 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="stack outputs file (default .local/outputs.json)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="the functions' LOG_LEVEL")
+    _add_runtime_arguments(parser)
+    return parser
+
+
+def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the functions and the database run: concurrency, SnapStart hooks, pausing, the functions' log file."""
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -100,7 +127,10 @@ def parse(argv: list[str] | None = None) -> Options:
         default=str(DEFAULT_FUNCTION_LOGS),
         help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)',
     )
-    args = parser.parse_args(argv)
+
+
+def _refuse_invalid(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit through `parser.error` on an out-of-range value or a combination that does not go together."""
     if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
         parser.error(f"--visibility-timeout must be 0..{MAX_VISIBILITY_TIMEOUT} seconds")
     if args.pause_database_after is not None and args.pause_database_after <= 0:
@@ -111,20 +141,6 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--concurrency must be at least 1")
     if args.web_port is not None and (not 0 <= args.web_port <= 65535 or (args.web_port == args.port != 0)):
         parser.error("--web-port must be 0..65535 and differ from --port")
-    return Options(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir.resolve() if args.data_dir else None,
-        visibility_timeout=args.visibility_timeout,
-        outputs=args.outputs.resolve(),
-        log_level=args.log_level,
-        function_logs=None if args.function_logs == "-" else Path(args.function_logs).resolve(),
-        snapstart=args.snapstart,
-        web_port=args.web_port,
-        pause_database_after=args.pause_database_after,
-        resume_seconds=args.resume_seconds,
-        concurrency=args.concurrency,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

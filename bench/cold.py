@@ -70,6 +70,33 @@ def heaviest_modules(code: str, env: dict[str, str], top: int = 4) -> list[tuple
     return [(k, round(v, 1)) for k, v in ranked[:top]]
 
 
+def cold_start_candidates(functions: list[str], env_of: dict[str, dict[str, str]]) -> dict[str, Callable[[], None]]:
+    """What is timed: the bare interpreter, the unavoidable imports, each handler, the FastAPI baselines."""
+    found: dict[str, Callable[[], None]] = {"bare": run_python("pass", env_of["health"])}
+    found["imports:boto3"] = run_python(unavoidable(False), env_of["orders"])
+    found["imports:boto3+psycopg"] = run_python(unavoidable(True), env_of["users"])
+    for name in functions:
+        found[f"handler:{name}"] = run_python(handler_code(name), env_of[name])
+    for name in FUNCTIONS:
+        if FUNCTIONS[name].kind == "api":
+            found[f"fastapi:{name}"] = run_python("import bench.baseline_app", {**env_of[name], "BENCH_BASELINE_FUNCTION": name})
+    found["fastapi:all-routes"] = run_python("import bench.baseline_app", {**env_of["users"], "BENCH_BASELINE_FUNCTION": "all"})
+    return found
+
+
+def checked_runs(candidates: dict[str, Callable[[], None]]) -> tuple[dict[str, Callable[[], None]], dict[str, str]]:
+    """One checked run each, so a broken handler is reported instead of aborting the suite: (usable, failed)."""
+    failed: dict[str, str] = {}
+    usable: dict[str, Callable[[], None]] = {}
+    for key, fn in candidates.items():
+        try:
+            fn()
+            usable[key] = fn
+        except RuntimeError as error:
+            failed[key] = str(error).splitlines()[-1][:200]
+    return usable, failed
+
+
 def run(section: Section, world: World | None, quick: bool, shared: dict[str, Any]) -> None:
     rounds, warmup = (2, 0) if quick else (11, 1)  # quick: the checked run below is the warm-up
     functions = list(FUNCTIONS)
@@ -82,24 +109,7 @@ def run(section: Section, world: World | None, quick: bool, shared: dict[str, An
         except RuntimeError as error:
             section.notes.append(f"pre-warm import failed: {error}")
 
-    candidates: dict[str, Callable[[], None]] = {"bare": run_python("pass", env_of["health"])}
-    candidates["imports:boto3"] = run_python(unavoidable(False), env_of["orders"])
-    candidates["imports:boto3+psycopg"] = run_python(unavoidable(True), env_of["users"])
-    for name in functions:
-        candidates[f"handler:{name}"] = run_python(handler_code(name), env_of[name])
-    for name in FUNCTIONS:
-        if FUNCTIONS[name].kind == "api":
-            candidates[f"fastapi:{name}"] = run_python("import bench.baseline_app", {**env_of[name], "BENCH_BASELINE_FUNCTION": name})
-    candidates["fastapi:all-routes"] = run_python("import bench.baseline_app", {**env_of["users"], "BENCH_BASELINE_FUNCTION": "all"})
-
-    failed: dict[str, str] = {}
-    usable: dict[str, Callable[[], None]] = {}
-    for key, fn in candidates.items():
-        try:  # one checked run each, so a broken handler is reported instead of aborting the suite
-            fn()
-            usable[key] = fn
-        except RuntimeError as error:
-            failed[key] = str(error).splitlines()[-1][:200]
+    usable, failed = checked_runs(cold_start_candidates(functions, env_of))
     samples = interleaved(usable, rounds=rounds, warmup=warmup)
     med = {k: median(v) for k, v in samples.items()}
     bare = med["bare"]

@@ -35,7 +35,7 @@ def row(page: Page, label: str) -> str:
     return page.get_by_role("row", name=re.compile(rf"^{label}\b")).get_by_role("cell").inner_text()
 
 
-def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:
+def test_sign_up_log_in_todos_report_orders_log_out(browser: Watched) -> None:  # noqa: PLR0915  # one journey, step after step on one page
     page = browser.page
     email = f"ada-{uuid.uuid4().hex[:10]}@example.com"
 

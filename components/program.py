@@ -28,6 +28,7 @@ from .compute import (
     GradualDeploymentArgs,
     LambdaFunction,
     LambdaFunctionArgs,
+    MailSender,
     SharedCode,
     dependency_layer,
 )
@@ -108,6 +109,11 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
 
+    # The site first: the API's CORS and the reset mail's link name its origin. Its files after the API: config.json
+    # names the API (the site's URL depends on nothing of the API or the functions: no cycle).
+    region = aws.get_region_output().region
+    web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=region))
+
     archive = packaging.build_function_archive(packages=catalog.CODE_PACKAGES)
     layer_zip = packaging.build_layer(config.architecture, packaging.runtime_python_version(config.python_runtime))
     layer = dependency_layer(
@@ -130,6 +136,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
             admin_database_environment=catalog.admin_database_environment(
                 access="data-api", secret_arn=database.ref.secret_arn, cluster_arn=database.ref.cluster_arn, name=database.ref.name
             ),
+            mail=mail_sender(config, region, web.url),
         ),
     )
     migration = SchemaMigration(
@@ -141,9 +148,6 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
     queue.subscribe(functions["worker"])
-    # The site first: the API's CORS names its origin. Its files after the API: config.json names the API.
-    region = aws.get_region_output().region
-    web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=region))
     api = ApiTier(
         "api",
         ApiTierArgs(
@@ -222,6 +226,14 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         codedeploy=codedeploy,
         outputs=outputs,
     )
+
+
+def mail_sender(config: StackConfig, region: pulumi.Input[str], web_url: pulumi.Input[str]) -> MailSender:
+    """The SES identity of `mailFrom` (verified outside the program) and the mailer's settings: the sender and the web
+    app's origin, which the reset link starts with."""
+    account = aws.get_caller_identity_output().account_id
+    arn = pulumi.Output.concat("arn:aws:ses:", region, ":", account, ":identity/", config.mail_from)
+    return MailSender(identity_arn=arn, environment={"MAIL_FROM": config.mail_from, "WEB_URL": web_url})
 
 
 def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, resources: FunctionResources) -> dict[str, LambdaFunction]:

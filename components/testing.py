@@ -145,7 +145,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             out.update(name=physical, arn=arn("logs", f"log-group:{physical}"))
         elif typ == "aws:dynamodb/table:Table":
-            out.update(name=physical, arn=arn("dynamodb", f"table/{physical}"), streamArn="")
+            stream = arn("dynamodb", f"table/{physical}/stream/2026-01-01T00:00:00.000") if inputs.get("streamEnabled") else ""
+            out.update(name=physical, arn=arn("dynamodb", f"table/{physical}"), streamArn=stream)
             rid = physical
         elif typ == "aws:sqs/queue:Queue":
             out.update(name=physical, arn=arn("sqs", physical), url=f"https://sqs.{region}.amazonaws.com/{account}/{physical}")

@@ -60,11 +60,12 @@ from todo_app.catalog import (
 from . import snapshot
 from .account import ACCOUNT_ID, REGION, sdk_environment
 from .containers import DEFAULT_CONCURRENCY, Containers, FunctionError
-from .emulator import Emulator, create_database_secret, create_queues, create_tables
+from .emulator import Emulator, create_database_secret, create_queues, create_tables, verify_sender
 from .gateway import Gateway, GatewayServer
 from .pause import PausingProxy
 from .poller import Poller
 from .postgres_server import PostgresServer, bootstrap_roles, set_password
+from .stream_poller import StreamPoller
 from .system import pid_alive
 from .web_server import WebServer, serve_web_app
 
@@ -127,6 +128,8 @@ def local_environment(
     db_connect_timeout: int = 5,
     db_idle_timeout: int = 0,
     db_health: DatabaseHealth = "connect",
+    mail_from: str = "",
+    web_url: str = "",
 ) -> dict[str, str]:
     """Every catalog function's variables (their union: the values never conflict), pointed at the local
     servers, plus the SDK's. The serving functions log in as the application role with its local password
@@ -146,6 +149,9 @@ def local_environment(
         ),
         **admin_database_environment(access="connection", secret_arn=resources.secret_arn, cluster_arn=CLUSTER_ARN),
         **common_environment(session_ttl_seconds, log_level, login_throttle=login_throttle),
+        # the mailer's: the stack's sender (verified in the emulator's SES first) and the web app's origin
+        "MAIL_FROM": mail_from,
+        "WEB_URL": web_url,
     }
     needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
     missing = needed - values.keys()
@@ -219,6 +225,7 @@ class Runtime:
         self.server: GatewayServer | None = None
         self.web: WebServer | None = None
         self.poller: Poller | None = None
+        self.stream_poller: StreamPoller | None = None
         self.containers: Containers | None = None
         self.outputs: dict[str, str] = {}
         self.environment: dict[str, str] = {}
@@ -268,8 +275,21 @@ class Runtime:
                 batch_window=self.config.worker_batch_window_seconds,
                 log=self.log,
             )
+            # the reset link's origin, as the stack's WEB_URL is the site's
+            self.environment["WEB_URL"] = os.environ["WEB_URL"] = web.url
+            self.stream_poller = StreamPoller(
+                emulator.client("dynamodb"),
+                emulator.client("dynamodbstreams"),
+                self.prefix,
+                "resetOutbox",
+                containers,
+                emulator_url=emulator.url,
+                outbox_dir=self.options.outputs.parent / "outbox",
+                log=self.log,
+            )
             server.start()
             poller.start()
+            self.stream_poller.start()
             self.outputs = self._outputs(server, web, postgres, resources)
             self._write_outputs()
         except BaseException:
@@ -318,6 +338,8 @@ class Runtime:
         resources = self.resources = create_resources(
             emulator, self.prefix, default_visibility_timeout() if visibility is None else visibility
         )
+        # what the operator does outside the program on AWS: moto's SES refuses an unverified sender
+        verify_sender(emulator.client("ses"), self.config.mail_from)
         if self.options.data_dir:
             restored = snapshot.load(emulator.client("dynamodb"), self.prefix, self.options.data_dir)
             if restored:
@@ -361,6 +383,8 @@ class Runtime:
             session_ttl_seconds=self.config.session_ttl_seconds,
             login_throttle=self.config.login_throttle,
             log_level=self.options.log_level,
+            mail_from=self.config.mail_from,
+            web_url="",  # set once the web app listens (before the stream poller starts: the mailer reads it when it sends)
         )
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
             os.environ.pop(name, None)
@@ -426,6 +450,8 @@ class Runtime:
             steps.append(("HTTP server", self.server.stop))
         if self.web is not None:
             steps.append(("web server", self.web.stop))
+        if self.stream_poller is not None:
+            steps.append(("stream poller", self.stream_poller.stop))
         if self.poller is not None:
             steps.append(("SQS poller", self.poller.stop))
         if self.outputs:
@@ -444,6 +470,7 @@ class Runtime:
                 step()
             except Exception as error:  # noqa: BLE001 - the clean-up's boundary: every later step still runs
                 self.log(f"[local] stopping the {name} failed: {error!r}")
+        self.stream_poller = None
         self.server = self.poller = self.emulator = self.postgres = self.containers = self.resources = None
         self.proxy = None
         self.web = None

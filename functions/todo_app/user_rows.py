@@ -124,3 +124,14 @@ def delete_tombstoned_user(conn: psycopg.Connection, user_id: str) -> None:
 def ping(conn: psycopg.Connection) -> None:
     """A round trip on the connection (GET /health where a connection may be opened)."""
     conn.execute("SELECT 1").fetchone()
+
+
+def set_password_hash(conn: psycopg.Connection, user_id: str, password_hash: str) -> bool:
+    """A new password for the active user; False when the user is absent or being deleted."""
+    return (
+        conn.execute(
+            "UPDATE users SET password_hash = %s, updated_at = now() WHERE id = %s AND deleted_at IS NULL RETURNING id",
+            (password_hash, user_id),
+        ).fetchone()
+        is not None
+    )

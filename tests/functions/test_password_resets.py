@@ -154,3 +154,21 @@ def test_reset_requests_are_throttled_per_email_and_per_source(api, mail):
 def test_invalid_bodies_name_the_field(api, mail):
     assert api.post("/password-resets", json_body={}).fields() == ["email"]
     assert api.post("/password-resets/confirm", json_body={"newPassword": "long enough"}).fields() == ["token"]
+
+
+def test_the_throttle_answers_known_and_unknown_addresses_alike(api, mail):
+    api.sign_up("ada@example.com")
+    answers = {}
+    for address in ("ada@example.com", "nobody@example.com"):
+        replies = [api.post("/password-resets", json_body={"email": address}) for _ in range(4)]
+        answers[address] = [(r.status, r.body if r.status == 202 else r.error["code"]) for r in replies]
+    assert answers["ada@example.com"] == answers["nobody@example.com"] == [(202, ACCEPTED)] * 3 + [(429, "too_many_requests")]
+
+
+def test_the_mailer_ignores_the_outbox_items_ttl_removes(api, mail):
+    api.sign_up("ada@example.com")
+    api.post("/password-resets", json_body={"email": "ada@example.com"})
+    (record,) = mail.records()
+    removal = {**record, "eventName": "REMOVE", "eventID": "removal-1"}
+    assert mail.deliver([removal]) == {"batchItemFailures": []}
+    assert mail.mails() == []

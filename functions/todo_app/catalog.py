@@ -81,8 +81,9 @@ TABLES: dict[str, Table] = {
             always_on_demand=True,
             stream="NEW_IMAGE",
         ),
-        # reset tokens, only as their SHA-256 (with the user id) for 30 minutes; and the mailer's marks of the stream
-        # records it has sent (key RESET_SENT_PREFIX + event id: never a token hash, those are 64 hex digits)
+        # reset tokens, only as their SHA-256 (with the user id) for 30 minutes; the mailer's marks of the stream
+        # records it has sent and each user's last reset (RESET_SENT_PREFIX, RESET_SPENT_PREFIX: never a token hash,
+        # those are 64 hex digits)
         Table(key="resetTokens", env="RESET_TOKENS_TABLE", hash_key="tokenHash", ttl_attribute="expiresAt", always_on_demand=True),
     )
 }
@@ -90,8 +91,10 @@ TABLES: dict[str, Table] = {
 # The status-table item that holds PostgreSQL's last known state.
 DATABASE_STATUS_KEY = "postgres"
 
-# The resetTokens-table key prefix of the mailer's mark of a stream record it has sent.
+# The resetTokens-table key prefixes of the mailer's mark of a stream record it has sent, and of a user's last reset
+# (every token of the user made before it is spent).
 RESET_SENT_PREFIX = "sent#"
+RESET_SPENT_PREFIX = "spent#"
 # The web app's reset screen, after the web URL: the token follows.
 RESET_LINK_PATH = "/#/reset-password?token="
 # The mailer's settings: the verified SES sender identity (an address) and the web app's origin.
@@ -241,7 +244,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                 TableAccess("loginAttempts", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
                 # POST /password-resets writes the mailer's outbox item; the confirmation spends a token
                 TableAccess("resetOutbox", ("PutItem",)),
-                TableAccess("resetTokens", ("DeleteItem",)),
+                # spends a token; reads and writes the user's last-reset mark (older tokens are spent with it)
+                TableAccess("resetTokens", ("DeleteItem", "GetItem", "PutItem")),
                 _RECORDS_STATUS,
             ),
         ),

@@ -10,7 +10,8 @@ the mailer (handlers/mailer.py, outside the VPC, fed by the outbox table's strea
 hash and sends the mail through SES, so the answer's timing does not depend on SES.
 
 POST /password-resets/confirm {token, newPassword}: the token's hash is deleted with a condition (unexpired, a
-token): a token works once. An unknown, expired or used token is 400 `invalid_token` naming `token`. The new
+token): a token works once; and a reset spends every other token of the user made before it (the user's
+last-reset mark). An unknown, expired, used or spent token is 400 `invalid_token` naming `token`. The new
 password's hash is stored and every session of the user is deleted (204); no session is made (the user logs in).
 
 Env (the sessions function's): RESET_OUTBOX_TABLE, RESET_TOKENS_TABLE, LOGIN_ATTEMPTS_TABLE, SESSIONS_TABLE, DB_*.
@@ -53,12 +54,15 @@ def request(app: http_api.App, body: PasswordResetRequest) -> http_api.HttpRespo
 
 
 def confirm(body: PasswordResetConfirm) -> http_api.HttpResponse:
-    user_id = reset_items.consume_token(token_hash(body.token))
-    if user_id is None:
+    found = reset_items.consume_token(token_hash(body.token))
+    # a token made before the user's last reset is spent with it (a new password spends every outstanding link)
+    if found is None or reset_items.spent_since(*found):
         raise http_api.bad_request("token", "unknown, expired or already used", code="invalid_token")
+    user_id = found[0]
     new_hash = hash_password(body.newPassword)
     if not db.run(lambda conn: user_rows.set_password_hash(conn, user_id, new_hash)):
         raise http_api.bad_request("token", "unknown, expired or already used", code="invalid_token")
+    reset_items.mark_spent(user_id)
     session_items.delete_user_sessions(user_id, None, unavailable="sessions could not be deleted")
     metrics.add_metric(name="PasswordResets", unit=MetricUnit.Count, value=1)
     return http_api.no_content()

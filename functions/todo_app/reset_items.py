@@ -43,19 +43,48 @@ def put_outbox(request_id: str, user_id: str | None, email: str) -> None:
 
 
 def put_token(token_hash: str, user_id: str) -> int:
-    """Store a reset token's hash for the user; its expiry (epoch seconds)."""
+    """Store a reset token's hash for the user, with when it was made (ms); its expiry (epoch seconds)."""
     expires = int(now()) + RESET_TOKEN_SECONDS
     aws.client("dynamodb").put_item(
         TableName=aws.table_name("resetTokens"),
-        Item={"tokenHash": {"S": token_hash}, "userId": {"S": user_id}, "expiresAt": {"N": str(expires)}},
+        Item={
+            "tokenHash": {"S": token_hash},
+            "userId": {"S": user_id},
+            "createdAt": {"N": str(int(now() * 1000))},
+            "expiresAt": {"N": str(expires)},
+        },
         ConditionExpression="attribute_not_exists(tokenHash)",
     )
     return expires
 
 
-def consume_token(token_hash: str) -> str | None:
-    """Delete the token and return its user id, only if it exists, is a token (not a sent mark) and has not expired;
-    None otherwise. One conditional delete: of two concurrent uses, one wins."""
+def _spent_key(user_id: str) -> dict[str, Any]:
+    return {"tokenHash": {"S": catalog.RESET_SPENT_PREFIX + user_id}}
+
+
+def mark_spent(user_id: str) -> None:
+    """A reset of the user's password is done: every token of the user made until now is spent (as a new password
+    spends every outstanding link); the mark outlives any such token."""
+    aws.client("dynamodb").put_item(
+        TableName=aws.table_name("resetTokens"),
+        Item={
+            **_spent_key(user_id),
+            "spentAt": {"N": str(int(now() * 1000))},
+            "expiresAt": {"N": str(int(now()) + RESET_TOKEN_SECONDS + 60)},
+        },
+    )
+
+
+def spent_since(user_id: str, created_ms: int) -> bool:
+    """Whether a reset of the user's password was done after a token made at `created_ms`."""
+    item = aws.client("dynamodb").get_item(TableName=aws.table_name("resetTokens"), Key=_spent_key(user_id), ConsistentRead=True)
+    spent = item.get("Item")
+    return spent is not None and int(spent["spentAt"]["N"]) >= created_ms
+
+
+def consume_token(token_hash: str) -> tuple[str, int] | None:
+    """Delete the token and return (its user id, when it was made in ms), only if it exists, is a token (not a mark)
+    and has not expired; None otherwise. One conditional delete: of two concurrent uses, one wins."""
     dynamodb = aws.client("dynamodb")
     if len(token_hash) != 64:
         return None
@@ -69,7 +98,7 @@ def consume_token(token_hash: str) -> str | None:
         ).get("Attributes")
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return None
-    return str(old["userId"]["S"]) if old else None
+    return (str(old["userId"]["S"]), int(old.get("createdAt", {}).get("N", "0"))) if old else None
 
 
 def _sent_key(event_id: str) -> dict[str, Any]:

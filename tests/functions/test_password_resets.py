@@ -172,3 +172,25 @@ def test_the_mailer_ignores_the_outbox_items_ttl_removes(api, mail):
     removal = {**record, "eventName": "REMOVE", "eventID": "removal-1"}
     assert mail.deliver([removal]) == {"batchItemFailures": []}
     assert mail.mails() == []
+
+
+def test_a_reset_spends_every_other_outstanding_link_of_the_user(api, mail):
+    api.sign_up("ada@example.com")
+    api.post("/password-resets", json_body={"email": "ada@example.com"})
+    mail.deliver()
+    first = mail.token_for("ada@example.com")
+    api.post("/password-resets", json_body={"email": "ada@example.com"})
+    mail.deliver()
+    second = mail.token_for("ada@example.com")
+    assert first != second
+    assert api.post("/password-resets/confirm", json_body={"token": second, "newPassword": "a new horse battery"}).status == 204
+    stale = api.post("/password-resets/confirm", json_body={"token": first, "newPassword": "an old link's password"})
+    assert (stale.status, stale.error["code"], stale.fields()) == (400, "invalid_token", ["token"])
+    assert api.log_in("ada@example.com", "a new horse battery")
+    # a link asked for after the reset works
+    api.post("/password-resets", json_body={"email": "ada@example.com"})
+    mail.deliver()
+    assert (
+        api.post("/password-resets/confirm", json_body={"token": mail.token_for("ada@example.com"), "newPassword": "third horse"}).status
+        == 204
+    )

@@ -11,7 +11,8 @@ hash and sends the mail through SES, so the answer's timing does not depend on S
 
 POST /password-resets/confirm {token, newPassword}: the token's hash is deleted with a condition (unexpired, a
 token): a token works once; and a reset spends every other token of the user made before it (the user's
-last-reset mark). An unknown, expired, used or spent token is 400 `invalid_token` naming `token`. The new
+last-reset mark); an outbox item asks the mailer to tell the address that the password was changed. An unknown,
+expired, used or spent token is 400 `invalid_token` naming `token`. The new
 password's hash is stored and every session of the user is deleted (204); no session is made (the user logs in).
 
 Env (the sessions function's): RESET_OUTBOX_TABLE, RESET_TOKENS_TABLE, LOGIN_ATTEMPTS_TABLE, SESSIONS_TABLE, DB_*.
@@ -60,9 +61,11 @@ def confirm(body: PasswordResetConfirm) -> http_api.HttpResponse:
         raise http_api.bad_request("token", "unknown, expired or already used", code="invalid_token")
     user_id = found[0]
     new_hash = hash_password(body.newPassword)
-    if not db.run(lambda conn: user_rows.set_password_hash(conn, user_id, new_hash)):
+    address = db.run(lambda conn: user_rows.set_password_hash(conn, user_id, new_hash))
+    if address is None:
         raise http_api.bad_request("token", "unknown, expired or already used", code="invalid_token")
     reset_items.mark_spent(user_id)
+    reset_items.put_outbox(ids.new_id(), user_id, address, notice=True)  # the mailer tells the owner it was changed
     session_items.delete_user_sessions(user_id, None, unavailable="sessions could not be deleted")
     metrics.add_metric(name="PasswordResets", unit=MetricUnit.Count, value=1)
     return http_api.no_content()

@@ -32,13 +32,16 @@ def now() -> float:
     return time.time()
 
 
-def put_outbox(request_id: str, user_id: str | None, email: str) -> None:
-    """One outbox item: the user's id and address, or a decoy (no user id, no address) the mailer drops."""
+def put_outbox(request_id: str, user_id: str | None, email: str, *, notice: bool = False) -> None:
+    """One outbox item: the user's id and address (a reset request, or with `notice` the notice that the password
+    was changed), or a decoy (no user id, no address) the mailer drops."""
     item: dict[str, Any] = {"requestId": {"S": request_id}, "expiresAt": {"N": str(int(now()) + OUTBOX_SECONDS)}}
     if user_id is None:
         item["decoy"] = {"BOOL": True}
     else:
         item |= {"userId": {"S": user_id}, "email": {"S": email}}
+    if notice:
+        item["notice"] = {"BOOL": True}
     aws.client("dynamodb").put_item(TableName=aws.table_name("resetOutbox"), Item=item)
 
 

@@ -15,12 +15,12 @@ from e2e_support import unique_email
 from client import ApiError
 
 
-def mail_to(outbox: Path, address: str, timeout: float = 20) -> EmailMessage:
+def mail_to(outbox: Path, address: str, timeout: float = 20, containing: str = "token=") -> EmailMessage:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
             mail = message_from_bytes(path.read_bytes(), policy=policy.default)
-            if mail["To"] == address:
+            if mail["To"] == address and containing in mail.get_content():
                 assert isinstance(mail, EmailMessage)
                 return mail
         time.sleep(0.2)
@@ -55,6 +55,8 @@ def test_reset_by_mail_end_to_end(runtime):
         runtime.client().log_in(email, old_password)
     assert wrong.value.status == 401
     assert runtime.client().log_in(email, "the-new-password")["token"]
+    notice = mail_to(outbox, email, containing="was just changed")
+    assert "token=" not in notice.get_content()
 
     with pytest.raises(ApiError) as again:
         runtime.client().confirm_password_reset(token, "yet-another-password")

@@ -49,7 +49,7 @@ class Mailer:
         ]
 
     def token_for(self, address: str) -> str:
-        mails = [m for m in self.mails() if m["To"] == address]
+        mails = [m for m in self.mails() if m["To"] == address and "token=" in m.get_content()]
         assert mails, f"no mail to {address}"
         link = re.search(r"(https?://\S+)", mails[-1].get_content()).group(1)
         assert link.startswith(WEB + catalog.RESET_LINK_PATH)
@@ -194,3 +194,17 @@ def test_a_reset_spends_every_other_outstanding_link_of_the_user(api, mail):
         api.post("/password-resets/confirm", json_body={"token": mail.token_for("ada@example.com"), "newPassword": "third horse"}).status
         == 204
     )
+
+
+def test_the_owner_is_told_by_mail_that_the_password_was_changed(api, mail):
+    api.sign_up("ada@example.com")
+    api.post("/password-resets", json_body={"email": "ada@example.com"})
+    mail.deliver()
+    token = mail.token_for("ada@example.com")
+    assert api.post("/password-resets/confirm", json_body={"token": token, "newPassword": "a new horse battery"}).status == 204
+    notice = next(i for i in mail.stack.scan("resetOutbox") if i.get("notice"))
+    assert set(notice) == {"requestId", "expiresAt", "userId", "email", "notice"}  # no token, no password
+    assert mail.deliver() == {"batchItemFailures": []}
+    last = mail.mails()[-1]
+    assert (last["To"], last["Subject"]) == ("ada@example.com", "Your todo-platform password was changed")
+    assert "token=" not in last.get_content()

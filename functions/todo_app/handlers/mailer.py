@@ -1,6 +1,6 @@
 """The password-reset mailer, fed by the `resetOutbox` table's stream (an event source mapping), outside the VPC.
 
-For each inserted outbox item: a decoy (an address without an account) is dropped; otherwise, unless the stream
+For each inserted outbox item: a notice (the password was changed) is mailed as it is; a decoy (an address without an account) is dropped; otherwise, unless the stream
 record's event id is already marked sent (a redelivery), a random token is made, its SHA-256 stored with the user
 id for 30 minutes (reset_items.put_token), and the link `<WEB_URL>/#/reset-password?token=<token>` is mailed through
 SES from MAIL_FROM; then the record is marked sent. The token exists only here and in the mail: the outbox and its
@@ -23,6 +23,11 @@ from todo_app.telemetry import MetricUnit, logger, metrics, publish_metrics
 from todo_app.tokens import token_hash
 
 SUBJECT = "Reset your todo-platform password"
+NOTICE_SUBJECT = "Your todo-platform password was changed"
+NOTICE_TEXT = (
+    "The password of your todo-platform account was just changed with a reset link, and every session was ended.\n\n"
+    "If it was not you, ask for a new reset link at once from the log-in screen.\n"
+)
 
 
 def reset_link(token: str) -> str:
@@ -37,16 +42,16 @@ def message_text(link: str) -> str:
     )
 
 
-def send(address: str, link: str) -> None:
+def send(address: str, subject: str, text: str) -> None:
     aws.client("ses").send_email(
         Source=settings.text("MAIL_FROM"),
         Destination={"ToAddresses": [address]},
-        Message={"Subject": {"Data": SUBJECT, "Charset": "UTF-8"}, "Body": {"Text": {"Data": message_text(link), "Charset": "UTF-8"}}},
+        Message={"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}},
     )
 
 
 def process(record: dict[str, Any]) -> str:
-    """What became of one stream record: "sent", "decoy", "duplicate" or "ignored"."""
+    """What became of one stream record: "sent", "notice", "decoy", "duplicate" or "ignored"."""
     if record.get("eventName") != "INSERT":
         return "ignored"  # TTL's removals of outbox items
     image = record.get("dynamodb", {}).get("NewImage") or {}
@@ -55,9 +60,13 @@ def process(record: dict[str, Any]) -> str:
     event_id = str(record["eventID"])
     if reset_items.was_sent(event_id):
         return "duplicate"
+    if image.get("notice", {}).get("BOOL"):
+        send(str(image["email"]["S"]), NOTICE_SUBJECT, NOTICE_TEXT)
+        reset_items.mark_sent(event_id)
+        return "notice"
     token = secrets.token_urlsafe(32)
     reset_items.put_token(token_hash(token), str(image["userId"]["S"]))
-    send(str(image["email"]["S"]), reset_link(token))
+    send(str(image["email"]["S"]), SUBJECT, message_text(reset_link(token)))
     reset_items.mark_sent(event_id)
     return "sent"
 
@@ -74,7 +83,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             )
             return {"batchItemFailures": [{"itemIdentifier": str(record.get("dynamodb", {}).get("SequenceNumber", ""))}]}
         metrics.add_metric(
-            name={"sent": "ResetMailsSent", "decoy": "ResetDecoysDropped"}.get(outcome, "ResetRecordsSkipped"),
+            name={"sent": "ResetMailsSent", "notice": "ResetNoticesSent", "decoy": "ResetDecoysDropped"}.get(
+                outcome, "ResetRecordsSkipped"
+            ),
             unit=MetricUnit.Count,
             value=1,
         )

@@ -197,6 +197,30 @@ def login(body: Login) -> SessionOut:
     return SessionOut(token="t", userId="u1", expiresAt=NOW)
 
 
+class ResetRequest(Model):
+    email: str = Field(min_length=1, max_length=254)
+
+
+class ResetConfirm(Model):
+    token: str = Field(min_length=1, max_length=256)
+    newPassword: str = Field(min_length=8, max_length=128)
+
+
+class ResetAccepted(BaseModel):
+    status: Literal["accepted"]
+    message: str
+
+
+@endpoint("POST /password-resets", response_model=ResetAccepted, status_code=202)
+def request_password_reset(body: ResetRequest) -> ResetAccepted:
+    return ResetAccepted(status="accepted", message="m")
+
+
+@endpoint("POST /password-resets/confirm", status_code=204)
+def confirm_password_reset(body: ResetConfirm) -> None:
+    return None
+
+
 @endpoint("DELETE /sessions/current", status_code=204)
 def logout(user: Caller) -> None:
     return None

@@ -484,6 +484,12 @@ def run(section: Section, world: object, quick: bool, shared: dict[str, Any]) ->
                 min_rcu * P["dynamodb_rcu_hour"] + min_wcu * P["dynamodb_wcu_hour"]
             ) * hours
         f["SQS idle long-polling (event source mapping)"] = A["sqs_idle_pollers"] * 3 * 60 * hours / 1e6 * P["sqs_request"]
+        mails = A["reset_mails_per_month"]
+        f[f"Password-reset mail ({mails:,} a month: SES, the outbox writes, the mailer)"] = mails * (
+            P["ses_email"]
+            + (P["dynamodb_write_request_unit"] + P["lambda_request"]) / 1e6
+            + 0.1 * memory.get("mailer", 256) / 1024 * P["lambda_gb_second_arm64"]
+        )
         snap = [fn for fn in b["snap_start_functions"] if fn in memory]
         snap_gb = sum(memory[fn] / 1024 for fn in snap)
         # kept versions: the live one and the previous one where the deployment trigger deletes superseded

@@ -243,6 +243,14 @@ class Client:
         self.token, self.user_id = session["token"], session["userId"]
         return session
 
+    def request_password_reset(self, email: str) -> dict:
+        """Ask for a reset link by e-mail: always 202 {status, message}, whether or not the address has an account."""
+        return self.call("request_password_reset", body={"email": email}, auth=False)
+
+    def confirm_password_reset(self, token: str, new_password: str) -> None:
+        """Set a new password with the mailed token (it works once); every session of the user ends."""
+        self.call("confirm_password_reset", body={"token": token, "newPassword": new_password}, auth=False)
+
     def log_out(self) -> None:
         try:
             self.call("log_out")

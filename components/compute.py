@@ -73,12 +73,36 @@ class TableRef:
         name: the table's physical name, which its environment variable carries.
         arn: the table's ARN.
         index_arns: each index's ARN, by index name.
+        stream_arn: the ARN of the table's stream, where its spec has one.
     """
 
     spec: Table
     name: pulumi.Input[str]
     arn: pulumi.Input[str]
     index_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    stream_arn: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class MailSender:
+    """The SES sender identity a function with `sends_mail` sends from, and the settings it gets.
+
+    Attributes:
+        identity_arn: the identity's ARN (verified outside the program): the only resource the function's SES
+            statement names.
+        environment: the variables such a function gets (the application's names: the sender address, ...).
+    """
+
+    identity_arn: pulumi.Input[str]
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+# What an event source mapping reads from a DynamoDB stream with the function's role.
+STREAM_ACTIONS = ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")
+# A stream-fed function's mapping: small batches, a bounded number of retries, records no older than an hour.
+STREAM_BATCH_SIZE, STREAM_RETRY_ATTEMPTS, STREAM_MAX_RECORD_AGE_SECONDS = 10, 10, 3600
+# What sending mail through SES takes; granted on the sender identity only.
+SES_SEND_ACTIONS = ("SendEmail", "SendRawEmail")
 
 
 @dataclass(frozen=True)
@@ -160,6 +184,7 @@ class FunctionResources:
             the application's names, built by the program from `database`.
         admin_database_environment: the variables a function with `database_admin` gets (the Data API's cluster and
             secret, ...), likewise.
+        mail: the SES sender, for functions with `sends_mail`.
     """
 
     tables: Mapping[str, TableRef] = field(default_factory=dict)
@@ -168,6 +193,7 @@ class FunctionResources:
     vpc: VpcPlacement | None = None
     database_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     admin_database_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    mail: MailSender | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +268,8 @@ def environment_for(spec: FunctionSpec, resources: FunctionResources, common: Ma
     if spec.database_admin:
         _required(spec, "the database", resources.database)
         env.update(resources.admin_database_environment)
+    if spec.sends_mail:
+        env.update(_required(spec, "a mail sender", resources.mail).environment)
     env.update(common)
     return env
 
@@ -265,6 +293,21 @@ def policy_statements(spec: FunctionSpec, resources: FunctionResources, log_grou
     if spec.queue_actions:
         queue = _required(spec, "the queue", resources.queue)
         statements.append({"Sid": "Queue", "Effect": "Allow", "Action": [f"sqs:{a}" for a in spec.queue_actions], "Resource": [queue.arn]})
+    if spec.stream:
+        stream = _table(spec, resources, spec.stream)
+        statements.append(
+            {
+                "Sid": "Stream" + spec.stream[:1].upper() + spec.stream[1:],
+                "Effect": "Allow",
+                "Action": [f"dynamodb:{a}" for a in STREAM_ACTIONS],
+                "Resource": [_required(spec, f"the stream of {spec.stream!r}", stream.stream_arn)],
+            }
+        )
+    if spec.sends_mail:
+        mail = _required(spec, "a mail sender", resources.mail)
+        statements.append(
+            {"Sid": "SendMail", "Effect": "Allow", "Action": [f"ses:{a}" for a in SES_SEND_ACTIONS], "Resource": [mail.identity_arn]}
+        )
     if spec.database:
         # IAM database authentication as the application role: a token signed locally, no secret
         db = _required(spec, "the database", resources.database)
@@ -374,6 +417,8 @@ class LambdaFunction(pulumi.ComponentResource):
     alias_dimensions: dict[str, pulumi.Output[str]]
     """CloudWatch dimensions of the alias's metrics: FunctionName and Resource (`<name>:live`)."""
     provisioned_concurrency: aws.lambda_.ProvisionedConcurrencyConfig | None
+    stream_mapping: aws.lambda_.EventSourceMapping | None
+    """Where the spec names a `stream`: the event source mapping that feeds the function from that table's stream."""
     """On the alias, when the settings ask for provisioned concurrency."""
     deployment_group: aws.codedeploy.DeploymentGroup | None
     """Set by `deploy_gradually()`; None while Pulumi moves the alias itself."""
@@ -405,6 +450,7 @@ class LambdaFunction(pulumi.ComponentResource):
                 provisioned_concurrent_executions=settings.provisioned_concurrency,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        self.stream_mapping = self._stream_mapping(name, args)
         self.deployment_group = self.deployment_policy = self.release = None
         self._name, self._physical_name, self._gradual = name, args.physical_name, settings.gradual_deployment
         self.register_outputs(
@@ -415,6 +461,25 @@ class LambdaFunction(pulumi.ComponentResource):
                 "aliasArn": self.alias.arn,
                 "version": self.aws_function.version,
             }
+        )
+
+    def _stream_mapping(self, name: str, args: LambdaFunctionArgs) -> aws.lambda_.EventSourceMapping | None:
+        """Where the spec names a table's stream: the mapping that feeds it to the live alias, as the queue's worker."""
+        spec, resources = args.spec, args.resources
+        if not spec.stream:
+            return None
+        stream_arn = _required(spec, f"the stream of {spec.stream!r}", _table(spec, resources, spec.stream).stream_arn)
+        return aws.lambda_.EventSourceMapping(
+            f"{name}-stream",
+            event_source_arn=stream_arn,
+            function_name=self.alias.arn,  # the live alias, as the queue's worker
+            starting_position="TRIM_HORIZON",
+            batch_size=STREAM_BATCH_SIZE,
+            function_response_types=["ReportBatchItemFailures"],  # retried from the first failed record
+            maximum_retry_attempts=STREAM_RETRY_ATTEMPTS,
+            maximum_record_age_in_seconds=STREAM_MAX_RECORD_AGE_SECONDS,
+            # creating the mapping checks that the role can read the stream
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
         )
 
     def _logs_and_role(self, name: str, args: LambdaFunctionArgs) -> None:

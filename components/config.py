@@ -106,6 +106,8 @@ class StackConfig(BaseModel):
     api_throttle_burst_limit: int = Field(ge=1)
     cors_origins: tuple[str, ...]
     alarm_email: str = Field(pattern=f"^$|{EMAIL_PATTERN}")
+    # the SES sender identity (an address, verified outside the program) of password-reset mail
+    mail_from: str = Field(pattern=EMAIL_PATTERN)
     session_ttl_hours: int = Field(ge=1, le=720)
     deployment_config: DeploymentConfig
     cold_start_mitigation: ColdStartMitigation

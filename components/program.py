@@ -28,6 +28,7 @@ from .compute import (
     GradualDeploymentArgs,
     LambdaFunction,
     LambdaFunctionArgs,
+    MailSender,
     SharedCode,
     dependency_layer,
 )
@@ -68,7 +69,11 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
 
     network = Network("network")
     tables, database, queue = _data_tiers(config, name_prefix, network)
-    layer, functions = _functions(config, name_prefix, tables, database, queue)
+    # The site before the functions and the API: the API's CORS and the reset mail's link name its origin (the
+    # site's URL depends on nothing of the API or the functions: no cycle). Its files after the API: config.json names it.
+    region = aws.get_region_output().region
+    web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=region))
+    layer, functions = _functions(config, name_prefix, tables, database, queue, mail_sender(config, region, web.url))
     migration = SchemaMigration(
         "database-migrate",
         SchemaMigrationArgs(
@@ -78,8 +83,7 @@ def create_stack(config: StackConfig | None = None) -> TodoStack:
         ),
     )
     queue.subscribe(functions["worker"])
-    region = aws.get_region_output().region
-    web, api = _api_and_site(config, name_prefix, functions, region)
+    api = _api(config, name_prefix, functions, web)
     observability, function_alarms = _observability(config, name_prefix, region, _Monitored(functions, api, queue, tables, database))
     codedeploy = (
         deploy_gradually(config, name_prefix, functions, function_alarms, region, after=[migration]) if config.gradual_deployment else None
@@ -152,7 +156,7 @@ def _data_tiers(config: StackConfig, name_prefix: str, network: Network) -> tupl
 
 
 def _functions(
-    config: StackConfig, name_prefix: str, tables: DynamoTables, database: PostgresDatabase, queue: QueueTier
+    config: StackConfig, name_prefix: str, tables: DynamoTables, database: PostgresDatabase, queue: QueueTier, mail: MailSender
 ) -> tuple[aws.lambda_.LayerVersion, dict[str, LambdaFunction]]:
     """The shared code (the function archive, the dependency layer) and every catalog function over it."""
     archive = packaging.build_function_archive(packages=catalog.CODE_PACKAGES)
@@ -177,16 +181,14 @@ def _functions(
             admin_database_environment=catalog.admin_database_environment(
                 access="data-api", secret_arn=database.ref.secret_arn, cluster_arn=database.ref.cluster_arn, name=database.ref.name
             ),
+            mail=mail,
         ),
     )
     return layer, functions
 
 
-def _api_and_site(
-    config: StackConfig, name_prefix: str, functions: dict[str, LambdaFunction], region: pulumi.Output[str]
-) -> tuple[WebTier, ApiTier]:
-    """The site first: the API's CORS names its origin. Its files after the API: config.json names the API."""
-    web = WebTier("web", WebTierArgs(name_prefix=name_prefix, region=region))
+def _api(config: StackConfig, name_prefix: str, functions: dict[str, LambdaFunction], web: WebTier) -> ApiTier:
+    """The HTTP API (its CORS names the site's origin), then the site's files (config.json names the API)."""
     api = ApiTier(
         "api",
         ApiTierArgs(
@@ -205,7 +207,7 @@ def _api_and_site(
         ),
     )
     web.publish(api.url)
-    return web, api
+    return api
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,14 @@ def _outputs(stack: str, region: pulumi.Output[str], tiers: _Exported) -> dict[s
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def mail_sender(config: StackConfig, region: pulumi.Input[str], web_url: pulumi.Input[str]) -> MailSender:
+    """The SES identity of `mailFrom` (verified outside the program) and the mailer's settings: the sender and the web
+    app's origin, which the reset link starts with."""
+    account = aws.get_caller_identity_output().account_id
+    arn = pulumi.Output.concat("arn:aws:ses:", region, ":", account, ":identity/", config.mail_from)
+    return MailSender(identity_arn=arn, environment={"MAIL_FROM": config.mail_from, "WEB_URL": web_url})
 
 
 def create_functions(config: StackConfig, name_prefix: str, code: SharedCode, resources: FunctionResources) -> dict[str, LambdaFunction]:

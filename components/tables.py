@@ -1,4 +1,4 @@
-"""`DynamoTables`: DynamoDB tables from table specs (keys, GSIs, TTL), with PITR and KMS encryption.
+"""`DynamoTables`: DynamoDB tables from table specs (keys, GSIs, TTL, stream), with PITR and KMS encryption.
 
 Point-in-time recovery is always on; deletion protection (AWS's) and `protect` (Pulumi's) where asked.
 Capacity is on demand (PAY_PER_REQUEST), or PROVISIONED with target-tracking autoscaling on reads and
@@ -100,6 +100,7 @@ class DynamoTables(pulumi.ComponentResource):
                 name=self.tables[spec.key].name,
                 arn=self.tables[spec.key].arn,
                 index_arns={i.name: pulumi.Output.concat(self.tables[spec.key].arn, "/index/", i.name) for i in spec.indexes},
+                stream_arn=self.tables[spec.key].stream_arn if spec.stream else None,
             )
             for spec in args.tables
         }
@@ -128,6 +129,8 @@ class DynamoTables(pulumi.ComponentResource):
             attributes=[aws.dynamodb.TableAttributeArgs(name=a, type=spec.attribute_type) for a in spec.key_attributes],
             global_secondary_indexes=indexes or None,
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True) if spec.ttl_attribute else None,
+            stream_enabled=True if spec.stream else None,
+            stream_view_type=spec.stream,
             point_in_time_recovery={"enabled": True},
             deletion_protection_enabled=args.deletion_protection,
             server_side_encryption={"enabled": True},  # KMS (AWS-managed key) rather than the default owned key

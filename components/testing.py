@@ -206,7 +206,8 @@ def _data_outputs(r: _Mocked) -> _Computed:
     """DynamoDB, SQS and RDS (clusters, instances, parameter and subnet groups)."""
     typ, name, inputs, region, physical = r.typ, r.name, r.inputs, r.region, r.physical
     if typ == "aws:dynamodb/table:Table":
-        return physical, {"name": physical, "arn": r.arn("dynamodb", f"table/{physical}"), "streamArn": ""}
+        stream = r.arn("dynamodb", f"table/{physical}/stream/2026-01-01T00:00:00.000") if r.inputs.get("streamEnabled") else ""
+        return physical, {"name": physical, "arn": r.arn("dynamodb", f"table/{physical}"), "streamArn": stream}
     if typ == "aws:sqs/queue:Queue":
         url = f"https://sqs.{region}.amazonaws.com/{r.account}/{physical}"
         return url, {"name": physical, "arn": r.arn("sqs", physical), "url": url}

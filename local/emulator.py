@@ -21,7 +21,17 @@ from todo_app.catalog import ORDERS_QUEUE, TABLES, KeySchema
 from .account import FAKE_CREDENTIALS, REGION
 from .system import free_port, stop_process
 
-__all__ = ["FAKE_CREDENTIALS", "REGION", "Emulator", "create_database_secret", "create_queues", "create_tables", "table_name"]
+__all__ = [
+    "FAKE_CREDENTIALS",
+    "REGION",
+    "Emulator",
+    "create_database_secret",
+    "create_queues",
+    "create_tables",
+    "read_stream",
+    "table_name",
+    "verify_sender",
+]
 
 
 @dataclass
@@ -96,11 +106,53 @@ def create_tables(dynamodb: Any, prefix: str) -> dict[str, str]:
                 }
                 for i in table.indexes
             ]
+        if table.stream:
+            args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
         dynamodb.create_table(**args)
         if table.ttl_attribute:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute})
         names[table.env] = name
     return names
+
+
+def verify_sender(ses: Any, address: str) -> None:
+    """Verify the SES sender identity (what an operator does outside the program on AWS): moto's SES refuses to
+    send from an unverified one."""
+    ses.verify_email_identity(EmailAddress=address)
+
+
+def read_stream(dynamodb: Any, streams: Any, prefix: str, table_key: str, iterators: dict[str, str]) -> list[dict[str, Any]]:
+    """The stream records of a catalog table not read yet, every shard's, as a DynamoDB event source mapping hands
+    them to a function (Lambda's `Records` shape, plus `eventSource`); `iterators` (shard id -> next iterator) keeps
+    the position between calls."""
+    arn = dynamodb.describe_table(TableName=table_name(prefix, table_key))["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        shard_id = shard["ShardId"]
+        iterator = (
+            iterators.get(shard_id)
+            or streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        )
+        answer = streams.get_records(ShardIterator=iterator)
+        iterators[shard_id] = answer.get("NextShardIterator") or iterator
+        for record in answer.get("Records", []):
+            record = dict(record)
+            record["eventSourceARN"] = arn
+            records.append(_plain(record))
+    return records
+
+
+def _plain(value: Any) -> Any:
+    """A record as Lambda's JSON event has it: datetimes as epoch seconds."""
+    import datetime
+
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp())
+    return value
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:

@@ -60,11 +60,12 @@ from todo_app.catalog import (
 from . import snapshot
 from .account import ACCOUNT_ID, REGION, sdk_environment
 from .containers import DEFAULT_CONCURRENCY, Containers, FunctionError
-from .emulator import Emulator, create_database_secret, create_queues, create_tables
+from .emulator import Emulator, create_database_secret, create_queues, create_tables, verify_sender
 from .gateway import Gateway, GatewayServer
 from .pause import PausingProxy
 from .poller import Poller
 from .postgres_server import PostgresServer, bootstrap_roles, set_password
+from .stream_poller import StreamPoller
 from .system import pid_alive
 from .web_server import WebServer, serve_web_app
 
@@ -127,6 +128,8 @@ def local_environment(
     db_connect_timeout: int = 5,
     db_idle_timeout: int = 0,
     db_health: DatabaseHealth = "connect",
+    mail_from: str = "",
+    web_url: str = "",
 ) -> dict[str, str]:
     """Every catalog function's variables (their union: the values never conflict), pointed at the local
     servers, plus the SDK's. The serving functions log in as the application role with its local password
@@ -146,6 +149,9 @@ def local_environment(
         ),
         **admin_database_environment(access="connection", secret_arn=resources.secret_arn, cluster_arn=CLUSTER_ARN),
         **common_environment(session_ttl_seconds, log_level, login_throttle=login_throttle),
+        # the mailer's: the stack's sender (verified in the emulator's SES first) and the web app's origin
+        "MAIL_FROM": mail_from,
+        "WEB_URL": web_url,
     }
     needed = set(COMMON_ENV).union(*(f.environment_keys for f in FUNCTIONS.values()))
     missing = needed - values.keys()
@@ -219,6 +225,7 @@ class Runtime:
         self.server: GatewayServer | None = None
         self.web: WebServer | None = None
         self.poller: Poller | None = None
+        self.stream_poller: StreamPoller | None = None
         self.containers: Containers | None = None
         self.outputs: dict[str, str] = {}
         self.environment: dict[str, str] = {}
@@ -259,17 +266,10 @@ class Runtime:
                 web_port=self.options.web_port,
                 log=self.log,
             )
-            poller = self.poller = Poller(
-                emulator.client("sqs"),
-                resources.queue_url,
-                resources.queue_arn,
-                containers,
-                batch_size=self.config.worker_batch_size,
-                batch_window=self.config.worker_batch_window_seconds,
-                log=self.log,
-            )
+            poller, stream_poller = self.poller, self.stream_poller = self._pollers(emulator, resources, containers, web.url)
             server.start()
             poller.start()
+            stream_poller.start()
             self.outputs = self._outputs(server, web, postgres, resources)
             self._write_outputs()
         except BaseException:
@@ -280,6 +280,31 @@ class Runtime:
         self.log(f"[local] outputs written to {self.options.outputs}")
         self.log(f"[local] ready in {self.started_in:.2f}s: API {server.url}  web app {web.url}  (Ctrl-C stops)")
         return self
+
+    def _pollers(self, emulator: Emulator, resources: Resources, containers: Containers, web_url: str) -> tuple[Poller, StreamPoller]:
+        """The orders queue's event source mapping (the worker) and the reset outbox's stream (the mailer)."""
+        poller = Poller(
+            emulator.client("sqs"),
+            resources.queue_url,
+            resources.queue_arn,
+            containers,
+            batch_size=self.config.worker_batch_size,
+            batch_window=self.config.worker_batch_window_seconds,
+            log=self.log,
+        )
+        # the reset link's origin, as the stack's WEB_URL is the site's
+        self.environment["WEB_URL"] = os.environ["WEB_URL"] = web_url
+        stream_poller = StreamPoller(
+            emulator.client("dynamodb"),
+            emulator.client("dynamodbstreams"),
+            self.prefix,
+            "resetOutbox",
+            containers,
+            emulator_url=emulator.url,
+            outbox_dir=self.options.outputs.parent / "outbox",
+            log=self.log,
+        )
+        return poller, stream_poller
 
     def start_servers(self) -> tuple[PostgresServer, Emulator, Resources]:
         """PostgreSQL and the emulator with the stack's resources, without the functions: two branches in
@@ -318,6 +343,8 @@ class Runtime:
         resources = self.resources = create_resources(
             emulator, self.prefix, default_visibility_timeout() if visibility is None else visibility
         )
+        # what the operator does outside the program on AWS: moto's SES refuses an unverified sender
+        verify_sender(emulator.client("ses"), self.config.mail_from)
         if self.options.data_dir:
             restored = snapshot.load(emulator.client("dynamodb"), self.prefix, self.options.data_dir)
             if restored:
@@ -361,6 +388,8 @@ class Runtime:
             session_ttl_seconds=self.config.session_ttl_seconds,
             login_throttle=self.config.login_throttle,
             log_level=self.options.log_level,
+            mail_from=self.config.mail_from,
+            web_url="",  # set once the web app listens (before the stream poller starts: the mailer reads it when it sends)
         )
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
             os.environ.pop(name, None)
@@ -421,13 +450,28 @@ class Runtime:
     # ----------------------------------------------------------------------------- stop
     def stop(self) -> None:
         """Stop everything that was started, in reverse order; each step runs even if an earlier one fails."""
-        steps: list[tuple[str, Callable[[], None]]] = []
-        if self.server is not None:
-            steps.append(("HTTP server", self.server.stop))
-        if self.web is not None:
-            steps.append(("web server", self.web.stop))
-        if self.poller is not None:
-            steps.append(("SQS poller", self.poller.stop))
+        steps = self._stop_steps()
+        for name, step in steps:
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - the clean-up's boundary: every later step still runs
+                self.log(f"[local] stopping the {name} failed: {error!r}")
+        self.stream_poller = None
+        self.server = self.poller = self.emulator = self.postgres = self.containers = self.resources = None
+        self.proxy = None
+        self.web = None
+        if len(steps) > 1:
+            self.log("[local] stopped")
+
+    def _stop_steps(self) -> list[tuple[str, Callable[[], None]]]:
+        """What `stop()` undoes, in reverse order of starting: only the parts that were started."""
+        servers = (
+            ("HTTP server", self.server),
+            ("web server", self.web),
+            ("stream poller", self.stream_poller),
+            ("SQS poller", self.poller),
+        )
+        steps: list[tuple[str, Callable[[], None]]] = [(name, part.stop) for name, part in servers if part is not None]
         if self.outputs:
             steps.append(("outputs", self._remove_outputs))
         if self.emulator is not None and self.options.data_dir and self.outputs:
@@ -439,16 +483,7 @@ class Runtime:
         if self.postgres is not None:
             steps.append(("PostgreSQL", partial(self._stop_postgres, self.postgres)))
         steps.append(("function log", self._restore_output))
-        for name, step in steps:
-            try:
-                step()
-            except Exception as error:  # noqa: BLE001 - the clean-up's boundary: every later step still runs
-                self.log(f"[local] stopping the {name} failed: {error!r}")
-        self.server = self.poller = self.emulator = self.postgres = self.containers = self.resources = None
-        self.proxy = None
-        self.web = None
-        if len(steps) > 1:
-            self.log("[local] stopped")
+        return steps
 
     def _stop_postgres(self, postgres: PostgresServer) -> None:
         """pg_ctl stop, then make sure: pg_ctl can fail (e.g. the data directory became unreadable to the

@@ -61,6 +61,8 @@ class Table:
         attribute_type: the type of every key attribute, the table's and its indexes' ("S" string, "N" number, "B" binary).
         always_on_demand: True keeps the table PAY_PER_REQUEST whatever the stack's billing mode (for traffic too small
             and bursty for provisioned capacity, its minimum and its autoscaling alarms, to pay).
+        stream: the table's DynamoDB stream view type ("NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"), whose
+            records (kept 24 hours) feed a function through an event source mapping; None: no stream.
     """
 
     key: str
@@ -71,6 +73,7 @@ class Table:
     ttl_attribute: str | None = None
     attribute_type: str = "S"
     always_on_demand: bool = False
+    stream: Literal["NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
 
     @property
     def key_schema(self) -> KeySchema:
@@ -147,6 +150,10 @@ class FunctionSpec:
             runs outside the VPC. Excludes `database`.
         tables: the tables the function uses and the actions it may take on each.
         queue_actions: SQS actions on the queue, without the "sqs:" prefix, e.g. ("SendMessage",).
+        stream: the `Table.key` of a table whose stream feeds the function (an event source mapping, and the role's
+            read of that stream); None: none. Such a function runs outside the VPC unless `database`.
+        sends_mail: sends e-mail through SES, from the stack's sender identity only (the role may send from that
+            identity and nothing else).
     """
 
     name: str
@@ -158,6 +165,8 @@ class FunctionSpec:
     database_admin: bool = False
     tables: tuple[TableAccess, ...] = ()
     queue_actions: tuple[str, ...] = ()
+    stream: str | None = None
+    sends_mail: bool = False
 
     @property
     def module(self) -> str:

@@ -71,11 +71,34 @@ TABLES: dict[str, Table] = {
         # functions that connect to it and by the migrator; where the database pauses, GET /health reads
         # this instead of opening a connection (any connection attempt would wake the database)
         Table(key="dependencyStatus", env="STATUS_TABLE", hash_key="dependency", always_on_demand=True),
+        # the password-reset outbox: POST /password-resets writes one item per request (the user id and address, or a
+        # decoy for an unknown address: never a token); its stream feeds the mailer outside the VPC
+        Table(
+            key="resetOutbox",
+            env="RESET_OUTBOX_TABLE",
+            hash_key="requestId",
+            ttl_attribute="expiresAt",
+            always_on_demand=True,
+            stream="NEW_IMAGE",
+        ),
+        # reset tokens, only as their SHA-256 (with the user id) for 30 minutes; the mailer's marks of the stream
+        # records it has sent and each user's last reset (RESET_SENT_PREFIX, RESET_SPENT_PREFIX: never a token hash,
+        # those are 64 hex digits)
+        Table(key="resetTokens", env="RESET_TOKENS_TABLE", hash_key="tokenHash", ttl_attribute="expiresAt", always_on_demand=True),
     )
 }
 
 # The status-table item that holds PostgreSQL's last known state.
 DATABASE_STATUS_KEY = "postgres"
+
+# The resetTokens-table key prefixes of the mailer's mark of a stream record it has sent, and of a user's last reset
+# (every token of the user made before it is spent).
+RESET_SENT_PREFIX = "sent#"
+RESET_SPENT_PREFIX = "spent#"
+# The web app's reset screen, after the web URL: the token follows.
+RESET_LINK_PATH = "/#/reset-password?token="
+# The mailer's settings: the verified SES sender identity (an address) and the web app's origin.
+MAILER_ENV = ("MAIL_FROM", "WEB_URL")
 
 # The sessions-table key of a deleted user's marker: never a token hash (those are 64 hex digits).
 DELETED_USER_PREFIX = "deleted-user#"
@@ -163,6 +186,8 @@ class FunctionSpec(tierspec.FunctionSpec):
             keys += DATABASE_ENV
         if self.database_admin:
             keys += ADMIN_DATABASE_ENV
+        if self.sends_mail:
+            keys += MAILER_ENV
         return tuple(dict.fromkeys(keys))
 
 
@@ -210,12 +235,17 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             name="sessions",
             handler="todo_app.handlers.sessions.handler",
             kind="api",
-            description="Log in (throttled per e-mail), log out, and the caller's sessions (devices)",
+            description="Log in (throttled per e-mail), log out, the caller's sessions (devices), and password reset",
             timeout=10,
             database=True,
             tables=(
                 TableAccess("sessions", ("PutItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"), indexes=True),
+                # the log-in counters, and the reset-request counters under keys of their own
                 TableAccess("loginAttempts", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+                # POST /password-resets writes the mailer's outbox item; the confirmation spends a token
+                TableAccess("resetOutbox", ("PutItem",)),
+                # spends a token; reads and writes the user's last-reset mark (older tokens are spent with it)
+                TableAccess("resetTokens", ("DeleteItem", "GetItem", "PutItem")),
                 _RECORDS_STATUS,
             ),
         ),
@@ -258,6 +288,16 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             tables=(TableAccess("orders", ("PutItem",)),),
             # what an SQS event source mapping needs from the function's role
             queue_actions=("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility"),
+        ),
+        FunctionSpec(
+            name="mailer",
+            handler="todo_app.handlers.mailer.handler",
+            kind="worker",
+            description="Sends password-reset mail through SES, fed by the reset outbox's stream (outside the VPC)",
+            timeout=30,
+            tables=(TableAccess("resetTokens", ("GetItem", "PutItem")),),
+            stream="resetOutbox",
+            sends_mail=True,
         ),
         FunctionSpec(
             name="migrate",
@@ -517,6 +557,31 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=((400, INVALID), (409, "the Idempotency-Key was used with another order, or its first request is still running")),
     ),
     Endpoint(
+        "POST",
+        "/password-resets",
+        "sessions",
+        "request_password_reset",
+        "none",
+        "E-mail me a password reset link (the same answer whether or not the address has an account)",
+        202,
+        "ResetRequested",
+        request="PasswordResetRequest",
+        errors=((400, INVALID), (429, "too many reset requests for this e-mail or from this source (Retry-After)")),
+        database=True,
+    ),
+    Endpoint(
+        "POST",
+        "/password-resets/confirm",
+        "sessions",
+        "confirm_password_reset",
+        "none",
+        "Set a new password with a reset token; ends every session of the user",
+        204,
+        request="PasswordResetConfirm",
+        errors=((400, INVALID + "; `token` unknown, expired or already used"),),
+        database=True,
+    ),
+    Endpoint(
         "GET",
         "/orders/{orderId}",
         "orders",
@@ -649,6 +714,10 @@ def _check() -> None:
     errors = []
     for f in FUNCTIONS.values():
         errors += [f"{f.name}: unknown table {a.table!r}" for a in f.tables if a.table not in TABLES]
+    errors += [f"{f.name}: unknown stream table {f.stream!r}" for f in FUNCTIONS.values() if f.stream and f.stream not in TABLES]
+    errors += [
+        f"{f.name}: table {f.stream!r} has no stream" for f in FUNCTIONS.values() if f.stream in TABLES and not TABLES[f.stream].stream
+    ]
     errors += [f"{r.route_key}: unknown function {r.function!r}" for r in ROUTES if r.function not in FUNCTIONS]
     errors += [f"{r.route_key}: not an api function" for r in ROUTES if r.function in FUNCTIONS and FUNCTIONS[r.function].kind != "api"]
     errors += [f"{r.route_key}: no operation name" for r in ROUTES if not r.operation.isidentifier()]

@@ -187,6 +187,15 @@ class SessionCreate(_Body):
     password: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128), NoControl()]
 
 
+class PasswordResetRequest(_Body):
+    email: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=254), NoControl()]
+
+
+class PasswordResetConfirm(_Body):
+    token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256), NoControl()]
+    newPassword: Password
+
+
 class TodoCreate(_Body):
     title: Title
     description: Description | None = None

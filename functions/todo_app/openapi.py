@@ -116,6 +116,11 @@ class SessionList(_Out):
     items: list[SessionInfo]
 
 
+class ResetRequested(_Out):
+    status: Literal["accepted"] = Field(description="the same for every address, known or not")
+    message: str
+
+
 class OrderAccepted(_Out):
     orderId: Id
     status: Literal["PENDING"]

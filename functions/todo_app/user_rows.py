@@ -124,3 +124,13 @@ def delete_tombstoned_user(conn: psycopg.Connection, user_id: str) -> None:
 def ping(conn: psycopg.Connection) -> None:
     """A round trip on the connection (GET /health where a connection may be opened)."""
     conn.execute("SELECT 1").fetchone()
+
+
+def set_password_hash(conn: psycopg.Connection, user_id: str, password_hash: str) -> str | None:
+    """A new password for the active user; the user's e-mail address, or None when the user is absent or being
+    deleted."""
+    row = conn.execute(
+        "UPDATE users SET password_hash = %s, updated_at = now() WHERE id = %s AND deleted_at IS NULL RETURNING email",
+        (password_hash, user_id),
+    ).fetchone()
+    return str(row[0]) if row else None

@@ -44,7 +44,7 @@ def test_the_bill_of_materials_has_the_cluster_and_no_secret_reader_but_the_migr
         assert cluster["min_acu"] >= 0.5 and cluster["readers"] >= 1 and cluster["backup_days"] >= 7
         assert bom["autoscaling_policies"] > 0  # each creates 4 alarms of its own, which the model prices
         # the status table stays on demand: no minimum, no autoscaling target, priced by its requests
-        assert bom["on_demand_tables"] == ["dependencyStatus"]
+        assert bom["on_demand_tables"] == ["dependencyStatus", "resetOutbox", "resetTokens"]
         assert not any(t["resource"].startswith("table/dependencyStatus") for t in bom["autoscaling_targets"])
         # the model prices 2 cached versions (live and previous) only for functions the deployment trigger prunes
         assert bom["snap_start_functions"] and set(bom["snap_start_functions"]) <= set(bom["pruned_functions"])

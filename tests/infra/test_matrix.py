@@ -97,7 +97,7 @@ def _provisioned_tables():
 
 def test_always_on_demand_tables_have_no_capacity_and_no_autoscaling(stack):
     on_demand = [key for key, spec in catalog.TABLES.items() if spec.always_on_demand]
-    assert on_demand == ["dependencyStatus"]
+    assert on_demand == ["dependencyStatus", "resetOutbox", "resetTokens"]
     targets = [t.inputs["resourceId"] for t in stack.of_type("aws:appautoscaling/target:Target")]
     for key in on_demand:
         t = table(stack, key)
@@ -197,7 +197,7 @@ def test_reserved_concurrency_sql_functions_by_the_connection_budget_other_api_f
 
 
 def test_worker_event_source(stack):
-    (mapping,) = stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    mapping = stack.named("aws:lambda/eventSourceMapping:EventSourceMapping", "queue-orders-worker")
     config = stack.program.config
     assert mapping.inputs["scalingConfig"] == {"maximumConcurrency": expect(stack)["worker_concurrency"]}
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]

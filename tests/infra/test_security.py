@@ -33,6 +33,15 @@ def _expected_grants(stack, name):
     if spec.queue_actions:
         queue_arn = stack.named("aws:sqs/queue:Queue", "queue-orders").outputs["arn"]
         grants |= {(f"sqs:{a}", queue_arn) for a in spec.queue_actions}
+    if spec.stream:
+        # reading exactly the stream of the table that feeds it, and no other
+        stream_arn = table(stack, spec.stream).outputs["streamArn"]
+        assert stream_arn.startswith(table(stack, spec.stream).outputs["arn"] + "/stream/")
+        grants |= {(f"dynamodb:{a}", stream_arn) for a in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")}
+    if spec.sends_mail:
+        # sending from exactly the stack's sender identity, and nothing else of SES
+        identity = f"arn:aws:ses:us-east-1:123456789012:identity/{stack.program.config.mail_from}"
+        grants |= {("ses:SendEmail", identity), ("ses:SendRawEmail", identity)}
     (db,) = stack.of_type("aws:rds/cluster:Cluster")
     if spec.database:
         # IAM database authentication as the application role: exactly that one database user

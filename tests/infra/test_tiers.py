@@ -181,7 +181,7 @@ def test_one_route_per_catalog_route_with_the_authorizer_where_asked(stack):
         else:
             assert inputs["authorizationType"] == "NONE" and "authorizerId" not in inputs
     public = sorted(k for k, v in routes.items() if v["authorizationType"] == "NONE")
-    assert public == ["GET /health", "POST /sessions", "POST /users"]
+    assert public == ["GET /health", "POST /password-resets", "POST /password-resets/confirm", "POST /sessions", "POST /users"]
 
 
 def test_integrations_are_lambda_proxy_payload_2(stack):

@@ -9,6 +9,7 @@ import { h } from "./dom.js";
 import { connectRouter, setFlashUnlessSet } from "./navigation.js";
 import { devicesAvailable, endSession, probeSessions, session, SessionEnded } from "./session.js";
 import { loginView, signupView } from "./auth.js";
+import { forgotPasswordView, resetPasswordView } from "./reset.js";
 import { todosView } from "./todos.js";
 import { pathOf } from "./routes.js";
 
@@ -26,6 +27,9 @@ onWaking((active) => {
 const ROUTES = {
   login: { view: loginView, public: true },
   signup: { view: signupView, public: true },
+  "forgot-password": { view: forgotPasswordView, public: true, title: "Forgot password" },
+  // reached from the reset mail's link (#/reset-password?token=...), signed in or not
+  "reset-password": { view: resetPasswordView, public: true, anyone: true, title: "New password" },
   todos: { view: todosView, title: "Todos" },
   orders: { load: () => import("./orders.js").then((m) => m.ordersView), title: "Orders" },
   report: { load: () => import("./report.js").then((m) => m.reportView), title: "Report" },
@@ -35,7 +39,7 @@ const ROUTES = {
 
 // Only the app's own routes: `#/constructor` or `#/__proto__` must not find what every object inherits.
 function currentRoute() {
-  const name = location.hash.replace(/^#\/?/, "");
+  const name = location.hash.replace(/^#\/?/, "").split("?")[0]; // a screen's parameters follow "?"
   return Object.hasOwn(ROUTES, name) ? name : null;
 }
 
@@ -76,14 +80,14 @@ async function render() {
     setFlashUnlessSet("Please log in.");
     name = "login";
     route = ROUTES.login;
-  } else if (route.public && signedIn) {
+  } else if (route.public && signedIn && !route.anyone) {
     name = "todos";
     route = ROUTES.todos;
   } else if (route.needsSessions && !devicesAvailable()) {
     name = "todos";
     route = ROUTES.todos;
   }
-  if (location.hash !== `#/${name}`) history.replaceState(null, "", `#/${name}`);
+  if (location.hash.split("?")[0] !== `#/${name}`) history.replaceState(null, "", `#/${name}`);
   renderNav(name);
   const view = route.view || (await route.load());
   if (ticket !== renderCount) return; // a newer navigation won

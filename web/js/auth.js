@@ -34,6 +34,7 @@ export function loginView(screen) {
     h("h1", { id: "login-title" }, "Log in"),
     message ? h("p", { class: "notice", role: "status" }, message) : null, // no message: nothing shown
     form,
+    h("p", {}, h("a", { href: "#/forgot-password" }, "Forgot password?")),
     h("p", {}, "No account yet? ", h("a", { href: "#/signup" }, "Create an account")),
   );
 }

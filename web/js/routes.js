@@ -93,6 +93,16 @@ export const ROUTES = Object.freeze({
     "path": "/orders",
     "auth": "token"
   },
+  "request_password_reset": {
+    "method": "POST",
+    "path": "/password-resets",
+    "auth": "none"
+  },
+  "confirm_password_reset": {
+    "method": "POST",
+    "path": "/password-resets/confirm",
+    "auth": "none"
+  },
   "get_order": {
     "method": "GET",
     "path": "/orders/{orderId}",

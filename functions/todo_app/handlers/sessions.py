@@ -28,8 +28,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from todo_app import db, http_api, ids, login_throttle, session_items, settings, user_rows
-from todo_app.models import SessionCreate, email_key
+from todo_app import db, http_api, ids, login_throttle, password_reset, session_items, settings, user_rows
+from todo_app.models import PasswordResetConfirm, PasswordResetRequest, SessionCreate, email_key
 from todo_app.passwords import DUMMY_HASH, verify_password
 from todo_app.telemetry import MetricUnit, metrics
 from todo_app.timeutil import iso, now_iso
@@ -139,6 +139,18 @@ def log_out_everywhere() -> http_api.HttpResponse:
     session_items.delete(own)
     session_items.delete_user_sessions(caller, own, unavailable="sessions could not be deleted")
     return http_api.no_content()
+
+
+@router.operation
+def request_password_reset() -> http_api.HttpResponse:
+    """POST /password-resets: see todo_app.password_reset."""
+    return password_reset.request(app, http_api.parse(app, PasswordResetRequest))
+
+
+@router.operation
+def confirm_password_reset() -> http_api.HttpResponse:
+    """POST /password-resets/confirm: see todo_app.password_reset."""
+    return password_reset.confirm(http_api.parse(app, PasswordResetConfirm))
 
 
 handler = router.lambda_handler()

@@ -185,6 +185,8 @@ class UserUpdate(_Body):
 class SessionCreate(_Body):
     email: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=254), NoControl()]
     password: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128), NoControl()]
+    # an earlier log-in's deviceToken (unknown or expired ones are simply not counted as a device)
+    deviceToken: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_-]{16,128}$")] | None = None
 
 
 class TodoCreate(_Body):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 
 import pytest
 
@@ -253,3 +254,91 @@ def test_an_attempt_is_counted_before_its_password_is_checked(api, stack, monkey
     # only a hash of the e-mail is stored, with a TTL
     (item,) = stack.scan("loginAttempts")
     assert "ada" not in str(item) and item["expiresAt"] == item["windowEnd"]
+
+
+# ------------------------------------------------------------------------------ device tokens and the per-source limit
+
+
+def _log_in(api, email, password="correct horse", device=None, source_ip="127.0.0.1"):
+    body = {"email": email, "password": password} | ({"deviceToken": device} if device else {})
+    return api.post("/sessions", json_body=body, source_ip=source_ip)
+
+
+def test_a_log_in_returns_a_device_token_stored_only_as_a_hash(api, stack):
+    user = api.sign_up("ada@example.com")
+    reply = _log_in(api, "ada@example.com")
+    assert reply.status == 201
+    device = reply.body["deviceToken"]
+    assert len(device) >= 32 and device != reply.body["token"]
+    (item,) = stack.scan("devices")
+    assert item["tokenHash"] == token_hash(device) and item["userId"] == user["id"] and device not in str(item)
+    assert int(item["expiresAt"]) > time.time() + 90 * 24 * 3600  # long-lived
+    # presented again, it is replaced by a new one
+    again = _log_in(api, "ada@example.com", device=device)
+    assert again.status == 201 and again.body["deviceToken"] != device
+    assert [i["tokenHash"] for i in stack.scan("devices")] == [token_hash(again.body["deviceToken"])]
+
+
+def test_an_attacker_cannot_lock_out_a_known_device(api, monkeypatch):
+    """The issue's finding 1: five wrong passwords for an e-mail locked its owner out."""
+    api.sign_up("ada@example.com")
+    device = _log_in(api, "ada@example.com").body["deviceToken"]
+    for _ in range(5):
+        assert _log_in(api, "ada@example.com", "wrong password", source_ip="203.0.113.9").status == 401
+    assert _log_in(api, "ada@example.com", source_ip="203.0.113.9").status == 429  # no device token: per e-mail
+    reply = _log_in(api, "ada@example.com", device=device, source_ip="198.51.100.7")
+    assert reply.status == 201, reply.body
+
+
+def test_attempts_with_a_device_token_are_counted_per_device(api):
+    api.sign_up("ada@example.com")
+    device = _log_in(api, "ada@example.com").body["deviceToken"]
+    for _ in range(5):
+        assert _log_in(api, "ada@example.com", "wrong password", device=device).status == 401
+    reply = _log_in(api, "ada@example.com", device=device)
+    assert (reply.status, reply.error["code"]) == (429, "too_many_attempts") and int(reply.headers["retry-after"]) > 0
+    # the e-mail itself was not counted: a log-in without the device token still works
+    assert _log_in(api, "ada@example.com").status == 201
+
+
+def test_a_device_token_counts_only_for_its_own_e_mail(api):
+    api.sign_up("ada@example.com")
+    api.sign_up("grace@example.com", name="Grace")
+    device = _log_in(api, "ada@example.com").body["deviceToken"]
+    for _ in range(5):
+        assert _log_in(api, "grace@example.com", "wrong password", device=device).status == 401
+    assert _log_in(api, "grace@example.com", device=device).status == 429  # counted per e-mail: not Grace's device
+
+
+def test_an_unknown_device_token_is_no_device(api):
+    api.sign_up("ada@example.com")
+    for _ in range(5):
+        assert _log_in(api, "ada@example.com", "wrong password", device="x" * 43).status == 401
+    assert _log_in(api, "ada@example.com", device="y" * 43).status == 429
+    reply = _log_in(api, "ada@example.com", device="not a token!")
+    assert reply.status == 400 and reply.error["details"][0]["field"] == "deviceToken"
+
+
+def test_failed_log_ins_are_limited_per_source_ip_across_e_mails(api, monkeypatch):
+    """Password spraying: one wrong password each for many e-mails from one address (limit 20 in the tests)."""
+    from todo_app import login_throttle
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(login_throttle, "now", lambda: clock[0])
+    api.sign_up("ada@example.com")
+    device = _log_in(api, "ada@example.com", source_ip="203.0.113.9").body["deviceToken"]
+    statuses = [_log_in(api, f"user{n}@example.com", "wrong password", source_ip="203.0.113.9").status for n in range(21)]
+    assert statuses == [401] * 20 + [429]
+    reply = _log_in(api, "ada@example.com", source_ip="203.0.113.9")
+    assert reply.status == 429 and reply.headers["retry-after"] == "900"
+    assert _log_in(api, "ada@example.com", source_ip="198.51.100.7").status == 201  # another source is not affected
+    # a valid device token is exempt: users behind one NAT do not lock each other out
+    assert _log_in(api, "ada@example.com", device=device, source_ip="203.0.113.9").status == 201
+    clock[0] += 901
+    assert _log_in(api, "ada@example.com", source_ip="203.0.113.9").status == 201
+
+
+def test_successful_log_ins_do_not_count_against_the_source(api):
+    api.sign_up("ada@example.com")
+    for _ in range(25):
+        assert _log_in(api, "ada@example.com").status == 201

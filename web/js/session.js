@@ -35,6 +35,34 @@ export const session = {
   },
 };
 
+// Device tokens (one per e-mail, from each successful log-in) live in localStorage: a log-in that sends its
+// device's token is counted per device, so that nobody else's wrong passwords lock this device out. It is
+// no credential (it only tells the throttle which device this is) and survives logging out.
+const DEVICES_KEY = `${STORAGE_PREFIX}devices`;
+
+export const deviceTokens = {
+  all() {
+    try {
+      const value = JSON.parse(localStorage.getItem(DEVICES_KEY) || "{}");
+      return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+    } catch {
+      return {};
+    }
+  },
+  get(email) {
+    const token = this.all()[email.trim().toLowerCase()];
+    return typeof token === "string" ? token : undefined;
+  },
+  set(email, token) {
+    if (typeof token !== "string") return;
+    try {
+      localStorage.setItem(DEVICES_KEY, JSON.stringify({ ...this.all(), [email.trim().toLowerCase()]: token }));
+    } catch {
+      // storage full or refused: log-ins are then counted per e-mail, as without a device token
+    }
+  },
+};
+
 export class SessionEnded extends Error {}
 
 // An API call with the token. 401 or 403 means the token is no longer good (the app only asks for

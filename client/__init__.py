@@ -281,8 +281,12 @@ class Client:
         return self.call("get_user", self._user(user_id))
 
     def update_user(self, user_id: str | None = None, **fields: Any) -> dict:
-        """Fields: name, email, age (None clears the age)."""
+        """Fields: name, email, age (None clears the age); changing the e-mail needs currentPassword."""
         return self.call("update_user", self._user(user_id), body=fields)
+
+    def change_password(self, current_password: str, new_password: str, user_id: str | None = None) -> None:
+        """My password; my other sessions are revoked, this one stays (403 when current_password is wrong)."""
+        self.call("change_password", self._user(user_id), body={"currentPassword": current_password, "newPassword": new_password})
 
     def delete_user(self, user_id: str | None = None) -> Any:
         return self.call("delete_user", self._user(user_id))

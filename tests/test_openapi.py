@@ -62,7 +62,7 @@ def test_each_request_schema_is_the_json_schema_of_the_model_that_validates():
         for name, schema in nested.items():
             assert schemas[name] == schema, (endpoint.route_key, name)
         assert _models_parsed_by(endpoint) == [model.__name__], endpoint.route_key
-    assert with_body == 6
+    assert with_body == 7
 
 
 def _models_parsed_by(endpoint: catalog.Endpoint) -> list[str]:

@@ -160,12 +160,17 @@ class UserCreate(_Body):
     age: Age | None = None
 
 
+CurrentPassword = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128), NoControl()]
+
+
 class UserUpdate(_Body):
     model_config = ConfigDict(json_schema_extra=_schema_of_update("name", "email"))
 
     name: Name | None = None
     email: Email | None = None
     age: Age | None = None  # null clears the age
+    # required to change the e-mail (checked by the handler: 400 naming it when missing, 403 when wrong)
+    currentPassword: CurrentPassword | None = None
 
     @field_validator("name")
     @classmethod
@@ -180,6 +185,11 @@ class UserUpdate(_Body):
         if "email" in self.model_fields_set and self.email is None:
             raise ValueError("email cannot be null")
         return self
+
+
+class PasswordChange(_Body):
+    currentPassword: CurrentPassword
+    newPassword: Password
 
 
 class SessionCreate(_Body):

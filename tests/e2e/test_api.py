@@ -87,7 +87,7 @@ def test_update_user(user, runtime, new_email):
     assert fails(user.update_user, unknown="x").status == 400
     other_email = new_email()
     runtime.client().sign_up("Taken", other_email, "a-good-password")
-    assert fails(user.update_user, email=other_email).code == "email_taken"
+    assert fails(user.update_user, email=other_email, currentPassword=user.password).code == "email_taken"
 
 
 def test_delete_user_removes_the_user_their_todos_and_sessions(user, runtime):

@@ -115,7 +115,7 @@ def test_email_uniqueness_is_unicode_case_insensitive(api, first, second):
 def test_email_change_to_a_unicode_case_variant_is_409(api):
     api.sign_up("Ärger@example.com")
     user, token = api.user_with_token("other@example.com")
-    reply = api.put(f"/users/{user['id']}", json_body={"email": "äRGER@example.com"}, token=token)
+    reply = api.put(f"/users/{user['id']}", json_body={"email": "äRGER@example.com", "currentPassword": "correct horse"}, token=token)
     assert (reply.status, reply.error["code"]) == (409, "email_taken"), reply.body
 
 

@@ -66,7 +66,7 @@ export const deviceTokens = {
 export class SessionEnded extends Error {}
 
 // An API call with the token. 401 or 403 means the token is no longer good (the app only asks for
-// the caller's own resources): back to log in, with a message.
+// the caller's own resources), except a 403 `wrong_password`: back to log in, with a message.
 export async function api(method, path, options = {}) {
   const current = session.get();
   if (!current) {
@@ -77,7 +77,9 @@ export async function api(method, path, options = {}) {
   try {
     return await request(method, path, { ...options, token: current.token });
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+    // (a wrong current password is a 403 too, but the form beside it says so: the session goes on)
+    const ended = error instanceof ApiError && (error.status === 401 || (error.status === 403 && error.code !== "wrong_password"));
+    if (ended) {
       endSession("Your session has ended. Please log in again.");
       throw new SessionEnded();
     }

@@ -342,3 +342,92 @@ def test_successful_log_ins_do_not_count_against_the_source(api):
     api.sign_up("ada@example.com")
     for _ in range(25):
         assert _log_in(api, "ada@example.com").status == 201
+
+
+# ------------------------------------------------------------------------------ clean stored input (the findings 3-5)
+
+
+@pytest.mark.parametrize("amount", ["1_000", "\u0665", "\uff15", "+5", " 5 ", ".5", "1.", "00012", "5\n", "-5", "1,000", "1e3", "0x10"])
+def test_amount_strings_are_plain_ascii_digits(api, amount):
+    _, token = api.user_with_token("ada@example.com")
+    reply = api.post("/orders", json_body={"amount": amount, "currency": "EUR"}, token=token)
+    assert (reply.status, reply.fields()) == (400, ["amount"]), (amount, reply.body)
+
+
+@pytest.mark.parametrize("amount", ["0.50", "12", "12.5", "1000000000", "999.99"])
+def test_plain_amounts_are_accepted(api, amount):
+    _, token = api.user_with_token("ada@example.com")
+    assert api.post("/orders", json_body={"amount": amount, "currency": "EUR"}, token=token).status == 202
+
+
+def test_the_amount_pattern_is_the_openapi_documents():
+    import json
+    from pathlib import Path
+
+    from todo_app.models import AMOUNT_PATTERN
+
+    document = json.loads((Path(__file__).resolve().parents[2] / "openapi.json").read_text())
+    (as_string,) = [c for c in document["components"]["schemas"]["OrderCreate"]["properties"]["amount"]["anyOf"] if c["type"] == "string"]
+    assert as_string["pattern"] == AMOUNT_PATTERN
+
+
+HIDDEN = ["\u200b", "\u200e", "\u202e", "\u2028", "\u2029", "\u2066", "\ufeff", "\u00ad", "\x1b"]
+
+
+@pytest.mark.parametrize("char", HIDDEN)
+def test_names_titles_and_skus_refuse_invisible_and_direction_changing_characters(api, char):
+    user, token = api.user_with_token("ada@example.com")
+    uid = user["id"]
+    todo = api.post(f"/users/{uid}/todos", json_body={"title": "ok"}, token=token).body
+    cases = [
+        ("POST", "/users", {"name": f"Mallory{char}Admin", "email": "m@example.com", "password": "correct horse"}, "name", None),
+        ("PUT", f"/users/{uid}", {"name": f"Ada{char}"}, "name", token),
+        ("POST", f"/users/{uid}/todos", {"title": f"pay{char}bill"}, "title", token),
+        ("PUT", f"/todos/{todo['id']}", {"title": f"{char}pay"}, "title", token),
+        ("POST", f"/users/{uid}/todos", {"title": "t", "description": f"a{char}b"}, "description", token),
+        ("POST", "/orders", {"amount": "1.00", "currency": "EUR", "items": [{"sku": f"A{char}1", "quantity": 1}]}, "items.0.sku", token),
+    ]
+    for method, path, body, field, auth in cases:
+        reply = api.request(method, path, json_body=body, token=auth)
+        assert (reply.status, reply.fields()) == (400, [field]), (method, path, body, reply.body)
+
+
+def test_ordinary_text_in_any_script_and_emoji_is_accepted(api):
+    user, token = api.user_with_token("ada@example.com")
+    uid = user["id"]
+    for text in [
+        "Zoë Ñúñez",
+        "李小龍",
+        "Ελένη",
+        "محمد",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+        "नमस्ते",
+        "👨\u200d👩\u200d👧 family",
+        "👍🏽 ok",
+    ]:
+        assert api.put(f"/users/{uid}", json_body={"name": text}, token=token).body["name"] == text
+        reply = api.post(f"/users/{uid}/todos", json_body={"title": text, "description": f"{text}\n\tline two\r\n"}, token=token)
+        assert reply.status == 201 and reply.body["title"] == text, reply.body
+    assert api.post(f"/users/{uid}/todos", json_body={"title": "a\nb"}, token=token).fields() == ["title"]
+    assert api.post(f"/users/{uid}/todos", json_body={"title": "\u200dstart"}, token=token).fields() == [
+        "title"
+    ]  # a joiner joining nothing
+
+
+@pytest.mark.parametrize(
+    ("agent", "stored"),
+    [
+        ("evil\x1b[31mred\x07", "evil[31mred"),
+        ("Mozilla\u202egnp.exe", "Mozillagnp.exe"),
+        ("a\u200bb\u2028c\u2066d\u2069", "abcd"),
+        ("Café/1.0 日本", "Café/1.0 日本"),
+        ("x" * 1000, "x" * 256),
+    ],
+)
+def test_user_agents_are_stored_without_control_or_format_characters_and_bounded(api, stack, agent, stored):
+    api.sign_up("ada@example.com")
+    reply = api.post("/sessions", json_body={"email": "ada@example.com", "password": "correct horse"}, headers={"User-Agent": agent})
+    assert reply.status == 201
+    (item,) = stack.scan("sessions")
+    assert item["userAgent"] == stored
+    assert api.get("/sessions", token=reply.body["token"]).body["items"][0]["userAgent"] == stored

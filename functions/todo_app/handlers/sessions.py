@@ -9,7 +9,8 @@ cannot log in). A new random token is returned once, 201 {token, userId, expires
 deviceToken (a new device token; the one presented, if valid, is replaced)}, and
 only its SHA-256 is stored in the sessions table with `expiresAt` (epoch seconds, the TTL attribute)
 SESSION_TTL_SECONDS ahead (required, no default), a random `sessionId` (the public name of the
-session: neither the token nor its hash), `createdAt`, and the client's user agent and source IP.
+session: neither the token nor its hash), `createdAt`, and the client's user agent (clean_user_agent: no
+control, bidi or other format characters, bounded) and source IP.
 Wrong e-mail or password: 401 `invalid_credentials`, the same answer for both; a success resets the
 e-mail's (or the device's) failure count and takes its attempt back from the source IP's.
 Log out (DELETE /sessions/current): deletes the session of the presented token; 204.
@@ -29,6 +30,7 @@ LOGIN_WINDOW_SECONDS, LOGIN_IP_MAX_FAILURES, DB_*.
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +44,16 @@ from todo_app.tokens import bearer_token, new_token, token_hash
 router = http_api.Router("sessions")
 app = router.app
 MAX_USER_AGENT = 256  # characters of the User-Agent kept with a session
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # control, format (zero-width, bidi), surrogates, line/paragraph separators
+
+
+def clean_user_agent(value: object) -> str:
+    """The User-Agent as the devices list shows it: control, format (bidi, zero-width) and separator characters
+    removed, at most MAX_USER_AGENT characters, surrounding spaces trimmed."""
+    text = str(value or "")
+    if not text.isprintable():
+        text = "".join(char for char in text if unicodedata.category(char) not in _HIDDEN)
+    return text[:MAX_USER_AGENT].strip()
 
 
 def session_ttl() -> int:
@@ -106,7 +118,7 @@ def log_in() -> http_api.HttpResponse:
             "userId": user_id,
             "expiresAt": expires,
             "createdAt": now_iso(),
-            "userAgent": str(context.get("userAgent") or "")[:MAX_USER_AGENT],
+            "userAgent": clean_user_agent(context.get("userAgent")),
             "sourceIp": source_ip,
         }
     )
@@ -143,7 +155,7 @@ def list_sessions() -> http_api.HttpResponse:
             "sessionId": _session_id(s),
             "createdAt": str(s.get("createdAt", "")),
             "expiresAt": iso(datetime.fromtimestamp(int(s["expiresAt"]), tz=UTC)),
-            "userAgent": str(s.get("userAgent", "")),
+            "userAgent": clean_user_agent(s.get("userAgent")),
             "sourceIp": str(s.get("sourceIp", "")),
             "current": s["tokenHash"] == own,
         }

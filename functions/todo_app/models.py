@@ -282,13 +282,19 @@ class TodoUpdate(_Body):
 # OpenAPI document use this one pattern (Decimal() alone would take all of those).
 AMOUNT_PATTERN = "^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$"
 _AMOUNT = re.compile(AMOUNT_PATTERN)
+_PLAIN_DECIMAL = re.compile("(0|[1-9][0-9]*)(\\.[0-9]+)?")  # the shape, to name what is wrong with it
 
 
 def parse_amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise ValueError("must be a number or a numeric string")
     if isinstance(value, str) and not _AMOUNT.fullmatch(value):
-        raise ValueError("must be digits with at most 2 decimals, e.g. 12.50 (no sign, spaces, separators or leading zeros)")
+        plain = _PLAIN_DECIMAL.fullmatch(value)
+        if plain and plain.group(2) and len(plain.group(2)) > 3:
+            raise ValueError("must have at most 2 decimal places")
+        if plain and len(plain.group(1)) > 10:
+            raise ValueError(f"must be at most {MAX_AMOUNT}")
+        raise ValueError("must be digits with at most 2 decimal places, e.g. 12.50 (no sign, spaces, separators or leading zeros)")
     try:
         amount = Decimal(value)
     except (InvalidOperation, ValueError):

@@ -49,7 +49,7 @@ export async function profileView(screen) {
     const body = { name: name.value, age: age.value.trim() === "" ? null : Number(age.value) };
     if (email.value.trim() !== user.email) {
       body.email = email.value.trim();
-      body.currentPassword = current.value;
+      if (current.value !== "") body.currentPassword = current.value; // none: the API's 400 names the field
     }
     setBusy(save, true, "Saving…");
     try {

@@ -174,6 +174,24 @@ def test_change_password_on_the_profile_signs_out_the_other_sessions(browser: Wa
     browser.assert_clean()
 
 
+def test_the_device_token_is_kept_in_local_storage_and_sent_with_the_next_log_in(browser: Watched, site: LocalRuntime) -> None:
+    user = signed_up(site)
+    page = log_in(browser, user)
+    devices = json.loads(page.evaluate("localStorage.getItem('todo-platform.devices')"))
+    first = devices[user.email.lower()]
+    assert isinstance(first, str) and len(first) >= 32
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/sessions")) as sent:
+        page.get_by_role("button", name="Log in").click()
+    assert json.loads(sent.value.post_data or "{}")["deviceToken"] == first
+    expect(page.get_by_role("heading", name="My todos")).to_be_visible()
+    assert json.loads(page.evaluate("localStorage.getItem('todo-platform.devices')"))[user.email.lower()] != first  # replaced
+    browser.assert_clean()
+
+
 def test_the_devices_screen_is_hidden_when_the_api_has_no_sessions_route(browser: Watched, site: LocalRuntime) -> None:
     """An API without the sessions routes (an older deployment) answers GET /sessions as API Gateway does: 404."""
     page = browser.page

@@ -48,6 +48,12 @@ class UserUpdate(Model):
     name: Name | None = None
     email: Email | None = None
     age: int | None = Field(default=None, ge=0, le=150)
+    currentPassword: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class PasswordChange(Model):
+    currentPassword: str = Field(min_length=1, max_length=128)
+    newPassword: str = Field(min_length=8, max_length=128)
 
 
 class User(Model):
@@ -67,12 +73,14 @@ class UserPage(Model):
 class Login(Model):
     email: Email
     password: str
+    deviceToken: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,128}$")
 
 
 class SessionOut(Model):
     token: str
     userId: str
     expiresAt: datetime
+    deviceToken: str
 
 
 class Device(Model):
@@ -194,7 +202,7 @@ def create_user(body: UserIn) -> User:
 
 @endpoint("POST /sessions", response_model=SessionOut, status_code=201)
 def login(body: Login) -> SessionOut:
-    return SessionOut(token="t", userId="u1", expiresAt=NOW)
+    return SessionOut(token="t", userId="u1", expiresAt=NOW, deviceToken="d")
 
 
 class ResetRequest(Model):
@@ -256,6 +264,13 @@ def get_user(userId: str, user: Caller) -> User:
 @endpoint("PUT /users/{userId}", response_model=User)
 def update_user(userId: str, body: UserUpdate, user: Caller) -> User:
     return _user(user)
+
+
+@endpoint("PUT /users/{userId}/password", status_code=204)
+def change_password(userId: str, body: PasswordChange, user: Caller) -> None:
+    if userId != user:
+        raise HTTPException(403, "forbidden")
+    return None
 
 
 @endpoint("DELETE /users/{userId}", status_code=204)

@@ -110,6 +110,9 @@ class Client:
         self.outputs = dict(outputs or {})
         self.retry_wait = retry_wait  # seconds before the one retry of a 503/504
         self.retries = 0  # how many calls were retried (a waking database, a timed-out gateway)
+        # each e-mail's device token from its last log-in, sent with the next: the throttle then counts this
+        # client's attempts per device, and nobody else's wrong passwords lock it out
+        self.device_tokens: dict[str, str] = {}
 
     # ------------------------------------------------------------------------------ construction
     @classmethod
@@ -238,9 +241,16 @@ class Client:
         return self.call("sign_up", body=body, auth=False)
 
     def log_in(self, email: str, password: str) -> dict:
-        """Creates a session and keeps its token (sent as a bearer token from now on) and user id."""
-        session = self.call("log_in", body={"email": email, "password": password}, auth=False)
+        """Creates a session and keeps its token (sent as a bearer token from now on) and user id, and the
+        device token for this e-mail (sent with its next log-ins)."""
+        body = {"email": email, "password": password}
+        device_key = email.strip().lower()
+        if device_key in self.device_tokens:
+            body["deviceToken"] = self.device_tokens[device_key]
+        session = self.call("log_in", body=body, auth=False)
         self.token, self.user_id = session["token"], session["userId"]
+        if isinstance(session.get("deviceToken"), str):
+            self.device_tokens[device_key] = session["deviceToken"]
         return session
 
     def request_password_reset(self, email: str) -> dict:
@@ -279,8 +289,12 @@ class Client:
         return self.call("get_user", self._user(user_id))
 
     def update_user(self, user_id: str | None = None, **fields: Any) -> dict:
-        """Fields: name, email, age (None clears the age)."""
+        """Fields: name, email, age (None clears the age); changing the e-mail needs currentPassword."""
         return self.call("update_user", self._user(user_id), body=fields)
+
+    def change_password(self, current_password: str, new_password: str, user_id: str | None = None) -> None:
+        """My password; my other sessions are revoked, this one stays (403 when current_password is wrong)."""
+        self.call("change_password", self._user(user_id), body={"currentPassword": current_password, "newPassword": new_password})
 
     def delete_user(self, user_id: str | None = None) -> Any:
         return self.call("delete_user", self._user(user_id))

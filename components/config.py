@@ -121,6 +121,7 @@ class StackConfig(BaseModel):
     lambda_system_log_level: Literal["DEBUG", "INFO", "WARN"]
     login_max_failures: int = Field(ge=1, le=100)
     login_window_minutes: int = Field(ge=1, le=1440)
+    login_ip_max_failures: int = Field(ge=1, le=10000)
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -166,7 +167,9 @@ class StackConfig(BaseModel):
     def login_throttle(self) -> LoginThrottle:
         from todo_app.catalog import LoginThrottle  # the application's, imported where its settings are made
 
-        return LoginThrottle(max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60)
+        return LoginThrottle(
+            max_failures=self.login_max_failures, window_seconds=self.login_window_minutes * 60, ip_max_failures=self.login_ip_max_failures
+        )
 
     # -- the database's derived settings (the stack and the local runtime both read these) -------
     @property

@@ -206,6 +206,16 @@ def read_body(body: RequestBody) -> bytes:
     return data
 
 
+def header_text(value: str) -> str:
+    """A header value as API Gateway passes it to a function: its bytes decoded as UTF-8 (invalid sequences as
+    U+FFFD). Python's HTTP server reads header bytes as Latin-1, which would turn "é" into "Ã©"."""
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value  # already text beyond Latin-1: not bytes read as Latin-1
+    return raw.decode("utf-8", errors="replace")
+
+
 class GatewayServer(BackgroundServer):
     """The gateway on werkzeug's threaded server (local/http_server.py): one WSGI application."""
 
@@ -224,7 +234,8 @@ class GatewayServer(BackgroundServer):
         """One request as API Gateway answers it, CORS included; one log line."""
         started = time.monotonic()
         request_id = new_request_id()
-        method, target, headers_in = environ["REQUEST_METHOD"], environ["RAW_URI"], environ[RAW_HEADERS]
+        method, target = environ["REQUEST_METHOD"], environ["RAW_URI"]
+        headers_in = [(name, header_text(value)) for name, value in environ[RAW_HEADERS]]
         cors = self.gateway.cors
         preflight = cors.preflight(method, headers_in) if cors else None
         try:

@@ -62,7 +62,7 @@ def test_each_request_schema_is_the_json_schema_of_the_model_that_validates():
         for name, schema in nested.items():
             assert schemas[name] == schema, (endpoint.route_key, name)
         assert _models_parsed_by(endpoint) == [model.__name__], endpoint.route_key
-    assert with_body == 8  # the two password-reset bodies included
+    assert with_body == 9  # the two password-reset bodies and the password change included
 
 
 def _models_parsed_by(endpoint: catalog.Endpoint) -> list[str]:

@@ -67,6 +67,12 @@ TABLES: dict[str, Table] = {
         # failed log-ins per e-mail (keyed by a hash of the normalised address), for log-in throttling;
         # an item lives until its window ends
         Table(key="loginAttempts", env="LOGIN_ATTEMPTS_TABLE", hash_key="emailHash", ttl_attribute="expiresAt"),
+        # failed log-ins per source IP and per device token (keyed by a hash of "ip:<address>" or
+        # "device:<token hash>"), the same counters as loginAttempts'
+        Table(key="loginSources", env="LOGIN_SOURCES_TABLE", hash_key="sourceHash", ttl_attribute="expiresAt"),
+        # device tokens (OWASP device cookies): only a hash of the token is stored, with the user and the
+        # hash of the e-mail it was issued for; DynamoDB's TTL removes it when it expires
+        Table(key="devices", env="DEVICES_TABLE", hash_key="tokenHash", ttl_attribute="expiresAt"),
         # the last known state of each dependency (item DATABASE_STATUS_KEY: PostgreSQL), written by the
         # functions that connect to it and by the migrator; where the database pauses, GET /health reads
         # this instead of opening a connection (any connection attempt would wake the database)
@@ -221,10 +227,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             name="users",
             handler="todo_app.handlers.users.handler",
             kind="api",
-            description="Sign-up, profiles and user deletion (PostgreSQL; sweeps todos and sessions)",
+            description="Sign-up, profiles, password change and user deletion (PostgreSQL; sweeps todos and sessions)",
             timeout=15,
             database=True,
             tables=(
+                # a wrong current password counts as a failed log-in for the e-mail
+                TableAccess("loginAttempts", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
                 TableAccess("todos", ("Query", "BatchWriteItem")),
                 # PutItem: the deletion marker the authorizer checks
                 TableAccess("sessions", ("Query", "BatchWriteItem", "DeleteItem", "PutItem"), indexes=True),
@@ -235,7 +243,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             name="sessions",
             handler="todo_app.handlers.sessions.handler",
             kind="api",
-            description="Log in (throttled per e-mail), log out, the caller's sessions (devices), and password reset",
+            description="Log in (throttled per e-mail, device and source IP), log out, the caller's sessions (devices), and password reset",
             timeout=10,
             database=True,
             tables=(
@@ -246,6 +254,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                 TableAccess("resetOutbox", ("PutItem",)),
                 # spends a token; reads and writes the user's last-reset mark (older tokens are spent with it)
                 TableAccess("resetTokens", ("DeleteItem", "GetItem", "PutItem")),
+                TableAccess("loginSources", ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+                TableAccess("devices", ("GetItem", "PutItem", "DeleteItem")),
                 _RECORDS_STATUS,
             ),
         ),
@@ -427,7 +437,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         201,
         "NewSession",
         request="SessionCreate",
-        errors=((400, INVALID), (401, "wrong e-mail or password"), (429, "too many failed log-ins for this e-mail (Retry-After)")),
+        errors=(
+            (400, INVALID),
+            (401, "wrong e-mail or password"),
+            (429, "too many failed log-ins for this e-mail, device or source IP (Retry-After)"),
+        ),
         database=True,
     ),
     # before /sessions/{sessionId}: API Gateway prefers the literal segment, and so does the local router
@@ -470,7 +484,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         200,
         "User",
         request="UserUpdate",
-        errors=((400, INVALID), NOT_YOURS_USER, NO_USER, (409, "the e-mail is taken")),
+        errors=(
+            (400, INVALID + "; currentPassword missing for an e-mail change"),
+            (403, "someone else's user, or the current password is wrong (wrong_password)"),
+            NO_USER,
+            (409, "the e-mail is taken"),
+            (429, "too many wrong passwords for this e-mail (Retry-After)"),
+        ),
+        database=True,
+    ),
+    Endpoint(
+        "PUT",
+        "/users/{userId}/password",
+        "users",
+        "change_password",
+        "self",
+        "Change my password (my other sessions are revoked)",
+        204,
+        request="PasswordChange",
+        errors=(
+            (400, INVALID),
+            (403, "someone else's user, or the current password is wrong (wrong_password)"),
+            NO_USER,
+            (429, "too many wrong passwords for this e-mail (Retry-After)"),
+        ),
         database=True,
     ),
     Endpoint(
@@ -672,6 +709,7 @@ COMMON_ENV = (
     "SESSION_TTL_SECONDS",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_SECONDS",
+    "LOGIN_IP_MAX_FAILURES",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
@@ -683,10 +721,12 @@ METRICS_NAMESPACE = "TodoPlatform"
 @dataclass(frozen=True)
 class LoginThrottle:
     """Log-in throttling, from the stack config: after `max_failures` failed log-ins for an e-mail within
-    `window_seconds`, log-ins for it answer 429 until the window ends."""
+    `window_seconds`, log-ins for it answer 429 until the window ends; the same per device token, and after
+    `ip_max_failures` failed log-ins from one source IP (any e-mails) without a valid device token."""
 
     max_failures: int
     window_seconds: int
+    ip_max_failures: int
 
 
 def common_environment(session_ttl_seconds: int, log_level: str = "INFO", *, login_throttle: LoginThrottle) -> dict[str, str]:
@@ -695,6 +735,7 @@ def common_environment(session_ttl_seconds: int, log_level: str = "INFO", *, log
         "SESSION_TTL_SECONDS": str(session_ttl_seconds),
         "LOGIN_MAX_FAILURES": str(login_throttle.max_failures),
         "LOGIN_WINDOW_SECONDS": str(login_throttle.window_seconds),
+        "LOGIN_IP_MAX_FAILURES": str(login_throttle.ip_max_failures),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "LOG_LEVEL": log_level,

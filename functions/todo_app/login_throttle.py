@@ -1,4 +1,5 @@
-"""Log-in throttling: at most LOGIN_MAX_FAILURES failed log-ins per e-mail per LOGIN_WINDOW_SECONDS.
+"""Log-in throttling: at most LOGIN_MAX_FAILURES failed log-ins per e-mail (or per device) and at most
+LOGIN_IP_MAX_FAILURES per source IP, each per LOGIN_WINDOW_SECONDS.
 
 The counter is an item of the `loginAttempts` table keyed by a hash of the normalised e-mail (the
 address itself is not stored), with `attempts`, `windowEnd` and `expiresAt` (DynamoDB's TTL removes it
@@ -10,6 +11,12 @@ guesses cannot all slip in under the limit, and at most LOGIN_MAX_FAILURES passw
 per window. A successful log-in deletes the counter (`reset`). When the limit is reached, `reserve`
 raises `Throttled` with the seconds until the window ends (the 429's Retry-After). The same happens for
 an e-mail that has no account, so the answer tells nothing about which addresses exist.
+
+The same counter, in the `loginSources` table (key `sourceHash`), counts per device token (OWASP's device
+cookies: an attempt presenting a valid device token for the e-mail is counted there instead, so nobody can
+lock its owner out by guessing) and per source IP across all e-mails (against password spraying; a valid
+device token is exempt, or users behind one NAT would lock each other out). The per-IP counter counts
+failures only: a successful log-in takes its attempt back (`release`) rather than resetting it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from todo_app import aws, settings
@@ -41,20 +49,73 @@ def window_seconds() -> int:
     return settings.integer("LOGIN_WINDOW_SECONDS", minimum=1)
 
 
-def _key(email_key: str) -> dict[str, Any]:
-    return {"emailHash": {"S": hashlib.sha256(email_key.encode("utf-8")).hexdigest()}}
+def ip_max_failures() -> int:
+    return settings.integer("LOGIN_IP_MAX_FAILURES", minimum=1)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One counter: its table, its key attribute and the value counted (hashed before it is stored)."""
+
+    table: str
+    attribute: str
+    value: str
+
+    def key(self) -> dict[str, Any]:
+        return {self.attribute: {"S": hashlib.sha256(self.value.encode("utf-8")).hexdigest()}}
+
+
+def per_email(email_key: str) -> Counter:
+    return Counter("loginAttempts", "emailHash", email_key)
+
+
+def per_device(device_hash: str) -> Counter:
+    return Counter("loginSources", "sourceHash", "device:" + device_hash)
+
+
+def per_ip(source_ip: str) -> Counter:
+    return Counter("loginSources", "sourceHash", "ip:" + source_ip)
 
 
 def reserve(email_key: str) -> None:
     """Count one attempt for the e-mail, or raise Throttled when its window is used up."""
-    dynamodb, table = aws.client("dynamodb"), aws.table_name("loginAttempts")
-    limit, window = max_failures(), window_seconds()
+    reserve_counter(per_email(email_key), max_failures())
+
+
+def reset(email_key: str) -> None:
+    """A successful log-in: the e-mail's failures no longer count."""
+    reset_counter(per_email(email_key))
+
+
+def reset_counter(counter: Counter) -> None:
+    aws.client("dynamodb").delete_item(TableName=aws.table_name(counter.table), Key=counter.key())
+
+
+def release(counter: Counter) -> None:
+    """Take back one attempt counted by reserve_counter (it succeeded: only failures count here)."""
+    dynamodb = aws.client("dynamodb")
+    try:
+        dynamodb.update_item(
+            TableName=aws.table_name(counter.table),
+            Key=counter.key(),
+            UpdateExpression="ADD attempts :minus",
+            ConditionExpression="attempts > :zero",
+            ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        pass  # the window ended and the counter went (or restarted) meanwhile
+
+
+def reserve_counter(counter: Counter, limit: int) -> None:
+    """Count one attempt, or raise Throttled when the counter's window is used up."""
+    dynamodb, table = aws.client("dynamodb"), aws.table_name(counter.table)
+    window, key, attribute = window_seconds(), counter.key(), counter.attribute
     for _ in range(4):  # each turn loses only to a concurrent writer of the same counter
         current = int(now())
         try:
             dynamodb.update_item(
                 TableName=table,
-                Key=_key(email_key),
+                Key=key,
                 UpdateExpression="ADD attempts :one",
                 ConditionExpression="windowEnd > :now AND attempts < :limit",
                 ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"N": str(current)}, ":limit": {"N": str(limit)}},
@@ -62,7 +123,7 @@ def reserve(email_key: str) -> None:
             return
         except dynamodb.exceptions.ConditionalCheckFailedException:
             pass
-        item = dynamodb.get_item(TableName=table, Key=_key(email_key), ConsistentRead=True).get("Item")
+        item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
         if item and int(item["windowEnd"]["N"]) > current:
             if int(item["attempts"]["N"]) >= limit:
                 raise Throttled(max(1, math.ceil(int(item["windowEnd"]["N"]) - now())))
@@ -71,16 +132,11 @@ def reserve(email_key: str) -> None:
         try:  # no counter, or its window is over: start a new window with this attempt
             dynamodb.put_item(
                 TableName=table,
-                Item={**_key(email_key), "attempts": {"N": "1"}, "windowEnd": {"N": str(end)}, "expiresAt": {"N": str(end)}},
-                ConditionExpression="attribute_not_exists(emailHash) OR windowEnd <= :now",
+                Item={**key, "attempts": {"N": "1"}, "windowEnd": {"N": str(end)}, "expiresAt": {"N": str(end)}},
+                ConditionExpression=f"attribute_not_exists({attribute}) OR windowEnd <= :now",
                 ExpressionAttributeValues={":now": {"N": str(current)}},
             )
             return
         except dynamodb.exceptions.ConditionalCheckFailedException:
             continue  # another attempt started the window first
     raise aws.DependencyUnavailable("dynamodb", "the log-in counter kept changing")
-
-
-def reset(email_key: str) -> None:
-    """A successful log-in: the e-mail's failures no longer count."""
-    aws.client("dynamodb").delete_item(TableName=aws.table_name("loginAttempts"), Key=_key(email_key))

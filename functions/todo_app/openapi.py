@@ -101,6 +101,7 @@ class NewSession(_Out):
     token: str
     userId: Uuid
     expiresAt: Time
+    deviceToken: str = Field(description="keep it and send it with the next log-ins from this device: they are then counted per device")
 
 
 class SessionInfo(_Out):

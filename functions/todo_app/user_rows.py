@@ -58,6 +58,15 @@ def find_login(conn: psycopg.Connection, email_key: str) -> dict[str, Any] | Non
         return cur.fetchone()
 
 
+def find_credentials(conn: psycopg.Connection, user_id: str) -> dict[str, Any] | None:
+    """The e-mail key and password hash of the active user, for a re-authentication."""
+    if not is_uuid(user_id):
+        return None
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT email_key, password_hash FROM users WHERE id = %s AND deleted_at IS NULL", (user_id,))
+        return cur.fetchone()
+
+
 def insert_user(
     conn: psycopg.Connection, user_id: str, name: str, email: str, email_key: str, age: int | None, password_hash: str
 ) -> UserRow | None:

@@ -111,7 +111,7 @@ def test_the_keyboard_alone_logs_in_and_adds_a_todo(browser: Watched, site: Loca
 
 
 def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: Watched, site: LocalRuntime) -> None:
-    browser.expected_api_statuses |= {401, 409}  # a taken e-mail; a deleted user's log-in
+    browser.expected_api_statuses |= {400, 401, 409}  # no current password; a taken e-mail; a deleted user's log-in
     user, other = signed_up(site), signed_up(site)
     page = log_in(browser, user)
     page.get_by_role("link", name="Profile").click()
@@ -123,6 +123,9 @@ def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: 
     browser.assert_no_leaked_values()
 
     form.get_by_label("Email").fill(other.email)
+    form.get_by_role("button", name="Save changes").click()
+    expect(form.get_by_label("Current password")).to_have_accessible_description(re.compile("is required"))
+    form.get_by_label("Current password").fill(user.password)
     form.get_by_role("button", name="Save changes").click()
     expect(form.get_by_label("Email")).to_have_accessible_description(re.compile("is already taken"))
 
@@ -146,6 +149,46 @@ def test_profile_edit_errors_and_account_deletion_after_a_confirmation(browser: 
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("The e-mail or the password is wrong")
+    browser.assert_clean()
+
+
+def test_change_password_on_the_profile_signs_out_the_other_sessions(browser: Watched, site: LocalRuntime) -> None:
+    browser.expected_api_statuses |= {403}  # the wrong current password
+    user = signed_up(site)
+    other = Client(user.api_url)
+    other.log_in(user.email, user.password)
+    page = log_in(browser, user)
+    page.get_by_role("link", name="Profile").click()
+    form = page.get_by_role("form", name="Change password")
+    form.get_by_label("Current password").fill("not my password")
+    form.get_by_label("New password").fill("a brand new password")
+    form.get_by_role("button", name="Change password").click()
+    expect(form.get_by_label("Current password")).to_have_accessible_description(re.compile("is wrong"))
+    expect(page.get_by_role("heading", name="Profile", exact=True)).to_be_visible()  # still signed in
+    form.get_by_label("Current password").fill(user.password)
+    form.get_by_role("button", name="Change password").click()
+    expect(form.get_by_role("status")).to_have_text("Password changed. Your other sessions were signed out.")
+    with pytest.raises(ApiError):
+        other.list_sessions()
+    Client(user.api_url).log_in(user.email, "a brand new password")
+    browser.assert_clean()
+
+
+def test_the_device_token_is_kept_in_local_storage_and_sent_with_the_next_log_in(browser: Watched, site: LocalRuntime) -> None:
+    user = signed_up(site)
+    page = log_in(browser, user)
+    devices = json.loads(page.evaluate("localStorage.getItem('todo-platform.devices')"))
+    first = devices[user.email.lower()]
+    assert isinstance(first, str) and len(first) >= 32
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/sessions")) as sent:
+        page.get_by_role("button", name="Log in").click()
+    assert json.loads(sent.value.post_data or "{}")["deviceToken"] == first
+    expect(page.get_by_role("heading", name="My todos")).to_be_visible()
+    assert json.loads(page.evaluate("localStorage.getItem('todo-platform.devices')"))[user.email.lower()] != first  # replaced
     browser.assert_clean()
 
 

@@ -55,6 +55,19 @@ def test_log_in_and_log_out(api, user):
     assert fails(api.get_user, user.user_id).status == 403
 
 
+def test_the_client_keeps_its_device_token_and_is_not_locked_out_by_anyone_elses_guesses(runtime, user):
+    """The device token from the fixture's log-in is sent with the next: five wrong passwords from elsewhere lock
+    the e-mail, not this device."""
+    first = user.device_tokens[user.email.strip().lower()]
+    attacker = runtime.client()
+    for _ in range(5):
+        assert fails(attacker.log_in, user.email, "wrong-password").status == 401
+    error = fails(attacker.log_in, user.email, user.password)
+    assert (error.status, error.code) == (429, "too_many_attempts")
+    session = user.log_in(user.email, user.password)  # with the device token: counted per device
+    assert session["deviceToken"] != first and user.device_tokens[user.email.strip().lower()] == session["deviceToken"]
+
+
 def test_log_in_with_a_wrong_password_or_an_unknown_email_is_401(api, user, new_email):
     for email, password in [(user.email, "wrong-password"), (new_email(), "whatever-password")]:
         error = fails(api.log_in, email, password)
@@ -87,7 +100,7 @@ def test_update_user(user, runtime, new_email):
     assert fails(user.update_user, unknown="x").status == 400
     other_email = new_email()
     runtime.client().sign_up("Taken", other_email, "a-good-password")
-    assert fails(user.update_user, email=other_email).code == "email_taken"
+    assert fails(user.update_user, email=other_email, currentPassword=user.password).code == "email_taken"
 
 
 def test_delete_user_removes_the_user_their_todos_and_sessions(user, runtime):

@@ -205,3 +205,20 @@ def test_a_crashing_application_gets_a_json_500_and_the_server_carries_on():
         assert logged == ["  server error: RuntimeError('a bug')"]
     finally:
         started.stop()
+
+
+def test_header_bytes_reach_the_function_decoded_as_utf8():
+    """As API Gateway passes them (Python's HTTP server reads header bytes as Latin-1): "é" stays "é"."""
+    functions = FakeFunctions(health=lambda event: {"statusCode": 200, "body": json.dumps(event["requestContext"]["http"]["userAgent"])})
+    started = GatewayServer(Gateway(functions, log=lambda line: None), "127.0.0.1", 0, log=lambda line: None)
+    started.start()
+    try:
+        agent = "Café/1.0 \u202eevil \u65e5\u672c".encode()
+        status, _, body, _ = exchange(
+            started, b"GET /health HTTP/1.1\r\nHost: x\r\nUser-Agent: " + agent + b"\r\nConnection: close\r\n\r\n"
+        )
+        assert (status, json.loads(body)) == (200, agent.decode())
+        status, _, body, _ = exchange(started, b"GET /health HTTP/1.1\r\nHost: x\r\nUser-Agent: a\xffb\r\nConnection: close\r\n\r\n")
+        assert (status, json.loads(body)) == (200, "a\ufffdb")  # not UTF-8: replaced, never a 500
+    finally:
+        started.stop()

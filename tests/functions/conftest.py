@@ -70,6 +70,7 @@ def base_env(emulator):
         "SESSION_TTL_SECONDS": "3600",
         "LOGIN_MAX_FAILURES": "5",
         "LOGIN_WINDOW_SECONDS": "900",
+        "LOGIN_IP_MAX_FAILURES": "20",
         "LOG_LEVEL": "WARNING",
         **{table.env: f"{PREFIX}-{table.key}" for table in catalog.TABLES.values()},
     }
@@ -261,6 +262,7 @@ class Api:
         token: str | None = None,
         query: str = "",
         headers: dict | None = None,
+        source_ip: str = "127.0.0.1",
     ) -> Reply:
         headers = dict(headers or {})
         if token is not None:
@@ -271,7 +273,7 @@ class Api:
         raw = body.encode() if isinstance(body, str) else body or b""
         target = f"{path}?{query}" if query else path
         try:
-            status, answer_headers, payload = self.gateway.handle(method, target, list(headers.items()), raw, "127.0.0.1")
+            status, answer_headers, payload = self.gateway.handle(method, target, list(headers.items()), raw, source_ip)
         except GatewayResponse as answer:  # the gateway's own answer, as its HTTP server sends it
             status, answer_headers, payload = answer.to_http()
         return Reply(status, _json_or_text(payload), dict(answer_headers))

@@ -86,7 +86,7 @@ def test_update_user(api):
     assert reply.status == 400 and "at least one" in reply.error["details"][0]["message"]
     assert api.put(path, token=token, json_body={"age": -1}).fields() == ["age"]
     assert api.put(path, token=token, json_body={"password": "x"}).fields() == ["password"]
-    reply = api.put(path, token=token, json_body={"email": "BOB@example.com"})
+    reply = api.put(path, token=token, json_body={"email": "BOB@example.com", "currentPassword": "correct horse"})
     assert reply.status == 409
     reply = api.put(path, token=token, json_body={"name": "Ada L.", "age": 37})
     assert reply.status == 200 and (reply.body["name"], reply.body["age"], reply.body["email"]) == ("Ada L.", 37, "ada@example.com")
@@ -166,3 +166,67 @@ def test_sign_up_with_a_taken_email_is_still_409_and_writes_nothing(api, stack):
     assert reply.status == 409 and reply.error["code"] == "email_taken"
     with stack.admin() as conn:
         assert conn.execute("SELECT id::text, name FROM users").fetchall() == [(bob["id"], "Bob")]
+
+
+# ------------------------------------------------------------------------------ password and e-mail change
+
+
+def _sessions(api, token):
+    return api.get("/sessions", token=token)
+
+
+def test_change_password_keeps_this_session_and_revokes_the_others(api):
+    ada, token = api.user_with_token("ada@example.com")
+    other = api.log_in("ada@example.com")
+    _, bob_token = api.user_with_token("bob@example.com")
+    path = f"/users/{ada['id']}/password"
+    body = {"currentPassword": "correct horse", "newPassword": "battery staple"}
+    assert api.put(path, token=bob_token, json_body=body).status == 403  # someone else's
+    reply = api.put(path, token=token, json_body=body)
+    assert reply.status == 204, reply.body
+    assert _sessions(api, token).status == 200
+    assert _sessions(api, other).status in (401, 403)
+    assert _sessions(api, bob_token).status == 200  # nobody else's
+    assert api.post("/sessions", json_body={"email": "ada@example.com", "password": "correct horse"}).status == 401
+    assert api.log_in("ada@example.com", "battery staple")
+
+
+def test_change_password_validates_both_passwords(api):
+    ada, token = api.user_with_token("ada@example.com")
+    path = f"/users/{ada['id']}/password"
+    assert api.put(path, token=token, json_body={"currentPassword": "correct horse", "newPassword": "short"}).fields() == ["newPassword"]
+    assert api.put(path, token=token, json_body={"newPassword": "battery staple"}).fields() == ["currentPassword"]
+
+
+def test_a_wrong_current_password_is_403_and_counts_as_a_failed_log_in(api):
+    ada, token = api.user_with_token("ada@example.com")
+    other = api.log_in("ada@example.com")
+    path = f"/users/{ada['id']}/password"
+    for _ in range(5):
+        reply = api.put(path, token=token, json_body={"currentPassword": "wrong password", "newPassword": "battery staple"})
+        assert (reply.status, reply.error["code"], reply.fields()) == (403, "wrong_password", ["currentPassword"])
+    assert _sessions(api, other).status == 200  # nothing revoked
+    reply = api.put(path, token=token, json_body={"currentPassword": "correct horse", "newPassword": "battery staple"})
+    assert reply.status == 429 and int(reply.headers["retry-after"]) > 0
+    reply = api.post("/sessions", json_body={"email": "ada@example.com", "password": "correct horse"})
+    assert reply.status == 429  # the same count as the log-ins'
+
+
+def test_changing_the_email_needs_the_current_password_and_revokes_the_other_sessions(api):
+    ada, token = api.user_with_token("ada@example.com")
+    other = api.log_in("ada@example.com")
+    path = f"/users/{ada['id']}"
+    reply = api.put(path, token=token, json_body={"email": "ada2@example.com"})
+    assert (reply.status, reply.fields()) == (400, ["currentPassword"])
+    reply = api.put(path, token=token, json_body={"email": "ada2@example.com", "currentPassword": "wrong password"})
+    assert (reply.status, reply.error["code"]) == (403, "wrong_password")
+    assert api.get(path, token=token).body["email"] == "ada@example.com"
+    assert _sessions(api, other).status == 200
+    reply = api.put(path, token=token, json_body={"email": "ada2@example.com", "currentPassword": "correct horse"})
+    assert reply.status == 200 and reply.body["email"] == "ada2@example.com"
+    assert _sessions(api, token).status == 200
+    assert _sessions(api, other).status in (401, 403)
+    # a name change needs no password and revokes nothing
+    third = api.log_in("ada2@example.com")
+    assert api.put(path, token=token, json_body={"name": "Ada L."}).status == 200
+    assert _sessions(api, third).status == 200

@@ -3,7 +3,7 @@
 import { ApiError, request } from "./api.js";
 import { append, field, formError, h, setBusy, showErrors, clearErrors } from "./dom.js";
 import { go, setFlash, takeFlash } from "./navigation.js";
-import { probeSessions, session } from "./session.js";
+import { deviceTokens, probeSessions, session } from "./session.js";
 import { pathOf } from "./routes.js";
 
 let rememberedEmail = "";
@@ -19,7 +19,11 @@ export function loginView(screen) {
     clearErrors(form);
     setBusy(submit, true, "Logging in…");
     try {
-      const answer = await request("POST", pathOf("log_in"), { body: { email: email.value.trim(), password: password.value } });
+      const body = { email: email.value.trim(), password: password.value };
+      const device = deviceTokens.get(body.email);
+      if (device) body.deviceToken = device;
+      const answer = await request("POST", pathOf("log_in"), { body });
+      deviceTokens.set(body.email, answer.deviceToken);
       session.set({ token: answer.token, userId: answer.userId, expiresAt: answer.expiresAt });
       rememberedEmail = "";
       probeSessions();

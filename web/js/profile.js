@@ -1,4 +1,5 @@
-// The profile: view, edit (name, e-mail, age), and delete my account after a confirmation.
+// The profile: view, edit (name, e-mail, age; a new e-mail needs the current password), change the password
+// (the other sessions are signed out), and delete my account after a confirmation.
 
 import { api, endSession, session, SessionEnded } from "./session.js";
 import { clearErrors, field, formError, formatTime, h, setBusy, showErrors } from "./dom.js";
@@ -26,6 +27,7 @@ export async function profileView(screen) {
   const name = h("input", { name: "name", autocomplete: "name", required: true, maxlength: 100, value: user.name });
   const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true, value: user.email });
   const age = h("input", { name: "age", type: "number", inputmode: "numeric", min: 0, max: 150, value: user.age ?? "" });
+  const current = h("input", { name: "currentPassword", type: "password", autocomplete: "current-password" });
   const save = h("button", { type: "submit" }, "Save changes");
   const saved = h("p", { class: "muted", role: "status" });
   const form = h(
@@ -35,6 +37,7 @@ export async function profileView(screen) {
     field("Name", name),
     field("Email", email),
     field("Age (optional)", age, { hint: "Leave empty to remove it." }),
+    field("Current password", current, { hint: "Needed to change your e-mail; your other sessions are then signed out." }),
     formError(),
     save,
     saved,
@@ -43,16 +46,52 @@ export async function profileView(screen) {
     event.preventDefault();
     clearErrors(form);
     saved.textContent = "";
-    const body = { name: name.value, email: email.value.trim(), age: age.value.trim() === "" ? null : Number(age.value) };
+    const body = { name: name.value, age: age.value.trim() === "" ? null : Number(age.value) };
+    if (email.value.trim() !== user.email) {
+      body.email = email.value.trim();
+      if (current.value !== "") body.currentPassword = current.value; // none: the API's 400 names the field
+    }
     setBusy(save, true, "Saving…");
     try {
       user = await api("PUT", path, { body });
+      current.value = "";
       showFacts();
       saved.textContent = "Saved.";
     } catch (error) {
       if (!(error instanceof SessionEnded)) showErrors(form, error);
     } finally {
       setBusy(save, false);
+    }
+  });
+
+  const oldPassword = h("input", { name: "currentPassword", type: "password", autocomplete: "current-password", required: true });
+  const newPassword = h("input", { name: "newPassword", type: "password", autocomplete: "new-password", required: true, minlength: 8 });
+  const change = h("button", { type: "submit" }, "Change password");
+  const changed = h("p", { class: "muted", role: "status" });
+  const passwordForm = h(
+    "form",
+    { novalidate: true, class: "card", "aria-labelledby": "change-password" },
+    h("h2", { id: "change-password" }, "Change password"),
+    field("Current password", oldPassword),
+    field("New password", newPassword, { hint: "At least 8 characters." }),
+    formError(),
+    change,
+    changed,
+  );
+  passwordForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(passwordForm);
+    changed.textContent = "";
+    setBusy(change, true, "Changing…");
+    try {
+      await api("PUT", pathOf("change_password", { userId }), { body: { currentPassword: oldPassword.value, newPassword: newPassword.value } });
+      oldPassword.value = "";
+      newPassword.value = "";
+      changed.textContent = "Password changed. Your other sessions were signed out.";
+    } catch (error) {
+      if (!(error instanceof SessionEnded)) showErrors(passwordForm, error);
+    } finally {
+      setBusy(change, false);
     }
   });
 
@@ -95,6 +134,7 @@ export async function profileView(screen) {
     h("h1", {}, "Profile"),
     h("section", { class: "card", "aria-label": "Your details" }, facts),
     form,
+    passwordForm,
     h(
       "section",
       { class: "card danger-zone", "aria-labelledby": "delete-title" },

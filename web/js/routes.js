@@ -53,6 +53,11 @@ export const ROUTES = Object.freeze({
     "path": "/users/{userId}",
     "auth": "self"
   },
+  "change_password": {
+    "method": "PUT",
+    "path": "/users/{userId}/password",
+    "auth": "self"
+  },
   "delete_user": {
     "method": "DELETE",
     "path": "/users/{userId}",

@@ -35,10 +35,38 @@ export const session = {
   },
 };
 
+// Device tokens (one per e-mail, from each successful log-in) live in localStorage: a log-in that sends its
+// device's token is counted per device, so that nobody else's wrong passwords lock this device out. It is
+// no credential (it only tells the throttle which device this is) and survives logging out.
+const DEVICES_KEY = `${STORAGE_PREFIX}devices`;
+
+export const deviceTokens = {
+  all() {
+    try {
+      const value = JSON.parse(localStorage.getItem(DEVICES_KEY) || "{}");
+      return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+    } catch {
+      return {};
+    }
+  },
+  get(email) {
+    const token = this.all()[email.trim().toLowerCase()];
+    return typeof token === "string" ? token : undefined;
+  },
+  set(email, token) {
+    if (typeof token !== "string") return;
+    try {
+      localStorage.setItem(DEVICES_KEY, JSON.stringify({ ...this.all(), [email.trim().toLowerCase()]: token }));
+    } catch {
+      // storage full or refused: log-ins are then counted per e-mail, as without a device token
+    }
+  },
+};
+
 export class SessionEnded extends Error {}
 
 // An API call with the token. 401 or 403 means the token is no longer good (the app only asks for
-// the caller's own resources): back to log in, with a message.
+// the caller's own resources), except a 403 `wrong_password`: back to log in, with a message.
 export async function api(method, path, options = {}) {
   const current = session.get();
   if (!current) {
@@ -49,7 +77,9 @@ export async function api(method, path, options = {}) {
   try {
     return await request(method, path, { ...options, token: current.token });
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+    // (a wrong current password is a 403 too, but the form beside it says so: the session goes on)
+    const ended = error instanceof ApiError && (error.status === 401 || (error.status === 403 && error.code !== "wrong_password"));
+    if (ended) {
       endSession("Your session has ended. Please log in again.");
       throw new SessionEnded();
     }

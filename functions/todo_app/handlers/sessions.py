@@ -1,14 +1,18 @@
 """Sessions: log in, log out, and the caller's sessions (devices).
 
-Log in (POST /sessions): throttled per e-mail first (login_throttle: the 6th attempt within the window
-is a 429 `too_many_attempts` with Retry-After, known e-mail or not); then the e-mail (by its
+Log in (POST /sessions): throttled first (login_throttle). An attempt presenting a valid `deviceToken`
+(device_items: issued by an earlier log-in for this e-mail) is counted per device only; any other attempt
+is counted per source IP (LOGIN_IP_MAX_FAILURES, across all e-mails) and per e-mail (the 6th attempt
+within the window is a 429 `too_many_attempts` with Retry-After, known e-mail or not). Then the e-mail (by its
 normalised key, models.email_key) and password are checked against PostgreSQL (a user being deleted
-cannot log in). A new random token is returned once, 201 {token, userId, expiresAt (ISO 8601)}, and
+cannot log in). A new random token is returned once, 201 {token, userId, expiresAt (ISO 8601),
+deviceToken (a new device token; the one presented, if valid, is replaced)}, and
 only its SHA-256 is stored in the sessions table with `expiresAt` (epoch seconds, the TTL attribute)
 SESSION_TTL_SECONDS ahead (required, no default), a random `sessionId` (the public name of the
-session: neither the token nor its hash), `createdAt`, and the client's user agent and source IP.
+session: neither the token nor its hash), `createdAt`, and the client's user agent (clean_user_agent: no
+control, bidi or other format characters, bounded) and source IP.
 Wrong e-mail or password: 401 `invalid_credentials`, the same answer for both; a success resets the
-e-mail's failure count.
+e-mail's (or the device's) failure count and takes its attempt back from the source IP's.
 Log out (DELETE /sessions/current): deletes the session of the presented token; 204.
 GET /sessions: the caller's unexpired sessions, newest first: {items: [{sessionId, createdAt,
 expiresAt, userAgent, sourceIp, current}]}. Found through the user index (eventually consistent on
@@ -19,16 +23,18 @@ presented one included; 204. A revoked token is refused at once (the authorizer 
 
 Every response here carries Cache-Control: no-store (http_api adds it to every response).
 
-Env: SESSIONS_TABLE, LOGIN_ATTEMPTS_TABLE, SESSION_TTL_SECONDS, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS, DB_*.
+Env: SESSIONS_TABLE, LOGIN_ATTEMPTS_TABLE, LOGIN_SOURCES_TABLE, DEVICES_TABLE, SESSION_TTL_SECONDS, LOGIN_MAX_FAILURES,
+LOGIN_WINDOW_SECONDS, LOGIN_IP_MAX_FAILURES, DB_*.
 """
 
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-from todo_app import db, http_api, ids, login_throttle, password_reset, session_items, settings, user_rows
+from todo_app import db, device_items, http_api, ids, login_throttle, password_reset, session_items, settings, user_rows
 from todo_app.models import PasswordResetConfirm, PasswordResetRequest, SessionCreate, email_key
 from todo_app.passwords import DUMMY_HASH, verify_password
 from todo_app.telemetry import MetricUnit, metrics
@@ -38,35 +44,73 @@ from todo_app.tokens import bearer_token, new_token, token_hash
 router = http_api.Router("sessions")
 app = router.app
 MAX_USER_AGENT = 256  # characters of the User-Agent kept with a session
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # control, format (zero-width, bidi), surrogates, line/paragraph separators
+
+
+def clean_user_agent(value: object) -> str:
+    """The User-Agent as the devices list shows it: control, format (bidi, zero-width) and separator characters
+    removed, at most MAX_USER_AGENT characters, surrounding spaces trimmed."""
+    text = str(value or "")
+    if not text.isprintable():
+        text = "".join(char for char in text if unicodedata.category(char) not in _HIDDEN)
+    return text[:MAX_USER_AGENT].strip()
 
 
 def session_ttl() -> int:
     return settings.integer("SESSION_TTL_SECONDS", minimum=1)
 
 
+def _throttled(retry_after: int, what: str) -> http_api.ApiError:
+    metrics.add_metric(name="LogInsThrottled", unit=MetricUnit.Count, value=1)
+    return http_api.ApiError(
+        429, "too_many_attempts", f"Too many failed log-ins {what}; try again later", headers={"Retry-After": str(retry_after)}
+    )
+
+
+def _reserve(key: str, device: str | None, source_ip: str) -> tuple[login_throttle.Counter, login_throttle.Counter | None]:
+    """Count the attempt (see the module's docstring): the counter a success resets, and the source IP's (from
+    which a success takes its attempt back), None for a device's attempt."""
+    if device is not None:
+        counter = login_throttle.per_device(device)
+        try:
+            login_throttle.reserve_counter(counter, login_throttle.max_failures())
+        except login_throttle.Throttled as throttled:
+            raise _throttled(throttled.retry_after, "from this device") from None
+        return counter, None
+    source = login_throttle.per_ip(source_ip)
+    try:
+        login_throttle.reserve_counter(source, login_throttle.ip_max_failures())
+    except login_throttle.Throttled as throttled:
+        raise _throttled(throttled.retry_after, "from this address") from None
+    email = login_throttle.per_email(key)
+    try:
+        login_throttle.reserve_counter(email, login_throttle.max_failures())
+    except login_throttle.Throttled as throttled:
+        raise _throttled(throttled.retry_after, "for this e-mail") from None
+    return email, source
+
+
 @router.operation
 def log_in() -> http_api.HttpResponse:
     body = http_api.parse(app, SessionCreate)
     key = email_key(body.email)
-    try:
-        login_throttle.reserve(key)
-    except login_throttle.Throttled as throttled:
-        metrics.add_metric(name="LogInsThrottled", unit=MetricUnit.Count, value=1)
-        raise http_api.ApiError(
-            429,
-            "too_many_attempts",
-            "Too many failed log-ins for this e-mail; try again later",
-            headers={"Retry-After": str(throttled.retry_after)},
-        ) from None
+    context = app.event.get("requestContext", {}).get("http", {})
+    source_ip = str(context.get("sourceIp") or "")
+    device = device_items.valid_for(body.deviceToken, key) if body.deviceToken else None
+    counter, source = _reserve(key, device, source_ip)
     row = db.run(lambda conn: user_rows.find_login(conn, key))
     ok = verify_password(body.password, row["password_hash"] if row else DUMMY_HASH)
     if not row or not ok:
         raise http_api.ApiError(401, "invalid_credentials", "The e-mail or the password is wrong")
-    login_throttle.reset(key)
+    login_throttle.reset_counter(counter)
+    if source is not None:
+        login_throttle.release(source)
     user_id = str(row["id"])
+    if device is not None:
+        device_items.delete(device)
+    device_token = device_items.issue(user_id, key)
     token = new_token(user_id)
     expires = int(time.time()) + session_ttl()
-    context = app.event.get("requestContext", {}).get("http", {})
     session_items.put(
         {
             "tokenHash": token_hash(token),
@@ -74,13 +118,13 @@ def log_in() -> http_api.HttpResponse:
             "userId": user_id,
             "expiresAt": expires,
             "createdAt": now_iso(),
-            "userAgent": str(context.get("userAgent") or "")[:MAX_USER_AGENT],
-            "sourceIp": str(context.get("sourceIp") or ""),
+            "userAgent": clean_user_agent(context.get("userAgent")),
+            "sourceIp": source_ip,
         }
     )
     metrics.add_metric(name="LogIns", unit=MetricUnit.Count, value=1)
     expires_at = iso(datetime.fromtimestamp(expires, tz=UTC))
-    return http_api.json_response(201, {"token": token, "userId": user_id, "expiresAt": expires_at})
+    return http_api.json_response(201, {"token": token, "userId": user_id, "expiresAt": expires_at, "deviceToken": device_token})
 
 
 def _own_hash() -> str:
@@ -111,7 +155,7 @@ def list_sessions() -> http_api.HttpResponse:
             "sessionId": _session_id(s),
             "createdAt": str(s.get("createdAt", "")),
             "expiresAt": iso(datetime.fromtimestamp(int(s["expiresAt"]), tz=UTC)),
-            "userAgent": str(s.get("userAgent", "")),
+            "userAgent": clean_user_agent(s.get("userAgent")),
             "sourceIp": str(s.get("sourceIp", "")),
             "current": s["tokenHash"] == own,
         }

@@ -7,7 +7,12 @@
   order), `limit` 1..100 (default 20), `cursor` the opaque value of the previous page's `nextCursor`;
   users being deleted are left out.
 - GET/PUT/DELETE /users/{userId}: the caller only (403 otherwise); 404 when absent or being deleted.
-  PUT takes at least one of name, email, age (age null clears it); 409 when the e-mail is taken.
+  PUT takes at least one of name, email, age (age null clears it); 409 when the e-mail is taken. Changing
+  the e-mail needs `currentPassword` (400 naming it when missing, 403 `wrong_password` when wrong) and
+  revokes every other session of the user.
+- PUT /users/{userId}/password (self) {currentPassword, newPassword}: 204; every other session of the user
+  is revoked, the presented one stays. A wrong current password is 403 `wrong_password` and counts as a
+  failed log-in for the user's e-mail (login_throttle: counted before the check; over the limit, 429).
 - DELETE runs steps that a retry of the same request can resume at any point:
   (1) tombstone: UPDATE users SET deleted_at (waits for in-flight todo creations, which hold a share
       lock on the row; from then on the user is 404 everywhere and cannot log in);
@@ -21,7 +26,7 @@
   (6) delete the caller's own session LAST, so that a failure at any earlier step leaves the token
       valid for the retry. A retry after (4) finds no row and just finishes the sweeps. → 204.
 
-Env: TODOS_TABLE, SESSIONS_TABLE, DB_*.
+Env: TODOS_TABLE, SESSIONS_TABLE, LOGIN_ATTEMPTS_TABLE, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS, DB_*.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from todo_app import db, http_api, session_items, settings, todo_items, user_rows
-from todo_app.models import UserCreate, UserUpdate, email_key
-from todo_app.passwords import hash_password
+from todo_app import db, http_api, login_throttle, session_items, settings, todo_items, user_rows
+from todo_app.models import PasswordChange, UserCreate, UserUpdate, email_key
+from todo_app.passwords import hash_password, verify_password
 from todo_app.telemetry import MetricUnit, logger, metrics
 from todo_app.tokens import bearer_token, token_hash
 
@@ -101,17 +106,64 @@ def get_user(userId: str) -> http_api.HttpResponse:
     return http_api.json_response(200, user_rows.user_json(row))
 
 
+def _own_hash() -> str | None:
+    token = bearer_token(http_api.header(app, "authorization"))
+    return token_hash(token) if token else None
+
+
+def _reauthenticate(user_id: str, password: str) -> None:
+    """The caller's current password, counted as a log-in attempt for their e-mail: 404 when the user is
+    absent, 429 over the e-mail's limit, 403 `wrong_password` when wrong."""
+    row = db.run(lambda conn: user_rows.find_credentials(conn, user_id))
+    if row is None:
+        raise http_api.not_found("user")
+    try:
+        login_throttle.reserve(row["email_key"])
+    except login_throttle.Throttled as throttled:
+        metrics.add_metric(name="LogInsThrottled", unit=MetricUnit.Count, value=1)
+        raise http_api.ApiError(
+            429,
+            "too_many_attempts",
+            "Too many failed log-ins for this e-mail; try again later",
+            headers={"Retry-After": str(throttled.retry_after)},
+        ) from None
+    if not verify_password(password, row["password_hash"]):
+        raise http_api.ApiError(
+            403, "wrong_password", "The current password is wrong", [{"field": "currentPassword", "message": "is wrong"}]
+        )
+    login_throttle.reset(row["email_key"])
+
+
 @router.operation
 def update_user(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
     body = http_api.parse(app, UserUpdate)
     fields: dict[str, Any] = {name: getattr(body, name) for name in ("name", "email", "age") if name in body.model_fields_set}
     if "email" in fields:
+        if body.currentPassword is None:
+            raise http_api.bad_request("currentPassword", "is required to change the e-mail")
         fields["email_key"] = email_key(fields["email"])
+    if body.currentPassword is not None:
+        _reauthenticate(userId, body.currentPassword)
     row = _run_unique_email(lambda conn: user_rows.update_user(conn, userId, fields))
     if row is None:
         raise http_api.not_found("user")
+    if "email" in fields:  # whoever else holds a session of this account loses it
+        session_items.delete_user_sessions(userId, _own_hash(), unavailable="other sessions could not be revoked")
     return http_api.json_response(200, user_rows.user_json(row))
+
+
+@router.operation
+def change_password(userId: str) -> http_api.HttpResponse:
+    http_api.require_self(app, userId)
+    body = http_api.parse(app, PasswordChange)
+    _reauthenticate(userId, body.currentPassword)
+    password_hash = hash_password(body.newPassword)
+    if not db.run(lambda conn: user_rows.set_password_hash(conn, userId, password_hash)):
+        raise http_api.not_found("user")
+    session_items.delete_user_sessions(userId, _own_hash(), unavailable="other sessions could not be revoked")
+    metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
+    return http_api.no_content()
 
 
 # --------------------------------------------------------------------------- deletion
@@ -155,8 +207,7 @@ def delete_own_session(keep_hash: str | None) -> None:
 @router.operation
 def delete_user(userId: str) -> http_api.HttpResponse:
     http_api.require_self(app, userId)
-    token = bearer_token(http_api.header(app, "authorization"))
-    own_hash = token_hash(token) if token else None
+    own_hash = _own_hash()
     existed = tombstone_user(userId)
     todos = delete_todos(userId)
     sessions = delete_other_sessions(userId, own_hash)

@@ -32,16 +32,19 @@ Options:
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from components.config import ConfigError, StackConfig, stack_values
 from todo_app.catalog import FUNCTIONS, ORDERS_QUEUE
 
 from .containers import DEFAULT_CONCURRENCY
-from .runtime import DEFAULT_FUNCTION_LOGS, DEFAULT_OUTPUTS, Options, Runtime, default_visibility_timeout
+from .runtime import CONFIG_STACK, DEFAULT_FUNCTION_LOGS, DEFAULT_OUTPUTS, Options, Runtime, default_visibility_timeout
 
 MAX_VISIBILITY_TIMEOUT = 43200  # SQS's limit: 12 hours
 
@@ -67,6 +70,7 @@ def parse(argv: list[str] | None = None) -> Options:
         pause_database_after=args.pause_database_after,
         resume_seconds=args.resume_seconds,
         concurrency=args.concurrency,
+        config_overrides=dict(args.config),
     )
 
 
@@ -123,16 +127,40 @@ def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --pause-database-after: hold a new connection this long while the database resumes (default 0)",
     )
     parser.add_argument(
+        "--config",
+        action="append",
+        type=_config_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a stack config key for this run over the staging stack's (repeatable; the value as JSON, else as text), "
+        "e.g. --config loginIpMaxFailures=1000",
+    )
+    parser.add_argument(
         "--function-logs",
         default=str(DEFAULT_FUNCTION_LOGS),
         help='file for the functions\' own log and metric lines (default .local/functions.log; "-": the console)',
     )
 
 
+def _config_value(text: str) -> tuple[str, Any]:
+    """KEY=VALUE of --config: the value parsed as JSON where it is JSON (numbers, booleans, lists), else kept as text."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
 def _refuse_invalid(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exit through `parser.error` on an out-of-range value or a combination that does not go together."""
     if args.visibility_timeout is not None and not 0 <= args.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
         parser.error(f"--visibility-timeout must be 0..{MAX_VISIBILITY_TIMEOUT} seconds")
+    try:
+        StackConfig.parse({**stack_values(CONFIG_STACK), **dict(args.config)})
+    except ConfigError as error:
+        parser.error(f"--config: {error}")
     if args.pause_database_after is not None and args.pause_database_after <= 0:
         parser.error("--pause-database-after must be more than 0 seconds")
     if args.resume_seconds < 0 or (args.resume_seconds and args.pause_database_after is None):

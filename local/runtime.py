@@ -34,12 +34,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from components.config import PROJECT, ROOT, StackConfig
+from components.config import PROJECT, ROOT, StackConfig, stack_values
 from todo_app.catalog import (
     APP_DB_USER,
     COMMON_ENV,
@@ -195,6 +195,7 @@ class Options:
     pause_database_after: float | None = None  # seconds without connections before PostgreSQL pauses; None: never
     resume_seconds: float = 0.0  # how long a connection to a paused database is held while it resumes
     concurrency: int = DEFAULT_CONCURRENCY  # execution environments per function, capped by its reserved concurrency
+    config_overrides: dict[str, Any] = field(default_factory=dict)  # stack config keys set for this run over staging's
 
 
 class Logger:
@@ -217,7 +218,8 @@ class Runtime:
         self.options = options
         self.log = log or Logger()
         self.prefix = prefix  # in every resource name, as the stack's prefix is
-        self.config = StackConfig.from_files(CONFIG_STACK)
+        # staging's config (ConfigError names a bad override's key)
+        self.config = StackConfig.parse({**stack_values(CONFIG_STACK), **options.config_overrides})
         self.postgres: PostgresServer | None = None
         self.proxy: PausingProxy | None = None  # with --pause-database-after: in front of PostgreSQL
         self.emulator: Emulator | None = None

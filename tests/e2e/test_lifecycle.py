@@ -33,8 +33,9 @@ def test_a_restart_with_the_same_data_dir_keeps_users_todos_and_sessions(workdir
 
     second = LocalRuntime(workdir, workdir / "data").start()
     try:
-        # the todo and the session of the first run, and PostgreSQL's last known state (the status table)
-        assert "restored 3 DynamoDB items" in second.log()
+        # the first run's todo and session, its log-in's device token and source-address counter, and PostgreSQL's
+        # last known state (the status table)
+        assert "restored 5 DynamoDB items" in second.log()
         client = second.client()
         session = client.log_in(user.email, user.password)  # the user is in PostgreSQL's data directory
         assert session["userId"] == user.user_id

@@ -106,10 +106,10 @@ def release(counter: Counter) -> None:
         pass  # the window ended and the counter went (or restarted) meanwhile
 
 
-def reserve_counter(counter: Counter, limit: int) -> None:
-    """Count one attempt, or raise Throttled when the counter's window is used up."""
+def reserve_counter(counter: Counter, limit: int, window: int | None = None) -> None:
+    """Count one attempt, or raise Throttled when the counter's window (LOGIN_WINDOW_SECONDS unless given) is used up."""
     dynamodb, table = aws.client("dynamodb"), aws.table_name(counter.table)
-    window, key, attribute = window_seconds(), counter.key(), counter.attribute
+    window, key, attribute = window or window_seconds(), counter.key(), counter.attribute
     for _ in range(4):  # each turn loses only to a concurrent writer of the same counter
         current = int(now())
         try:
@@ -139,4 +139,4 @@ def reserve_counter(counter: Counter, limit: int) -> None:
             return
         except dynamodb.exceptions.ConditionalCheckFailedException:
             continue  # another attempt started the window first
-    raise aws.DependencyUnavailable("dynamodb", "the log-in counter kept changing")
+    raise aws.DependencyUnavailable("dynamodb", "the throttling counter kept changing")

@@ -9,22 +9,17 @@ token (stream records are kept 24 hours). Outbox items expire after a day (TTL);
 
 from __future__ import annotations
 
-import hashlib
-import math
 import time
 from typing import Any
 
-from todo_app import aws, catalog
+from todo_app import aws, catalog, login_throttle
 
 RESET_TOKEN_SECONDS = 30 * 60  # a reset token's life
 OUTBOX_SECONDS = 24 * 3600  # an outbox item's life (its stream record is the mailer's copy)
 SENT_MARK_SECONDS = 2 * 24 * 3600  # longer than a stream record lives: a redelivery always finds the mark
 
 
-class Throttled(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many reset requests; retry after {retry_after} s")
-        self.retry_after = retry_after
+Throttled = login_throttle.Throttled  # a reset request over its window: retry after `retry_after` seconds
 
 
 def now() -> float:
@@ -121,41 +116,8 @@ def mark_sent(event_id: str) -> None:
     )
 
 
-def _counter_key(kind: str, value: str) -> dict[str, Any]:
-    return {"emailHash": {"S": "reset-" + kind + ":" + hashlib.sha256(value.encode("utf-8")).hexdigest()}}
-
-
 def reserve(kind: str, value: str, limit: int, window: int) -> None:
     """Count one reset request for `value` (an e-mail key or a source IP, told apart by `kind`), or raise Throttled
-    when its window is used up: login_throttle's conditional-write counter, under keys of its own."""
-    dynamodb, table, key = aws.client("dynamodb"), aws.table_name("loginAttempts"), _counter_key(kind, value)
-    for _ in range(4):  # each turn loses only to a concurrent writer of the same counter
-        current = int(now())
-        try:
-            dynamodb.update_item(
-                TableName=table,
-                Key=key,
-                UpdateExpression="ADD attempts :one",
-                ConditionExpression="windowEnd > :now AND attempts < :limit",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"N": str(current)}, ":limit": {"N": str(limit)}},
-            )
-            return
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            pass
-        item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-        if item and int(item["windowEnd"]["N"]) > current:
-            if int(item["attempts"]["N"]) >= limit:
-                raise Throttled(max(1, math.ceil(int(item["windowEnd"]["N"]) - now())))
-            continue
-        end = current + window
-        try:
-            dynamodb.put_item(
-                TableName=table,
-                Item={**key, "attempts": {"N": "1"}, "windowEnd": {"N": str(end)}, "expiresAt": {"N": str(end)}},
-                ConditionExpression="attribute_not_exists(emailHash) OR windowEnd <= :now",
-                ExpressionAttributeValues={":now": {"N": str(current)}},
-            )
-            return
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            continue
-    raise aws.DependencyUnavailable("dynamodb", "the reset counter kept changing")
+    when its window is used up: the log-in throttle's conditional-write counter, in `loginAttempts` under keys of
+    their own."""
+    login_throttle.reserve_counter(login_throttle.Counter("loginAttempts", "emailHash", f"reset-{kind}:{value}"), limit, window)

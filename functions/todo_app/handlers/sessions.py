@@ -72,22 +72,21 @@ def _reserve(key: str, device: str | None, source_ip: str) -> tuple[login_thrott
     which a success takes its attempt back), None for a device's attempt."""
     if device is not None:
         counter = login_throttle.per_device(device)
-        try:
-            login_throttle.reserve_counter(counter, login_throttle.max_failures())
-        except login_throttle.Throttled as throttled:
-            raise _throttled(throttled.retry_after, "from this device") from None
+        _count(counter, login_throttle.max_failures(), "from this device")
         return counter, None
     source = login_throttle.per_ip(source_ip)
-    try:
-        login_throttle.reserve_counter(source, login_throttle.ip_max_failures())
-    except login_throttle.Throttled as throttled:
-        raise _throttled(throttled.retry_after, "from this address") from None
+    _count(source, login_throttle.ip_max_failures(), "from this address")
     email = login_throttle.per_email(key)
-    try:
-        login_throttle.reserve_counter(email, login_throttle.max_failures())
-    except login_throttle.Throttled as throttled:
-        raise _throttled(throttled.retry_after, "for this e-mail") from None
+    _count(email, login_throttle.max_failures(), "for this e-mail")
     return email, source
+
+
+def _count(counter: login_throttle.Counter, limit: int, where: str) -> None:
+    """Count one attempt on `counter`; a used-up window is the 429 saying where the attempts came from."""
+    try:
+        login_throttle.reserve_counter(counter, limit)
+    except login_throttle.Throttled as throttled:
+        raise _throttled(throttled.retry_after, where) from None
 
 
 @router.operation
